@@ -11,7 +11,7 @@ report_dir="$(mktemp -d "${TMPDIR:-/tmp}/stratacache-reports-XXXXXX")"
 trap 'rm -rf "$report_dir"' EXIT
 export STRATA_REPORT_DIR="$report_dir"
 
-pnpm exec turbo run build typecheck --output-logs=errors-only
+pnpm exec turbo run build typecheck lint --output-logs=errors-only
 status=0
 pnpm exec turbo run test --concurrency=1 --continue || status=$?
 node scripts/test-summary.mjs "$report_dir" || status=1

@@ -1,0 +1,31 @@
+import { StrataCacheError } from '@stratacache/core';
+
+/** Why a {@link ShardConfigError} was thrown (stable, switch on it). */
+export type ShardConfigErrorReason =
+  | 'empty-shards'
+  | 'unknown-shard'
+  | 'unknown-tenant'
+  | 'malformed-url'
+  | 'unknown-scheme'
+  | 'conflicting-options'
+  | 'missing-option'
+  | 'invalid-option'
+  | 'closed';
+
+/**
+ * Invalid shard / connection configuration, or a lookup the configuration cannot answer
+ * (unknown tenant without a default shard). Code `E_SHARD_CONFIG`.
+ * Messages never contain passwords: URLs are redacted (`redis://user:***@host`).
+ */
+export class ShardConfigError extends StrataCacheError {
+  /** Machine-readable reason. */
+  readonly reason: ShardConfigErrorReason;
+  /** Dotted path of the offending option, e.g. `shards.stamford.url` (empty when not applicable). */
+  readonly path: string;
+
+  constructor(reason: ShardConfigErrorReason, path: string, message: string) {
+    super('E_SHARD_CONFIG', path ? `${path}: ${message}` : message);
+    this.reason = reason;
+    this.path = path;
+  }
+}
