@@ -1,3 +1,3 @@
 import { strataVitest } from '@stratacache/vitest-config';
 
-export default strataVitest();
+export default strataVitest({ redis: true });

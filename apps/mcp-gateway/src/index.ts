@@ -1,1 +1,22 @@
-export {};
+// Public face of the gateway app (embedding, tests, the future admin API).
+export { createGateway, createGatewayContext, createLogger, redactPaths } from './gateway';
+export type { Gateway, GatewayContext, GatewayOptions } from './gateway';
+export { loadConfig, defaultManifestPath } from './config';
+export type { GatewayConfig } from './config';
+export { loadManifest, parseManifest } from './manifest/load';
+export type { CompiledManifest, CompiledTool } from './manifest/load';
+export type { Manifest, ManifestTool, InvalidationTarget } from './manifest/schema';
+export { createGatewayCache, CoreGatewayCache } from './cache';
+export type { GatewayCache, CacheTarget, ReadSpec, ReadResult, ReadSource } from './cache-port';
+export { ToolRunner, resolveTargets } from './tool-runner';
+export type { CallContext, GatewayCounters, ToolResult } from './tool-runner';
+export { createMcpServer, isAdminRequest } from './mcp-server';
+export { runStdio } from './stdio';
+export { UpstreamClient } from './upstream';
+export { credentialScope } from './credentials';
+export { signWebhook, verifySignature, computeSignature, SIGNATURE_HEADER } from './webhooks/signature';
+export { matchRules } from './webhooks/receiver';
+export { GatewayError, ManifestError, ConfigError, UpstreamError } from './errors';
+export type { ManifestIssue, UpstreamErrorCode } from './errors';
+export { createDemoUpstream, DEMO_API_KEYS, seedCrm } from './demo-upstream';
+export type { DemoUpstream, DemoUpstreamOptions, DemoUpstreamStats } from './demo-upstream';

@@ -1,1 +1,16 @@
-export const VERSION = '0.1.0';
+export { CircuitBreaker } from './circuit-breaker';
+export type { BreakerSettings, BreakerStats } from './circuit-breaker';
+export { BREAKER_DEFAULTS } from './options';
+export type { CircuitBreakerOptions } from './options';
+export { CircuitState } from './state';
+export type { TransitionReason } from './state';
+export { BreakerError, BreakerOptionsError, CallTimeoutError, CircuitOpenError } from './errors';
+export type {
+  BreakerEventName,
+  BreakerEvents,
+  BreakerListener,
+  FailureEvent,
+  RejectEvent,
+  StateChangeEvent,
+  SuccessEvent,
+} from './events';

@@ -14,3 +14,24 @@ export class CacheOptionsError extends StrataCacheError {
     super('E_CACHE_OPTIONS', message, options);
   }
 }
+
+/** A store operation did not answer within the operation timeout (`opTimeout`). Never thrown at readers. */
+export class StoreTimeoutError extends StrataCacheError {
+  constructor(operation: string, timeoutMs: number) {
+    super('E_STORE_TIMEOUT', `store ${operation} did not answer within ${timeoutMs} ms`);
+  }
+}
+
+/** The store was used after `close()`. */
+export class StoreClosedError extends StrataCacheError {
+  constructor(kind: string) {
+    super('E_STORE_CLOSED', `${kind} store is closed`);
+  }
+}
+
+/** A decorator or `cached()` wrapper found no CacheService to use (pass `cache` or call `setDefaultCache`). */
+export class CacheNotConfiguredError extends StrataCacheError {
+  constructor(message: string) {
+    super('E_CACHE_NOT_CONFIGURED', message);
+  }
+}

@@ -1,1 +1,40 @@
 export * from './errors';
+export { CacheService } from './cache-service';
+export type {
+  CacheServiceOptions,
+  SetOptions,
+  GetOrSetOptions,
+  SetResult,
+  SetFailureReason,
+  MsetEntry,
+  NamespaceRef,
+  InvalidateSpec,
+  InvalidateResult,
+  HealthReport,
+  FactoryContext,
+  Factory,
+} from './cache-service';
+export type { CacheEntry } from './entry';
+export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
+export type { CacheStats, NamespaceStats, LatencyStats } from './stats';
+export type { Store, StoreEntry, MessageHandler } from './store';
+export { MemoryStore } from './memory-store';
+export type { MemoryStoreOptions } from './memory-store';
+export { RedisStore, DEFAULT_REDIS_OPTIONS } from './redis-store';
+export type { RedisStoreOptions, RedisClient, RedisInput } from './redis-store';
+export { escapeGlob, globToRegExp } from './glob';
+export { cached } from './cached';
+export type { CachedOptions, CachedKey } from './cached';
+export { Cached, InvalidateCache, WarmUp, warmUp } from './decorators';
+export type { CachedDecoratorOptions, InvalidateCacheOptions, WarmUpReport } from './decorators';
+export { setDefaultCache, getDefaultCache } from './default-cache';
+export type { CacheRef } from './default-cache';
+// sibling modules (codec, keys, TTL, durations)
+export { createCodec, CorruptEntryError } from './codec';
+export type { Codec, CodecOptions, CompressionAlgorithm } from './codec';
+export { KeyBuilder, KeyError } from './key-builder';
+export type { KeyBuilderOptions, KeyIdentifier, ParsedKey } from './key-builder';
+export { TtlPolicy } from './ttl-policy';
+export type { TtlPolicyOptions, TtlRule, TtlHint, TtlDescription } from './ttl-policy';
+export { toMs } from './duration';
+export type { Duration } from './duration';

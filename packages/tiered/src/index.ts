@@ -1,1 +1,10 @@
-export {};
+export { TieredCache } from './tiered-cache';
+export type { Factory, GetOrSetOptions, TieredSetOptions, TieredStats } from './tiered-cache';
+export type { TieredCacheOptions, L1Options, GetOrSetPolicy } from './options';
+export type { L1Policy } from './l1-cache';
+export type { FactoryContext } from './factory-context';
+export type { TieredEvent, TieredEventListener, TieredEventType, TieredSource } from './events';
+export type { BusStats } from './invalidation-bus';
+export type { L2Cache, L2InvalidateTarget } from './l2';
+export { FactoryTimeoutError, TieredClosedError } from './errors';
+export { estimateSize } from './size';

@@ -1,1 +1,10 @@
-export {};
+export { startStandalone, type StandaloneOptions, type StandaloneRedis } from './standalone';
+export type { RedisNode, NodeKind } from './redis-node';
+export { stopAll } from './deployments';
+export { waitFor, type WaitForOptions } from './wait-for';
+export { HarnessError, type HarnessErrorCode } from './errors';
+export { findRedisBinaries, requireRedisBinaries, REDIS_NOT_FOUND_MESSAGE, type RedisBinaries } from './binaries';
+export { freePort, isPortFree } from './ports';
+export { startCluster, parseClusterNodes, type ClusterOptions, type RedisCluster, type ClusterNodeLine } from './cluster';
+export { reapOrphans, reapRun, type ReapResult } from './reaper';
+export { startSentinel, type SentinelOptions, type RedisSentinelSet } from './sentinel';

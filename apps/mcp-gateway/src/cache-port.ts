@@ -1,0 +1,51 @@
+/**
+ * What the gateway needs from a cache. `src/cache.ts` implements it on top of the
+ * stratacache packages; nothing else in the app imports a cache package directly.
+ */
+
+/** A resolved invalidation: one tag, or a namespace (entity [+ operation]). */
+export type CacheTarget = { tag: string } | { entity: string; operation?: string };
+
+export interface ReadSpec {
+  entity: string;
+  operation: string;
+  /** Identifying parameters (key fields, plus `_scope` for caller-scoped reads). */
+  params: Record<string, unknown>;
+  ttlMs: number;
+  /** How long an expired entry may be served when the origin fails (0 = never). */
+  graceMs: number;
+  tags: string[];
+  /** Tenant / instance the read belongs to (shard routing). */
+  tenant?: string | undefined;
+}
+
+export type ReadSource = 'cache' | 'origin' | 'stale';
+
+export interface ReadResult<T> {
+  value: T;
+  source: ReadSource;
+}
+
+export interface CacheStatsSnapshot {
+  layer: string;
+  [k: string]: unknown;
+}
+
+export interface GatewayCache {
+  /** Human name of the layer in use (`core`, `tiered`, `tiered+shard`), printed at start. */
+  readonly layer: string;
+  /** Store kind (`memory`, `redis`). */
+  readonly storeKind: string;
+  /**
+   * Cached read: returns the cached value, or calls `fetch` (once per key, concurrent readers share it)
+   * and caches its result. A failing cache never fails the read (degrades to `fetch`).
+   * When `fetch` throws and a value within grace exists, that value is returned as `stale`
+   * if the layer supports it; otherwise the error propagates.
+   */
+  read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>>;
+  /** Applies invalidations; `tenant` undefined = every tenant. Resolves the number of targets applied. */
+  invalidate(targets: CacheTarget[], tenant?: string): Promise<number>;
+  stats(): Promise<CacheStatsSnapshot>;
+  health(): Promise<{ ok: boolean; [k: string]: unknown }>;
+  close(): Promise<void>;
+}

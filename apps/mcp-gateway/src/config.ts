@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/** Path of the bundled demo manifest (works from `src/` with tsx and from `dist/` after the build). */
+export function defaultManifestPath(): string {
+  for (const rel of ['../manifests/crm.yaml', '../../manifests/crm.yaml']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return 'manifests/crm.yaml';
+}
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const optionalSecret = (min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : v))
+    .pipe(z.string().min(min, `must be at least ${min} characters`).optional());
+const header = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+  .transform((v) => v.toLowerCase());
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  UPSTREAM_URL: z.url().optional(),
+  UPSTREAM_API_KEY: optionalSecret(1),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .pipe(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional()),
+  MANIFEST: z.string().min(1).optional(),
+  WEBHOOK_SECRET: optionalSecret(16),
+  WEBHOOK_TOLERANCE_SEC: z.coerce.number().int().min(1).max(3600).default(300),
+  ADMIN_TOKEN: optionalSecret(16),
+  KEY_SECRET: optionalSecret(16),
+  CACHE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-", "." only').default('gw'),
+  CREDENTIAL_HEADER: header.default('x-api-key'),
+  TENANT_HEADER: header.default('x-instance'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STDIO_ADMIN: bool.default(false),
+});
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  /** Base URL of the REST API (falls back to the manifest's `upstream.baseUrl`). */
+  upstreamUrl: string | undefined;
+  /** Credential used upstream when the caller sends none (stdio mode, demos). */
+  upstreamApiKey: string | undefined;
+  /** Redis URL; unset = the embedded in-process store. */
+  redisUrl: string | undefined;
+  manifestPath: string;
+  /** Secret of `POST /webhooks/:source`; unset = webhooks disabled (503). */
+  webhookSecret: string | undefined;
+  webhookToleranceSec: number;
+  /** Bearer token that unlocks the cache admin tools; unset = admin tools disabled. */
+  adminToken: string | undefined;
+  /** Server secret of the credential HMAC used in caller-scoped cache keys. */
+  keySecret: string;
+  /** True when `keySecret` was generated at start (caller-scoped entries are not shared across restarts/instances). */
+  keySecretGenerated: boolean;
+  cachePrefix: string;
+  /** Incoming header carrying the caller's upstream credential (lower-case). */
+  credentialHeader: string;
+  /** Incoming header naming the tenant / instance (lower-case). */
+  tenantHeader: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Expose the admin cache tools in stdio mode (local, trusted process). */
+  stdioAdmin: boolean;
+}
+
+/**
+ * Reads the gateway configuration from environment variables (see the README table),
+ * validated with zod. Throws {@link ConfigError} (`E_GATEWAY_CONFIG`) naming every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const r = envSchema.safeParse(env);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
+  }
+  const e = r.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    upstreamUrl: e.UPSTREAM_URL,
+    upstreamApiKey: e.UPSTREAM_API_KEY,
+    redisUrl: e.REDIS_URL,
+    manifestPath: e.MANIFEST ?? defaultManifestPath(),
+    webhookSecret: e.WEBHOOK_SECRET,
+    webhookToleranceSec: e.WEBHOOK_TOLERANCE_SEC,
+    adminToken: e.ADMIN_TOKEN,
+    keySecret: e.KEY_SECRET ?? randomBytes(32).toString('hex'),
+    keySecretGenerated: e.KEY_SECRET === undefined,
+    cachePrefix: e.CACHE_PREFIX,
+    credentialHeader: e.CREDENTIAL_HEADER,
+    tenantHeader: e.TENANT_HEADER,
+    logLevel: e.LOG_LEVEL,
+    stdioAdmin: e.STDIO_ADMIN,
+  };
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { GatewayConfig } from './config';
+import type { GatewayCache } from './cache-port';
+import { createGatewayCache } from './cache';
+import { ConfigError } from './errors';
+import { loadManifest, type CompiledManifest } from './manifest/load';
+import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
+import { ToolRunner } from './tool-runner';
+import { UpstreamClient } from './upstream';
+import { webhookRoutes } from './webhooks/receiver';
+
+/** Everything a plugin (e.g. the future admin API / dashboard) may use. */
+export interface GatewayContext {
+  config: GatewayConfig;
+  manifest: CompiledManifest;
+  cache: GatewayCache;
+  runner: ToolRunner;
+  logger: Logger;
+}
+
+export interface GatewayOptions {
+  /** Use this manifest instead of loading `config.manifestPath`. */
+  manifest?: CompiledManifest;
+  /** Use this cache instead of building one from the config (tests, embedding). */
+  cache?: GatewayCache;
+  /** Where logs go (default stdout). Tests pass a stream to capture them. */
+  logDestination?: DestinationStream;
+  /** Extra Fastify plugins registered with the gateway context: the hook for the admin API / dashboard. */
+  plugins?: ((app: FastifyInstance, ctx: GatewayContext) => Promise<void> | void)[];
+  /** Called after a webhook was applied. */
+  onWebhookApplied?: (info: { event: string; targets: number; ms: number }) => void;
+}
+
+export interface Gateway extends GatewayContext {
+  app: FastifyInstance;
+  /** Base URL after `listen()`. */
+  url: string;
+  listen(port?: number, host?: string): Promise<string>;
+  /** Number of open MCP sessions. */
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+/** Paths redacted from every log line: credentials and tokens never reach the logs. */
+export function redactPaths(config: Pick<GatewayConfig, 'credentialHeader'>): string[] {
+  const hs = ['authorization', 'x-api-key', 'x-admin-token', 'x-signature', 'cookie', config.credentialHeader];
+  return [...new Set(hs)].flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`, `request.headers["${h}"]`]).concat(['credential', 'apiKey', 'token']);
+}
+
+/** Creates the pino logger of the gateway (redacting credentials). */
+export function createLogger(config: Pick<GatewayConfig, 'credentialHeader' | 'logLevel'>, destination?: DestinationStream): Logger {
+  const opts = { level: config.logLevel, redact: { paths: redactPaths(config), censor: '[redacted]' } };
+  return destination ? pino(opts, destination) : pino(opts);
+}
+
+/** Manifest, cache, upstream client and tool runner, without any transport (used by HTTP and stdio). */
+export async function createGatewayContext(
+  config: GatewayConfig,
+  opts: Pick<GatewayOptions, 'manifest' | 'cache' | 'logDestination'> = {},
+): Promise<GatewayContext> {
+  const manifest = opts.manifest ?? loadManifest(config.manifestPath);
+  const baseUrl = config.upstreamUrl ?? manifest.upstream.baseUrl;
+  if (!baseUrl) throw new ConfigError([{ variable: 'UPSTREAM_URL', message: 'required (the manifest has no upstream.baseUrl)' }]);
+  const logger = createLogger(config, opts.logDestination);
+  const cache = opts.cache ?? (await createGatewayCache(config, logger));
+  const upstream = new UpstreamClient({
+    baseUrl,
+    authHeader: manifest.upstream.authHeader,
+    timeoutMs: manifest.upstream.timeout,
+    retries: manifest.upstream.retries,
+  });
+  const runner = new ToolRunner(manifest, upstream, cache, {
+    keySecret: config.keySecret,
+    fallbackCredential: config.upstreamApiKey,
+    logger,
+  });
+  if (config.keySecretGenerated) {
+    logger.warn('KEY_SECRET is not set: generated one for this process (caller-scoped cache entries are not shared across restarts or instances)');
+  }
+  return { config, manifest, cache, runner, logger };
+}
+
+/**
+ * Builds the gateway: Fastify app with the MCP Streamable HTTP endpoint (`/mcp`, sessions),
+ * the webhook receiver (`POST /webhooks/:source`) and `GET /healthz`.
+ */
+export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const ctx = await createGatewayContext(config, opts);
+  const { manifest, cache, runner, logger } = ctx;
+  const app: FastifyInstance = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, forceCloseConnections: true });
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
+
+  const contextOf = (extra: Extra) => ({
+    credential: headerOf(extra.requestInfo?.headers, config.credentialHeader),
+    tenant: headerOf(extra.requestInfo?.headers, config.tenantHeader),
+  });
+  const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+  // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
+  const quiet = { logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' } as const;
+  app.post('/mcp', quiet, async (req, reply) => {
+    const sid = headerOf(req.headers, 'mcp-session-id');
+    let entry = sid ? sessions.get(sid) : undefined;
+    if (!entry) {
+      if (sid) return reply.code(404).send(jsonRpcError(-32001, 'Session not found'));
+      if (!isInitializeRequest(req.body)) return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no valid session ID provided'));
+      const admin = isAdminRequest(req.headers, config.adminToken);
+      const server = createMcpServer({
+        runner,
+        admin,
+        context: contextOf,
+        adminCheck: (extra) => isAdminRequest(extra.requestInfo?.headers, config.adminToken),
+      });
+      const created: { transport: StreamableHTTPServerTransport; server: McpServer } = {
+        server,
+        transport: new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => {
+            sessions.set(id, created);
+          },
+          onsessionclosed: (id) => {
+            sessions.delete(id);
+          },
+        }),
+      };
+      created.transport.onclose = () => {
+        if (created.transport.sessionId) sessions.delete(created.transport.sessionId);
+      };
+      await server.connect(created.transport);
+      entry = created;
+      logger.info({ admin }, 'mcp session opened');
+    }
+    reply.hijack();
+    await entry.transport.handleRequest(req.raw, reply.raw, req.body);
+  });
+  const sessionRoute = async (req: { headers: Record<string, string | string[] | undefined>; raw: import('node:http').IncomingMessage }, reply: import('fastify').FastifyReply) => {
+    const sid = headerOf(req.headers, 'mcp-session-id');
+    const entry = sid ? sessions.get(sid) : undefined;
+    if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));
+    reply.hijack();
+    await entry.transport.handleRequest(req.raw, reply.raw);
+    return undefined;
+  };
+  app.get('/mcp', quiet, sessionRoute);
+  app.delete('/mcp', quiet, sessionRoute);
+
+  app.get('/healthz', async (_req, reply) => {
+    const health = await cache.health().catch((err: Error) => ({ ok: false, error: err.message }));
+    return reply.code(200).send({ ok: true, cache: { layer: cache.layer, store: cache.storeKind, ...health }, sessions: sessions.size });
+  });
+  app.get('/', async () => ({
+    name: `stratacache-gateway-${manifest.name}`,
+    mcp: '/mcp',
+    webhooks: `/webhooks/${(manifest.webhooks?.sources ?? [manifest.name])[0]}`,
+    tools: manifest.tools.map((t) => t.name),
+    cache: { layer: cache.layer, store: cache.storeKind },
+  }));
+
+  await app.register(webhookRoutes, {
+    runner,
+    manifest,
+    secret: config.webhookSecret,
+    toleranceSec: config.webhookToleranceSec,
+    tenantHeader: config.tenantHeader,
+    onApplied: opts.onWebhookApplied,
+  });
+  for (const plugin of opts.plugins ?? []) await app.register(async (scope) => plugin(scope, ctx));
+
+  let closed = false;
+  const gateway: Gateway = {
+    ...ctx,
+    app,
+    url: '',
+    async listen(port = config.port, host = config.host) {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      gateway.url = `http://${host}:${p}`;
+      return gateway.url;
+    },
+    sessionCount: () => sessions.size,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const { transport, server } of [...sessions.values()]) {
+        await transport.close().catch(() => undefined);
+        await server.close().catch(() => undefined);
+      }
+      sessions.clear();
+      await app.close();
+      if (!opts.cache) await cache.close();
+    },
+  };
+  return gateway;
+}

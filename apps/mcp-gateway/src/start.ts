@@ -1,0 +1,138 @@
+/**
+ * `pnpm start` / `node apps/mcp-gateway/dist/start.js [--stdio]`
+ *
+ * Starts the gateway (Streamable HTTP on PORT, or stdio with `--stdio`). When UPSTREAM_URL is
+ * unset it also starts the bundled demo CRM upstream, wired to send signed webhooks to the
+ * gateway. Uses Redis when REDIS_URL is set, else the embedded in-process store.
+ */
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { loadConfig, type GatewayConfig } from './config';
+import { createDemoUpstream, DEMO_API_KEYS, type DemoUpstream } from './demo-upstream';
+import { GatewayError } from './errors';
+import { createGateway, createGatewayContext, type Gateway } from './gateway';
+import { runStdio } from './stdio';
+
+const HELP = `stratacache MCP gateway
+
+Usage: node dist/start.js [--stdio] [--help]
+
+  --stdio   serve MCP over stdin/stdout instead of Streamable HTTP
+  --help    this text
+
+Environment: PORT, HOST, UPSTREAM_URL, UPSTREAM_API_KEY, REDIS_URL, MANIFEST, WEBHOOK_SECRET,
+ADMIN_TOKEN, KEY_SECRET, CACHE_PREFIX, CREDENTIAL_HEADER, TENANT_HEADER, LOG_LEVEL, STDIO_ADMIN,
+DEMO_LATENCY, DEMO_PORT (see apps/mcp-gateway/README.md).`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const stdio = argv.includes('--stdio');
+  // stdout is the protocol channel in stdio mode: everything human goes to stderr
+  const say = (s: string): void => {
+    (stdio ? process.stderr : process.stdout).write(`${s}\n`);
+  };
+  const env = { ...process.env };
+  const demo = !env['UPSTREAM_URL'];
+  const generated: string[] = [];
+  if (demo) {
+    if (!env['WEBHOOK_SECRET']) {
+      env['WEBHOOK_SECRET'] = randomBytes(24).toString('hex');
+    }
+    if (!env['ADMIN_TOKEN'] && !stdio) {
+      env['ADMIN_TOKEN'] = `admin-${randomBytes(12).toString('hex')}`;
+      generated.push('ADMIN_TOKEN');
+    }
+    if (!env['UPSTREAM_API_KEY']) env['UPSTREAM_API_KEY'] = DEMO_API_KEYS.alice;
+    env['UPSTREAM_URL'] = 'http://127.0.0.1:1'; // placeholder, replaced once the demo listens
+  }
+  let config: GatewayConfig = loadConfig(env);
+
+  let upstream: DemoUpstream | undefined;
+  let gateway: Gateway | undefined;
+  let stdioHandle: { close(): Promise<void> } | undefined;
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) {
+      say(`\n${signal} again: exiting now`);
+      process.exit(1);
+    }
+    closing = true;
+    say(`\n${signal}: shutting down…`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await stdioHandle?.close().catch(() => undefined);
+    await gateway?.close().catch(() => undefined);
+    await upstream?.close().catch(() => undefined);
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  if (demo) {
+    upstream = createDemoUpstream({
+      webhookTargets: [],
+      logger: false,
+    });
+    const demoPort = Number(env['DEMO_PORT'] ?? 0);
+    const url = await upstream.listen(Number.isInteger(demoPort) ? demoPort : 0, '127.0.0.1');
+    config = { ...config, upstreamUrl: url };
+  }
+
+  if (stdio) {
+    const ctx = await createGatewayContext(config, { logDestination: pino.destination(2) });
+    stdioHandle = await runStdio(ctx, env['TENANT']);
+    say(`stratacache gateway (stdio) — ${ctx.manifest.tools.length} tools, cache: ${ctx.cache.layer} on ${ctx.cache.storeKind}${demo ? `, demo upstream ${config.upstreamUrl}` : ''}`);
+    process.stdin.on('end', () => void shutdown('stdin closed'));
+    return;
+  }
+
+  gateway = await createGateway(config);
+  const gwUrl = await gateway.listen();
+  if (upstream && config.webhookSecret) {
+    const source = (gateway.manifest.webhooks?.sources ?? [gateway.manifest.name])[0];
+    upstream.data.webhooks.push({
+      id: 'webhook-gateway',
+      url: `${gwUrl}/webhooks/${source}`,
+      secret: config.webhookSecret,
+      events: ['*'],
+      created_at: new Date().toISOString(),
+    });
+  }
+  const mcpUrl = `${gwUrl}/mcp`;
+  const lines = [
+    '',
+    `  stratacache MCP gateway — manifest "${gateway.manifest.name}" (${gateway.manifest.tools.length} tools)`,
+    `  cache       ${gateway.cache.layer} on ${gateway.cache.storeKind === 'memory' ? 'the embedded in-process store (set REDIS_URL for Redis)' : `Redis (${gateway.cache.storeKind})`}`,
+    `  MCP         ${mcpUrl}   (Streamable HTTP)`,
+    `  webhooks    ${gwUrl}/webhooks/${(gateway.manifest.webhooks?.sources ?? [gateway.manifest.name])[0]}`,
+    `  health      ${gwUrl}/healthz`,
+  ];
+  if (upstream) {
+    lines.push(
+      `  demo CRM    ${upstream.url}   (latency ${process.env['DEMO_LATENCY'] ?? '300-800'} ms, stats at ${upstream.url}/__stats)`,
+      `              callers without ${config.credentialHeader} act as ${DEMO_API_KEYS.alice}; other keys: ${DEMO_API_KEYS.bob}, ${DEMO_API_KEYS.admin}`,
+    );
+  }
+  if (generated.includes('ADMIN_TOKEN')) lines.push(`  admin token ${config.adminToken}   (generated for this run; unlocks cache_stats / cache_invalidate)`);
+  lines.push(
+    '',
+    '  Connect an MCP client:',
+    `    npx @modelcontextprotocol/inspector   → transport "Streamable HTTP", URL ${mcpUrl}`,
+    `    curl -si ${mcpUrl} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
+    `      -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}'`,
+    '',
+    '  Ctrl-C to stop.',
+    '',
+  );
+  say(lines.join('\n'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof GatewayError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

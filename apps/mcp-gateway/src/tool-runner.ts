@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import type { CacheTarget, GatewayCache, ReadSource } from './cache-port';
+import { credentialScope } from './credentials';
+import { UpstreamError } from './errors';
+import type { CompiledManifest, CompiledTool } from './manifest/load';
+import type { InvalidationTarget } from './manifest/schema';
+import { renderTemplate } from './manifest/template';
+import type { UpstreamClient } from './upstream';
+
+/** Who is calling: taken from HTTP headers (Streamable HTTP) or the environment (stdio). */
+export interface CallContext {
+  /** The caller's upstream credential (never logged, never in a key in clear). */
+  credential?: string | undefined;
+  tenant?: string | undefined;
+}
+
+export interface ToolResult {
+  [k: string]: unknown;
+  content: { type: 'text'; text: string }[];
+  isError?: boolean;
+  _meta?: Record<string, unknown>;
+}
+
+export interface GatewayCounters {
+  reads: number;
+  cacheHits: number;
+  originCalls: number;
+  staleServed: number;
+  writes: number;
+  invalidations: number;
+  upstreamErrors: number;
+  webhooks: number;
+}
+
+/** Renders manifest invalidation targets with `vars`; targets with a missing placeholder are skipped. */
+export function resolveTargets(targets: InvalidationTarget[], vars: Record<string, unknown>): CacheTarget[] {
+  const out: CacheTarget[] = [];
+  for (const t of targets) {
+    if ('tag' in t) {
+      const tag = renderTemplate(t.tag, vars);
+      if (tag !== undefined) out.push({ tag });
+    } else {
+      const entity = renderTemplate(t.entity, vars);
+      const operation = t.operation === undefined ? undefined : renderTemplate(t.operation, vars);
+      if (entity !== undefined && (t.operation === undefined || operation !== undefined)) {
+        out.push(operation === undefined ? { entity } : { entity, operation });
+      }
+    }
+  }
+  return out;
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value, null, 2) ?? 'null');
+
+/**
+ * Executes manifest tools: reads through the cache, writes straight to the upstream
+ * (exactly once) followed by the invalidations the manifest declares.
+ */
+export class ToolRunner {
+  readonly counters: GatewayCounters = {
+    reads: 0,
+    cacheHits: 0,
+    originCalls: 0,
+    staleServed: 0,
+    writes: 0,
+    invalidations: 0,
+    upstreamErrors: 0,
+    webhooks: 0,
+  };
+
+  constructor(
+    readonly manifest: CompiledManifest,
+    private readonly upstream: UpstreamClient,
+    readonly cache: GatewayCache,
+    private readonly opts: { keySecret: string; fallbackCredential?: string | undefined; logger: Logger },
+  ) {}
+
+  tool(name: string): CompiledTool | undefined {
+    return this.manifest.tools.find((t) => t.name === name);
+  }
+
+  private buildRequest(tool: CompiledTool, args: Record<string, unknown>) {
+    const path = renderTemplate(tool.request.path, args, encodeURIComponent);
+    if (path === undefined) throw new UpstreamError('E_UPSTREAM_HTTP', `missing path argument of ${tool.name}`, { status: 400 });
+    const query: Record<string, string | number | boolean> = {};
+    const q = tool.request.query;
+    if (q) {
+      const pairs: [string, string][] = Array.isArray(q) ? q.map((a) => [a, a]) : Object.entries(q);
+      for (const [name, arg] of pairs) {
+        const v = args[arg];
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') query[name] = v;
+      }
+    }
+    let body: unknown;
+    const b = tool.request.body;
+    if (b === 'args') {
+      body = Object.fromEntries(Object.entries(args).filter(([k, v]) => !tool.pathParams.includes(k) && v !== undefined));
+    } else if (b !== undefined) {
+      const pairs: [string, string][] = Array.isArray(b) ? b.map((a) => [a, a]) : Object.entries(b);
+      body = Object.fromEntries(pairs.filter(([, arg]) => args[arg] !== undefined).map(([field, arg]) => [field, args[arg]]));
+    } else if (tool.kind === 'write' && tool.request.method !== 'DELETE') {
+      body = {};
+    }
+    return { method: tool.request.method, path, query, body, timeoutMs: tool.request.timeout };
+  }
+
+  /** Runs one tool. Upstream problems become tool errors (`isError: true`) carrying the upstream message. */
+  async call(tool: CompiledTool, args: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
+    const credential = ctx.credential ?? this.opts.fallbackCredential;
+    try {
+      return tool.kind === 'read' ? await this.read(tool, args, credential, ctx.tenant) : await this.write(tool, args, credential, ctx.tenant);
+    } catch (err) {
+      return this.errorResult(tool, err);
+    }
+  }
+
+  private async read(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolResult> {
+    this.counters.reads++;
+    const req = this.buildRequest(tool, args);
+    const fetchOrigin = async (): Promise<unknown> => {
+      this.counters.originCalls++;
+      const res = await this.upstream.request({ ...req, credential });
+      return res.data;
+    };
+    if (!tool.cache) {
+      const value = await fetchOrigin();
+      return { content: [{ type: 'text', text: text(value) }], _meta: { 'stratacache/source': 'origin' } };
+    }
+    const params: Record<string, unknown> = {};
+    for (const k of tool.keyFields) if (args[k] !== undefined) params[k] = args[k];
+    // caller-scoped responses: the key carries an HMAC of the credential, never the credential
+    if (tool.scope === 'caller') params['_scope'] = credentialScope(this.opts.keySecret, credential);
+    const tags = tool.cache.tags.map((t) => renderTemplate(t, args)).filter((t): t is string => t !== undefined);
+    const { value, source } = await this.cache.read(
+      { entity: tool.cache.entity, operation: tool.cache.operation, params, ttlMs: tool.ttlMs, graceMs: tool.graceMs, tags, tenant },
+      fetchOrigin,
+    );
+    if (source === 'cache') this.counters.cacheHits++;
+    if (source === 'stale') this.counters.staleServed++;
+    return { content: [{ type: 'text', text: text(value) }], _meta: { 'stratacache/source': source satisfies ReadSource } };
+  }
+
+  private async write(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolResult> {
+    this.counters.writes++;
+    const req = this.buildRequest(tool, args);
+    let data: unknown;
+    try {
+      // exactly once: the upstream client never retries a non-idempotent method
+      data = (await this.upstream.request({ ...req, credential })).data;
+    } catch (err) {
+      // outcome unknown (timeout, network, 5xx): the write may have happened, so invalidate anyway
+      if (err instanceof UpstreamError && !err.isClientError) await this.invalidate(tool.invalidates, { ...args, result: {} }, tenant);
+      throw err;
+    }
+    const invalidated = await this.invalidate(tool.invalidates, { ...args, result: data ?? {} }, tenant);
+    return {
+      content: [{ type: 'text', text: data === null ? 'OK' : text(data) }],
+      _meta: { 'stratacache/source': 'origin', 'stratacache/invalidated': invalidated },
+    };
+  }
+
+  /** Resolves and applies invalidation targets; never throws (a failing cache is logged). */
+  async invalidate(targets: InvalidationTarget[], vars: Record<string, unknown>, tenant?: string): Promise<number> {
+    const resolved = resolveTargets(targets, vars);
+    return this.applyTargets(resolved, tenant);
+  }
+
+  async applyTargets(resolved: CacheTarget[], tenant?: string): Promise<number> {
+    if (resolved.length === 0) return 0;
+    try {
+      const n = await this.cache.invalidate(resolved, tenant);
+      this.counters.invalidations += resolved.length;
+      return n;
+    } catch (err) {
+      this.opts.logger.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code }, targets: resolved.length }, 'cache invalidation failed');
+      return 0;
+    }
+  }
+
+  private errorResult(tool: CompiledTool, err: unknown): ToolResult {
+    if (err instanceof UpstreamError) {
+      this.counters.upstreamErrors++;
+      const msg = err.isClientError
+        ? `upstream rejected ${tool.name} (${err.status}): ${err.upstreamMessage ?? err.message}`
+        : `upstream unavailable for ${tool.name}: ${err.message}`;
+      return { content: [{ type: 'text', text: msg }], isError: true, _meta: { 'stratacache/error': err.code, 'stratacache/status': err.status } };
+    }
+    const e = err as Error;
+    this.opts.logger.error({ tool: tool.name, err: { message: e.message, code: (e as { code?: string }).code } }, 'tool failed');
+    return { content: [{ type: 'text', text: `${tool.name} failed: ${e.message}` }], isError: true };
+  }
+}

@@ -1,0 +1,99 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { CompiledManifest } from '../manifest/load';
+import type { InvalidationTarget } from '../manifest/schema';
+import { resolveTargets, type ToolRunner } from '../tool-runner';
+import { SIGNATURE_HEADER, verifySignature } from './signature';
+
+export interface WebhookReceiverOptions {
+  runner: ToolRunner;
+  manifest: CompiledManifest;
+  /** Shared secret; undefined = webhooks disabled (503). */
+  secret: string | undefined;
+  toleranceSec: number;
+  /** Header naming the tenant (webhooks without it invalidate every tenant). */
+  tenantHeader: string;
+  /** Called after a webhook was applied (tests, metrics). */
+  onApplied?: (info: { event: string; targets: number; ms: number }) => void;
+}
+
+const payloadSchema = z.object({
+  event: z.string().min(1).max(200),
+  resource_type: z.string().min(1).max(200),
+  resource_id: z.union([z.string().min(1).max(500), z.number()]),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Rules of the manifest matching an event: exact name, `prefix.*` wildcards and `*`. */
+export function matchRules(manifest: CompiledManifest, event: string): InvalidationTarget[] {
+  const out: InvalidationTarget[] = [];
+  for (const [pattern, rule] of Object.entries(manifest.webhooks?.events ?? {})) {
+    const hit = pattern === '*' || pattern === event || (pattern.endsWith('.*') && event.startsWith(pattern.slice(0, -1)));
+    if (hit) out.push(...rule.invalidates);
+  }
+  return out;
+}
+
+/**
+ * `POST /webhooks/:source`: verifies `X-Signature: t=<unix>,v1=<hex>` (HMAC-SHA256 over
+ * `${t}.${rawBody}`, 5 min replay window, timing-safe, each signature accepted once),
+ * then maps `{event, resource_type, resource_id, data}` to invalidations per the manifest.
+ * 401 bad/old/replayed signature, 400 bad body, 404 unknown source, 503 no secret configured.
+ */
+export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverOptions): Promise<void> {
+  const sources = new Set(opts.manifest.webhooks?.sources ?? [opts.manifest.name]);
+  // signatures already accepted, kept for the replay window (bounded)
+  const seen = new Map<string, number>();
+  const MAX_SEEN = 10_000;
+
+  // raw body: the signature covers the exact bytes
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+
+  app.post<{ Params: { source: string } }>('/webhooks/:source', async (req, reply) => {
+    const started = performance.now();
+    if (!sources.has(req.params.source)) return reply.code(404).send({ error: 'unknown_source', message: `unknown webhook source "${req.params.source}"` });
+    if (!opts.secret) return reply.code(503).send({ error: 'webhooks_disabled', message: 'WEBHOOK_SECRET is not configured' });
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const sigHeader = req.headers[SIGNATURE_HEADER];
+    const sig = Array.isArray(sigHeader) ? sigHeader[0] : sigHeader;
+    const check = verifySignature(opts.secret, sig, raw, { toleranceSec: opts.toleranceSec });
+    if (!check.ok) {
+      req.log.warn({ source: req.params.source, reason: check.reason }, 'webhook signature refused');
+      return reply.code(401).send({ error: 'invalid_signature', reason: check.reason });
+    }
+    const now = Date.now();
+    if (seen.has(sig!)) {
+      req.log.warn({ source: req.params.source, reason: 'replayed' }, 'webhook signature refused');
+      return reply.code(401).send({ error: 'invalid_signature', reason: 'replayed' });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return reply.code(400).send({ error: 'bad_request', message: 'body is not valid JSON' });
+    }
+    const parsed = payloadSchema.safeParse(json);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+      return reply.code(400).send({ error: 'bad_request', message: `invalid webhook body: ${fields.join('; ')}` });
+    }
+    // remember the signature only once the body is accepted
+    seen.set(sig!, now + opts.toleranceSec * 1000);
+    if (seen.size > MAX_SEEN) for (const [k, exp] of seen) if (exp < now || seen.size > MAX_SEEN) seen.delete(k);
+
+    const p = parsed.data;
+    const rules = matchRules(opts.manifest, p.event);
+    const vars = { event: p.event, resource_type: p.resource_type, resource_id: String(p.resource_id), data: p.data ?? {} };
+    const targets = resolveTargets(rules, vars);
+    const tenantH = req.headers[opts.tenantHeader];
+    const tenant = Array.isArray(tenantH) ? tenantH[0] : tenantH;
+    opts.runner.counters.webhooks++;
+    const applied = await opts.runner.applyTargets(targets, tenant || undefined);
+    const ms = performance.now() - started;
+    opts.onApplied?.({ event: p.event, targets: targets.length, ms });
+    req.log.info({ source: req.params.source, event: p.event, targets: targets.length, ms: Math.round(ms * 10) / 10 }, 'webhook applied');
+    return reply.code(rules.length ? 200 : 202).send({ ok: true, matched: rules.length > 0, invalidated: applied, targets });
+  });
+}

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStandalone, waitFor } from '@stratacache/redis-harness';
+import { parseManifest } from '../src/manifest/load';
+import { call, routeCount, startStack, type Stack } from './helpers';
+
+/** A tiny manifest with a short TTL and a long grace, to exercise stale serving. */
+const SHORT_TTL = `
+version: 1
+name: crm
+upstream: { timeout: 1s, retries: 1 }
+defaults: { ttl: 300ms, grace: 1m }
+tools:
+  - name: get_job
+    description: one job
+    input: { type: object, required: [id], properties: { id: { type: string } } }
+    request: { method: GET, path: "/jobs/{id}" }
+    cache: { entity: job, operation: get, key: [id], tags: ["job:{id}"] }
+  - name: get_job_no_grace
+    description: one job, no grace
+    input: { type: object, required: [id], properties: { id: { type: string } } }
+    request: { method: GET, path: "/jobs/{id}" }
+    cache: { entity: job, operation: get_ng, key: [id], grace: 0 }
+  - name: update_job
+    description: update
+    input: { type: object, required: [id], properties: { id: { type: string }, title: { type: string } } }
+    request: { method: PATCH, path: "/jobs/{id}", body: [title] }
+    invalidates: [{ tag: "job:{id}" }]
+`;
+
+describe('resilience', () => {
+  describe('Redis killed', () => {
+    let redis: Awaited<ReturnType<typeof startStandalone>>;
+    let s: Stack;
+    beforeAll(async () => {
+      redis = await startStandalone();
+      s = await startStack({ redisUrl: redis.url });
+    });
+    afterAll(async () => {
+      await s?.close();
+      await redis?.close();
+    });
+
+    it('reads are still answered (from the origin) after redis-server is SIGKILLed, and recover after restart', async () => {
+      const c = await s.connect();
+      await call(c, 'get_job', { id: 'job-1' });
+      expect((await call(c, 'get_job', { id: 'job-1' })).source).toBe('cache');
+      await redis.kill();
+      const before = routeCount(s.upstream, 'GET /jobs/:id');
+      for (let i = 0; i < 5; i++) {
+        const r = await call(c, 'get_job', { id: 'job-1' });
+        expect(r.isError).toBe(false);
+        expect((r.json as { id: string }).id).toBe('job-1');
+        expect(r.source).toBe('origin');
+      }
+      expect(routeCount(s.upstream, 'GET /jobs/:id') - before).toBe(5);
+      // writes still go through (invalidation is reported, not thrown)
+      const w = await call(c, 'update_job', { id: 'job-1', title: 'while redis is down' });
+      expect(w.isError).toBe(false);
+      const h = (await (await fetch(`${s.gateway.url}/healthz`)).json()) as { cache: { ok: boolean } };
+      expect(h.cache.ok).toBe(false);
+
+      await redis.restart();
+      await waitFor(async () => (await call(c, 'get_job', { id: 'job-2' })).source === 'origin' && (await call(c, 'get_job', { id: 'job-2' })).source === 'cache', {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        message: 'cache did not recover after redis restart',
+      });
+    });
+  });
+
+  describe.each(['memory', 'redis'] as const)('upstream failures on %s', (backend) => {
+    let redis: Awaited<ReturnType<typeof startStandalone>> | undefined;
+    let s: Stack;
+    beforeAll(async () => {
+      if (backend === 'redis') redis = await startStandalone();
+      s = await startStack({ redisUrl: redis?.url, gateway: { manifest: parseManifest(SHORT_TTL, 'short-ttl.yaml') } });
+    });
+    afterAll(async () => {
+      await s?.close();
+      await redis?.close();
+    });
+
+    it('5xx: an expired value within grace is served stale; without grace the error is a tool error', async () => {
+      const c = await s.connect();
+      const first = await call(c, 'get_job', { id: 'job-9' });
+      await call(c, 'get_job_no_grace', { id: 'job-9' });
+      // wait for the logical expiry (ttl 300 ms)
+      await waitFor(async () => (await call(c, 'get_job', { id: 'job-9' })).source === 'origin', { timeoutMs: 5000, intervalMs: 100 });
+      await new Promise((r) => setTimeout(r, 400));
+      s.upstream.chaos('error');
+      try {
+        const before = routeCount(s.upstream, 'GET /jobs/:id');
+        const stale = await call(c, 'get_job', { id: 'job-9' });
+        expect(stale.isError).toBe(false);
+        expect(stale.source).toBe('stale');
+        expect(stale.json).toEqual(first.json);
+        // the read was retried (idempotent): 1 + retries attempts
+        expect(routeCount(s.upstream, 'GET /jobs/:id') - before).toBe(2);
+        const noGrace = await call(c, 'get_job_no_grace', { id: 'job-9' });
+        expect(noGrace.isError).toBe(true);
+        expect(noGrace.text).toContain('503');
+      } finally {
+        s.upstream.chaos('ok');
+      }
+    });
+
+    it('writes are never retried, even on 5xx', async () => {
+      const c = await s.connect();
+      s.upstream.chaos('error');
+      try {
+        const before = routeCount(s.upstream, 'PATCH /jobs/:id');
+        const w = await call(c, 'update_job', { id: 'job-10', title: 'x' });
+        expect(w.isError).toBe(true);
+        expect(w.text).toContain('503');
+        expect(routeCount(s.upstream, 'PATCH /jobs/:id') - before).toBe(1);
+      } finally {
+        s.upstream.chaos('ok');
+      }
+    });
+
+    it('timeout: the upstream hangs, the read is answered stale after the timeout', async () => {
+      const c = await s.connect();
+      const first = await call(c, 'get_job', { id: 'job-11' });
+      await new Promise((r) => setTimeout(r, 400));
+      s.upstream.chaos('hang');
+      try {
+        const t0 = performance.now();
+        const r = await call(c, 'get_job', { id: 'job-11' });
+        expect(r.source).toBe('stale');
+        expect(r.json).toEqual(first.json);
+        expect(performance.now() - t0).toBeLessThan(20_000);
+      } finally {
+        s.upstream.chaos('ok');
+      }
+    });
+
+    it('a tag invalidation is deletion, not expiry: an invalidated entry is never served stale', async () => {
+      const c = await s.connect();
+      await call(c, 'get_job', { id: 'job-12' });
+      await call(c, 'update_job', { id: 'job-12', title: 'new title' });
+      s.upstream.chaos('error');
+      try {
+        const r = await call(c, 'get_job', { id: 'job-12' });
+        expect(r.isError).toBe(true);
+      } finally {
+        s.upstream.chaos('ok');
+      }
+    });
+  });
+});

@@ -1,0 +1,1130 @@
+import { CircuitBreaker } from '@stratacache/breaker';
+import type { CircuitBreakerOptions, CircuitState } from '@stratacache/breaker';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { createCodec } from './codec';
+import type { Codec } from './codec';
+import { toMs } from './duration';
+import type { Duration } from './duration';
+import { decodeEntry, encodeEntry, stamp } from './entry';
+import type { CacheEntry } from './entry';
+import { CacheOptionsError, StoreTimeoutError } from './errors';
+import { CacheEventEmitter } from './events';
+import type { CacheEvent, CacheEventListener, CacheEventType } from './events';
+import { escapeGlob } from './glob';
+import { KeyBuilder, KeyError, unescapeKeyPart } from './key-builder';
+import type { KeyBuilderOptions } from './key-builder';
+import { MemoryStore } from './memory-store';
+import { RedisStore } from './redis-store';
+import { Latency, NsCounters } from './stats';
+import type { CacheStats, NamespaceStats } from './stats';
+import type { Store } from './store';
+import { TtlPolicy } from './ttl-policy';
+import type { TtlPolicyOptions } from './ttl-policy';
+
+export interface CacheServiceOptions {
+  /** The L2 store. Default: a `RedisStore` when `redis` is set, else an embedded `MemoryStore`. A passed store is not closed by `close()`. */
+  store?: Store;
+  /** Redis to use when no `store` is given: URL, ioredis options, or an existing `Redis` / `Cluster` (kept as is). */
+  redis?: string | RedisOptions | Redis | Cluster;
+  /** Key prefix; every key, barrier and `clear()` stays under `{prefix}:`. Default `'sc'`. */
+  prefix?: string;
+  /** TTL when neither the call nor a TTL rule gives one. Default: the TtlPolicy default (`'5m'`). */
+  defaultTtl?: Duration;
+  /** TTL rules (per entity/operation or key pattern, jitter) or a ready TtlPolicy. */
+  ttl?: TtlPolicyOptions | TtlPolicy;
+  /** Encoded payloads of at least this many bytes are compressed. Default 1024. */
+  compressThreshold?: number;
+  /** Custom codec (must detect corrupt input by throwing). Default: `createCodec({ compressThreshold })`. */
+  codec?: Codec;
+  /** Largest encoded entry (bytes) that is cached; larger values are served but not stored. Default 524288 (512 KB). */
+  maxItemSize?: number;
+  /** Per store operation timeout; past it a read is a miss and a write is skipped. Default 200 ms. */
+  opTimeout?: Duration;
+  /** Longest physical TTL of an entry and lifetime of tag/namespace barriers. Default `'30d'`. */
+  maxTtl?: Duration;
+  /** Breaker around the store, or its options. Default: threshold 5 in 30 s, reset 5 s, 1 probe. */
+  breaker?: CircuitBreakerOptions | CircuitBreaker;
+  /** Default identifier params per entity/operation for `keys` (see KeyBuilder). */
+  keyDefaults?: KeyBuilderOptions['defaults'];
+  /** Longest identifier before the KeyBuilder hashes it. */
+  maxIdentifierLength?: number;
+  /** Namespaces tracked separately in `stats().byNamespace` (the rest is `'(other)'`). Default 1000. */
+  maxNamespaces?: number;
+}
+
+/** Per-write options. `ttl` is a Duration (ms number or `'5m'`), must be > 0; explicit ttl wins over TTL rules. */
+export interface SetOptions {
+  ttl?: Duration;
+  tags?: readonly string[];
+  /** Keep the entry this long after its logical expiry (physical TTL = ttl + grace), for stale serving by upper layers. */
+  grace?: Duration;
+}
+
+export interface GetOrSetOptions extends SetOptions {
+  /** `false` bypasses the cache for this call: no read, no write, the factory runs. Default true. */
+  useCache?: boolean;
+}
+
+export type SetFailureReason = 'too_large' | 'unavailable' | 'timeout' | 'error' | 'bypass';
+export type SetResult = { ok: true } | { ok: false; reason: SetFailureReason };
+
+export interface MsetEntry<T = unknown> extends SetOptions {
+  key: string;
+  value: T;
+}
+
+export interface NamespaceRef {
+  entity: string;
+  operation?: string;
+}
+
+export interface InvalidateSpec {
+  key?: string;
+  keys?: readonly string[];
+  /** Redis glob, relative to the prefix (`'jobs:list:*'`) or full. Escape user input with `escapeGlob` / `keys.pattern`. */
+  pattern?: string;
+  patterns?: readonly string[];
+  tag?: string;
+  tags?: readonly string[];
+  /** `{ entity, operation? }` or `'entity'` / `'entity:operation'`. O(1): one barrier write. */
+  namespace?: NamespaceRef | string;
+  namespaces?: readonly (NamespaceRef | string)[];
+}
+
+export interface InvalidateResult {
+  /** Keys deleted now (key and pattern targets). Tag and namespace targets delete lazily and add 0. */
+  deleted: number;
+  /** Barriers written (one per tag / namespace). */
+  barriers: number;
+  /** false when part of the invalidation could not reach the store (see `reason`). */
+  ok: boolean;
+  reason?: SetFailureReason;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'degraded' | 'down';
+  connected: boolean;
+  circuit: CircuitState;
+  pingMs: number | undefined;
+  store: string;
+}
+
+/** Given to a getOrSet factory: adjust or cancel the write of what it returns. */
+export interface FactoryContext {
+  readonly key: string;
+  setTtl(ttl: Duration): void;
+  setTags(tags: readonly string[]): void;
+  /** Return the value but do not cache it. */
+  skip(): void;
+}
+
+export type Factory<T> = (ctx: FactoryContext) => T | Promise<T>;
+
+/** Per-namespace info, cached: barrier keys and counters. */
+interface NsInfo {
+  /** Unescaped (readable) entity / operation. */
+  entity: string;
+  operation: string | undefined;
+  /** `entity:operation` as in the key (escaped). */
+  label: string;
+  barrierKeys: string[];
+  stats: NsCounters;
+}
+
+type FetchStatus = 'ok' | 'missing' | 'error' | 'corrupt' | 'invalidated';
+interface Fetched {
+  status: FetchStatus;
+  entry: CacheEntry | undefined;
+  bytes: number;
+  latencyMs: number;
+}
+
+interface WritePlan {
+  ttlMs: number;
+  graceMs: number;
+  tags: string[] | undefined;
+}
+
+const OK: SetResult = Object.freeze({ ok: true });
+const FAIL: Record<SetFailureReason, SetResult> = {
+  too_large: Object.freeze({ ok: false, reason: 'too_large' }),
+  unavailable: Object.freeze({ ok: false, reason: 'unavailable' }),
+  timeout: Object.freeze({ ok: false, reason: 'timeout' }),
+  error: Object.freeze({ ok: false, reason: 'error' }),
+  bypass: Object.freeze({ ok: false, reason: 'bypass' }),
+};
+
+const MAX_KEY_LENGTH = 8 * 1024;
+const OTHER_NS = '(other)';
+
+function onTimeout(reject: (e: unknown) => void, op: string, ms: number): void {
+  reject(new StoreTimeoutError(op, ms));
+}
+
+function isWrongType(err: unknown): boolean {
+  return err instanceof Error && typeof err.message === 'string' && err.message.startsWith('WRONGTYPE');
+}
+
+function parseBarrier(b: Buffer | undefined): number {
+  if (b === undefined) return 0;
+  const n = Number(b.toString('latin1'));
+  return Number.isFinite(n) ? n : 0;
+}
+
+class FactoryCtx implements FactoryContext {
+  ttl: Duration | undefined;
+  tags: readonly string[] | undefined;
+  skipped = false;
+  constructor(readonly key: string) {}
+  setTtl(ttl: Duration): void {
+    this.ttl = ttl;
+  }
+  setTags(tags: readonly string[]): void {
+    this.tags = tags;
+  }
+  skip(): void {
+    this.skipped = true;
+  }
+}
+
+/**
+ * The cache: typed get/set/getOrSet over a {@link Store}, one entry envelope, TTL policy, tag and
+ * namespace invalidation as O(1) lazy barriers, events and stats, and fail-safe store access (every
+ * store call goes through the circuit breaker and `opTimeout`; a store failure is a miss for readers
+ * and a reported, skipped write for writers — never an exception).
+ */
+export class CacheService {
+  readonly store: Store;
+  readonly keys: KeyBuilder;
+  readonly ttlPolicy: TtlPolicy;
+  readonly breaker: CircuitBreaker;
+  readonly prefix: string;
+  readonly opTimeoutMs: number;
+  readonly maxItemSize: number;
+  readonly maxTtlMs: number;
+
+  private readonly codec: Codec;
+  private readonly prefixColon: string;
+  private readonly globPrefix: string;
+  private readonly ownsStore: boolean;
+  /** The store answers synchronously (MemoryStore): no timeout needed. */
+  private readonly local: boolean;
+  private readonly events = new CacheEventEmitter();
+  private readonly flights = new Map<string, Promise<unknown>>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly nsCache = new Map<string, NsInfo>();
+  private readonly maxNamespaces: number;
+  private readonly otherNs = new NsCounters();
+  private readonly unsubscribeBreaker: () => void;
+  private closed = false;
+
+  // counters
+  private hits = 0;
+  private misses = 0;
+  private writes = 0;
+  private deletes = 0;
+  private errors = 0;
+  private timeouts = 0;
+  private corrupt = 0;
+  private tooLarge = 0;
+  private bypass = 0;
+  private invalidated = 0;
+  private originCalls = 0;
+  private bytesRead = 0;
+  private bytesWritten = 0;
+  private readonly l2Latency = new Latency();
+  private readonly originLatency = new Latency();
+
+  constructor(opts: CacheServiceOptions = {}) {
+    if (typeof opts !== 'object' || opts === null) throw new CacheOptionsError('CacheService options must be an object');
+    const prefix = opts.prefix ?? 'sc';
+    if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 128 || /\s/.test(prefix)) {
+      throw new CacheOptionsError(`prefix must be a non-empty string of at most 128 characters without whitespace, got ${JSON.stringify(prefix)}`);
+    }
+    this.prefix = prefix;
+    this.prefixColon = `${prefix}:`;
+    this.globPrefix = `${escapeGlob(prefix)}:`;
+
+    this.opTimeoutMs = toMs(opts.opTimeout ?? 200, 'opTimeout');
+    if (this.opTimeoutMs < 1) throw new CacheOptionsError('opTimeout must be at least 1 ms');
+    this.maxTtlMs = toMs(opts.maxTtl ?? '30d', 'maxTtl');
+    if (this.maxTtlMs < 1000) throw new CacheOptionsError('maxTtl must be at least 1 s');
+    const maxItemSize = opts.maxItemSize ?? 512 * 1024;
+    if (!(Number.isInteger(maxItemSize) && maxItemSize > 0)) {
+      throw new CacheOptionsError(`maxItemSize must be a positive integer number of bytes, got ${String(maxItemSize)}`);
+    }
+    this.maxItemSize = maxItemSize;
+    const maxNs = opts.maxNamespaces ?? 1000;
+    if (!(Number.isInteger(maxNs) && maxNs >= 0)) throw new CacheOptionsError(`maxNamespaces must be an integer >= 0, got ${String(maxNs)}`);
+    this.maxNamespaces = maxNs;
+
+    if (opts.codec !== undefined) {
+      if (typeof opts.codec?.encode !== 'function' || typeof opts.codec?.decode !== 'function') {
+        throw new CacheOptionsError('codec must have encode() and decode()');
+      }
+      this.codec = opts.codec;
+    } else {
+      this.codec = createCodec(opts.compressThreshold === undefined ? {} : { compressThreshold: opts.compressThreshold });
+    }
+
+    if (opts.ttl instanceof TtlPolicy) {
+      if (opts.defaultTtl !== undefined) throw new CacheOptionsError('pass defaultTtl inside the TtlPolicy, not next to a TtlPolicy instance');
+      this.ttlPolicy = opts.ttl;
+    } else {
+      const ttlOpts: TtlPolicyOptions = { prefix, ...(opts.ttl ?? {}) };
+      if (opts.defaultTtl !== undefined) ttlOpts.defaultTtl = opts.defaultTtl;
+      this.ttlPolicy = new TtlPolicy(ttlOpts);
+    }
+
+    const kbOpts: KeyBuilderOptions = { prefix };
+    if (opts.keyDefaults !== undefined) kbOpts.defaults = opts.keyDefaults;
+    if (opts.maxIdentifierLength !== undefined) kbOpts.maxIdentifierLength = opts.maxIdentifierLength;
+    this.keys = new KeyBuilder(kbOpts);
+
+    if (opts.breaker instanceof CircuitBreaker) this.breaker = opts.breaker;
+    else {
+      this.breaker = new CircuitBreaker({
+        name: `stratacache:${prefix}`,
+        failureThreshold: 5,
+        monitoringWindow: 30_000,
+        resetTimeout: 5_000,
+        halfOpenMaxCalls: 1,
+        ...(opts.breaker ?? {}),
+      });
+    }
+
+    if (opts.store !== undefined && opts.redis !== undefined) {
+      throw new CacheOptionsError('pass either store or redis, not both');
+    }
+    if (opts.store !== undefined) {
+      if (typeof opts.store?.get !== 'function' || typeof opts.store?.set !== 'function') {
+        throw new CacheOptionsError('store must implement the Store interface');
+      }
+      this.store = opts.store;
+      this.ownsStore = false;
+    } else if (opts.redis !== undefined) {
+      this.store = new RedisStore(opts.redis);
+      this.ownsStore = true;
+    } else {
+      this.store = new MemoryStore();
+      this.ownsStore = true;
+    }
+    this.local = this.store instanceof MemoryStore;
+
+    this.unsubscribeBreaker = this.breaker.on('stateChange', (e) => {
+      if (this.events.has('breaker')) this.events.emit({ type: 'breaker', source: 'l2', state: e.to });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // keys and namespaces
+
+  /** The full store key for `key`: used as is when it already starts with `{prefix}:`, else prefixed. */
+  key(key: string): string {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new KeyError(`cache key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`);
+    }
+    if (key.length > MAX_KEY_LENGTH) throw new KeyError(`cache key is longer than ${MAX_KEY_LENGTH} characters (build it with cache.keys to hash long identifiers)`);
+    return key.startsWith(this.prefixColon) ? key : this.prefixColon + key;
+  }
+
+  /** Namespace of a full key: `{prefix}:{entity}:{operation}:…` → entity + operation; `{prefix}:{entity}:{id}` → entity. */
+  private nsOf(fullKey: string): NsInfo | undefined {
+    const start = this.prefixColon.length;
+    const c1 = fullKey.indexOf(':', start);
+    if (c1 === -1 || c1 === start) return undefined;
+    const c2 = fullKey.indexOf(':', c1 + 1);
+    const id = c2 === -1 ? fullKey.slice(start, c1) : fullKey.slice(start, c2);
+    let info = this.nsCache.get(id);
+    if (info !== undefined) return info;
+    const entity = fullKey.slice(start, c1);
+    const operation = c2 === -1 || c2 === c1 + 1 ? undefined : fullKey.slice(c1 + 1, c2);
+    // entity/operation as they appear in the key (escaped); barriers use these, events and TTL rules the readable form.
+    info = this.makeNs(entity, operation, this.nsCache.size < this.maxNamespaces);
+    if (this.nsCache.size < this.maxNamespaces) this.nsCache.set(id, info);
+    return info;
+  }
+
+  private makeNs(entity: string, operation: string | undefined, ownStats: boolean): NsInfo {
+    const entityBarrier = this.nsBarrierKey(entity, undefined);
+    return {
+      entity: unescapeKeyPart(entity),
+      operation: operation === undefined ? undefined : unescapeKeyPart(operation),
+      label: operation === undefined ? entity : `${entity}:${operation}`,
+      barrierKeys: operation === undefined ? [entityBarrier] : [entityBarrier, this.nsBarrierKey(entity, operation)],
+      stats: ownStats ? new NsCounters() : this.otherNs,
+    };
+  }
+
+  /** Barrier keys share a hash tag per entity so both land in one slot (one MGET, also on a Cluster). */
+  private nsBarrierKey(entity: string, operation: string | undefined): string {
+    return operation === undefined ? `${this.prefixColon}__ns:{${entity}}` : `${this.prefixColon}__ns:{${entity}}:${operation}`;
+  }
+
+  private tagBarrierKey(tag: string): string {
+    return `${this.prefixColon}__tag:${tag}`;
+  }
+
+  private resolvePattern(glob: string): string {
+    if (typeof glob !== 'string' || glob.length === 0) throw new CacheOptionsError('pattern must be a non-empty glob string');
+    if (glob.startsWith(this.globPrefix) || glob.startsWith(this.prefixColon)) return glob;
+    return this.globPrefix + glob;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // resilience: breaker + timeout around every store call
+
+  private timed<T>(p: Promise<T>, op: string): Promise<T> {
+    if (this.local) return p;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(onTimeout, this.opTimeoutMs, reject, op, this.opTimeoutMs);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Records a store failure: breaker, counters, `error` event. Returns the SetResult reason. */
+  private failed(err: unknown, op: string, key: string | undefined, ns: NsInfo | undefined): SetFailureReason {
+    this.breaker.onFailure(err);
+    this.errors++;
+    if (ns) ns.stats.errors++;
+    const timeout = err instanceof StoreTimeoutError;
+    if (timeout) this.timeouts++;
+    if (this.events.has('error')) this.emitFor('error', key, ns, { kind: op, error: err });
+    return timeout ? 'timeout' : 'error';
+  }
+
+  private rejected(op: string, key: string | undefined, ns: NsInfo | undefined): void {
+    this.errors++;
+    if (ns) ns.stats.errors++;
+    if (this.events.has('error')) this.emitFor('error', key, ns, { kind: op, error: new Error(`circuit ${this.breaker.state}`) });
+  }
+
+  private emitFor(type: CacheEventType, key: string | undefined, ns: NsInfo | undefined, extra: Partial<CacheEvent>): void {
+    const e: CacheEvent = { type, source: type === 'origin' ? 'origin' : 'l2', ...extra };
+    if (key !== undefined) e.key = key;
+    if (ns) {
+      e.entity = ns.entity;
+      if (ns.operation !== undefined) e.operation = ns.operation;
+      e.namespace = ns.label;
+    }
+    this.events.emit(e);
+  }
+
+  private background(p: Promise<unknown>): void {
+    this.pending.add(p);
+    p.then(
+      () => this.pending.delete(p),
+      () => this.pending.delete(p),
+    );
+  }
+
+  /** Deletes a corrupt or barrier-invalidated entry without making anyone wait. */
+  private dropInBackground(key: string): void {
+    if (this.closed || !this.breaker.tryAcquire()) return;
+    this.background(
+      this.timed(this.store.del(key), 'del').then(
+        () => this.breaker.onSuccess(),
+        (e: unknown) => {
+          this.failed(e, 'del', key, undefined);
+        },
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // reads
+
+  /** One read: value GET + namespace barrier GETs in the same tick (one round trip), then tag barriers if the entry has tags. */
+  private async fetch(k: string, ns: NsInfo | undefined): Promise<Fetched> {
+    if (this.closed) return { status: 'error', entry: undefined, bytes: 0, latencyMs: 0 };
+    if (!this.breaker.tryAcquire()) {
+      this.rejected('get', k, ns);
+      return { status: 'error', entry: undefined, bytes: 0, latencyMs: 0 };
+    }
+    const t0 = performance.now();
+    let raw: Buffer | undefined;
+    let nsBarrier = 0;
+    try {
+      if (ns === undefined) raw = await this.timed(this.store.get(k), 'get');
+      else {
+        const [v, bars] = await this.timed(Promise.all([this.store.get(k), this.store.mget(ns.barrierKeys)]), 'get');
+        raw = v;
+        for (const b of bars) {
+          const n = parseBarrier(b);
+          if (n > nsBarrier) nsBarrier = n;
+        }
+      }
+      this.breaker.onSuccess();
+    } catch (err) {
+      if (isWrongType(err)) {
+        // A foreign value of another type sits under our key: the server answered, so it is not a failure.
+        this.breaker.onSuccess();
+        return this.corruptFound(k, ns, 0, performance.now() - t0);
+      }
+      this.failed(err, 'get', k, ns);
+      return { status: 'error', entry: undefined, bytes: 0, latencyMs: performance.now() - t0 };
+    }
+    if (raw === undefined) return { status: 'missing', entry: undefined, bytes: 0, latencyMs: performance.now() - t0 };
+    let entry: CacheEntry;
+    try {
+      entry = decodeEntry(this.codec, raw);
+    } catch {
+      return this.corruptFound(k, ns, raw.length, performance.now() - t0);
+    }
+    let barrier = nsBarrier;
+    if (entry.tags !== undefined && entry.tags.length > 0) {
+      if (!this.breaker.tryAcquire()) {
+        this.rejected('get', k, ns);
+        return { status: 'error', entry: undefined, bytes: raw.length, latencyMs: performance.now() - t0 };
+      }
+      try {
+        const bars = await this.timed(this.store.mget(entry.tags.map((t) => this.tagBarrierKey(t))), 'get');
+        this.breaker.onSuccess();
+        for (const b of bars) {
+          const n = parseBarrier(b);
+          if (n > barrier) barrier = n;
+        }
+      } catch (err) {
+        this.failed(err, 'get', k, ns);
+        return { status: 'error', entry: undefined, bytes: raw.length, latencyMs: performance.now() - t0 };
+      }
+    }
+    const latencyMs = performance.now() - t0;
+    if (barrier !== 0 && entry.createdAt <= barrier) {
+      this.invalidated++;
+      this.dropInBackground(k);
+      return { status: 'invalidated', entry: undefined, bytes: raw.length, latencyMs };
+    }
+    return { status: 'ok', entry, bytes: raw.length, latencyMs };
+  }
+
+  private corruptFound(k: string, ns: NsInfo | undefined, bytes: number, latencyMs: number): Fetched {
+    this.corrupt++;
+    if (this.events.has('corrupt')) this.emitFor('corrupt', k, ns, { bytes });
+    this.dropInBackground(k);
+    return { status: 'corrupt', entry: undefined, bytes, latencyMs };
+  }
+
+  /** Counts a read outcome (hit when a fresh entry was found). */
+  private countRead(k: string, ns: NsInfo | undefined, f: Fetched, fresh: boolean): void {
+    if (f.status !== 'error') this.l2Latency.add(f.latencyMs);
+    if (fresh) {
+      this.hits++;
+      this.bytesRead += f.bytes;
+      if (ns) ns.stats.hits++;
+      if (this.events.has('hit')) this.emitFor('hit', k, ns, { latencyMs: f.latencyMs, bytes: f.bytes });
+    } else {
+      this.misses++;
+      if (ns) ns.stats.misses++;
+      if (this.events.has('miss')) this.emitFor('miss', k, ns, { latencyMs: f.latencyMs });
+    }
+  }
+
+  /** The value, or `undefined` on a miss, a logically expired entry, a store failure, or an open circuit. Never rejects for store failures. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const k = this.key(key);
+    const ns = this.nsOf(k);
+    const f = await this.fetch(k, ns);
+    const fresh = f.status === 'ok' && (f.entry as CacheEntry).expiresAt > Date.now();
+    this.countRead(k, ns, f, fresh);
+    return fresh ? ((f.entry as CacheEntry).value as T) : undefined;
+  }
+
+  /** True when a fresh entry exists (barriers and logical expiry respected). Not counted as a hit or miss. */
+  async has(key: string): Promise<boolean> {
+    const k = this.key(key);
+    const f = await this.fetch(k, this.nsOf(k));
+    return f.status === 'ok' && (f.entry as CacheEntry).expiresAt > Date.now();
+  }
+
+  /**
+   * The raw envelope, including a logically expired entry still inside its grace period (for stale
+   * serving). `undefined` when missing, corrupt, unreachable, or invalidated by a tag/namespace barrier
+   * (invalidation is deletion, not expiry: such an entry must never be served as stale). Not counted as hit/miss.
+   */
+  async getEntry<T = unknown>(key: string): Promise<CacheEntry<T> | undefined> {
+    const k = this.key(key);
+    const f = await this.fetch(k, this.nsOf(k));
+    return f.status === 'ok' ? (f.entry as CacheEntry<T>) : undefined;
+  }
+
+  /** One result per key, in order; one round trip for values + namespace barriers, one more if entries carry tags. */
+  async mget<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    if (!Array.isArray(keys)) throw new CacheOptionsError('mget expects an array of keys');
+    const ks = keys.map((key) => this.key(key));
+    const out: (T | undefined)[] = new Array<T | undefined>(ks.length).fill(undefined);
+    if (ks.length === 0) return out;
+    const nss = ks.map((k) => this.nsOf(k));
+    const countAll = (latencyMs: number) => {
+      for (let i = 0; i < ks.length; i++) this.countRead(ks[i] as string, nss[i], { status: 'missing', entry: undefined, bytes: 0, latencyMs }, false);
+    };
+    if (this.closed || !this.breaker.tryAcquire()) {
+      this.rejected('mget', undefined, undefined);
+      countAll(0);
+      return out;
+    }
+    const barrierKeys = [...new Set(nss.flatMap((n) => n?.barrierKeys ?? []))];
+    const t0 = performance.now();
+    let raws: (Buffer | undefined)[];
+    let bars: (Buffer | undefined)[];
+    try {
+      [raws, bars] = await this.timed(Promise.all([this.store.mget(ks), this.store.mget(barrierKeys)]), 'mget');
+      this.breaker.onSuccess();
+    } catch (err) {
+      this.failed(err, 'mget', undefined, undefined);
+      countAll(performance.now() - t0);
+      return out;
+    }
+    const barrierOf = new Map<string, number>();
+    barrierKeys.forEach((bk, i) => barrierOf.set(bk, parseBarrier(bars[i])));
+    const entries: (CacheEntry | undefined)[] = new Array<CacheEntry | undefined>(ks.length).fill(undefined);
+    const tagSet = new Set<string>();
+    for (let i = 0; i < ks.length; i++) {
+      const raw = raws[i];
+      if (raw === undefined) continue;
+      try {
+        const e = decodeEntry(this.codec, raw);
+        entries[i] = e;
+        if (e.tags) for (const t of e.tags) tagSet.add(t);
+      } catch {
+        this.corruptFound(ks[i] as string, nss[i], raw.length, 0);
+      }
+    }
+    const tagBarrier = new Map<string, number>();
+    if (tagSet.size > 0) {
+      const tags = [...tagSet];
+      if (!this.breaker.tryAcquire()) {
+        this.rejected('mget', undefined, undefined);
+        countAll(performance.now() - t0);
+        return out;
+      }
+      try {
+        const tb = await this.timed(this.store.mget(tags.map((t) => this.tagBarrierKey(t))), 'mget');
+        this.breaker.onSuccess();
+        tags.forEach((t, i) => tagBarrier.set(t, parseBarrier(tb[i])));
+      } catch (err) {
+        this.failed(err, 'mget', undefined, undefined);
+        countAll(performance.now() - t0);
+        return out;
+      }
+    }
+    const latencyMs = performance.now() - t0;
+    const now = Date.now();
+    for (let i = 0; i < ks.length; i++) {
+      const e = entries[i];
+      const k = ks[i] as string;
+      const ns = nss[i];
+      let fresh = false;
+      if (e !== undefined) {
+        let barrier = 0;
+        if (ns) for (const bk of ns.barrierKeys) barrier = Math.max(barrier, barrierOf.get(bk) ?? 0);
+        if (e.tags) for (const t of e.tags) barrier = Math.max(barrier, tagBarrier.get(t) ?? 0);
+        if (barrier !== 0 && e.createdAt <= barrier) {
+          this.invalidated++;
+          this.dropInBackground(k);
+        } else if (e.expiresAt > now) {
+          fresh = true;
+          out[i] = e.value as T;
+        }
+      }
+      this.countRead(k, ns, { status: fresh ? 'ok' : 'missing', entry: e, bytes: fresh ? (raws[i] as Buffer).length : 0, latencyMs }, fresh);
+    }
+    return out;
+  }
+
+  /**
+   * The cached value, or the factory's (then cached). Concurrent calls for one key in this process
+   * share one factory call (single-flight). Factory errors reach the caller unchanged and are not
+   * cached; store failures never do (the factory runs instead). `useCache: false` bypasses the cache.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, opts?: GetOrSetOptions): Promise<T> {
+    let k: string;
+    try {
+      k = this.key(key);
+      if (typeof factory !== 'function') throw new CacheOptionsError('getOrSet: factory must be a function');
+      if (opts !== undefined) this.plan(k, undefined, opts); // validate options before any work
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (opts?.useCache === false) {
+      this.bypass++;
+      if (this.events.has('bypass')) this.emitFor('bypass', k, this.nsOf(k), {});
+      const ctx = new FactoryCtx(k);
+      return Promise.resolve().then(() => factory(ctx));
+    }
+    const inflight = this.flights.get(k);
+    if (inflight !== undefined) return inflight as Promise<T>;
+    const p = this.loadOrCompute(k, factory, opts);
+    this.flights.set(k, p);
+    const done = () => {
+      if (this.flights.get(k) === p) this.flights.delete(k);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async loadOrCompute<T>(k: string, factory: Factory<T>, opts: GetOrSetOptions | undefined): Promise<T> {
+    const ns = this.nsOf(k);
+    const f = await this.fetch(k, ns);
+    const fresh = f.status === 'ok' && (f.entry as CacheEntry).expiresAt > Date.now();
+    this.countRead(k, ns, f, fresh);
+    if (fresh) return (f.entry as CacheEntry).value as T;
+
+    // createdAt = when the factory started, so an invalidation that lands while the factory runs wins.
+    const createdAt = stamp();
+    const ctx = new FactoryCtx(k);
+    const t0 = performance.now();
+    this.originCalls++;
+    const value = await factory(ctx);
+    const ms = performance.now() - t0;
+    this.originLatency.add(ms);
+    if (this.events.has('origin')) this.emitFor('origin', k, ns, { latencyMs: ms });
+    if (!ctx.skipped && value !== undefined && !this.closed) {
+      const o: SetOptions = { ...opts };
+      if (ctx.ttl !== undefined) o.ttl = ctx.ttl;
+      if (ctx.tags !== undefined) o.tags = ctx.tags;
+      let plan: WritePlan | undefined;
+      try {
+        plan = this.plan(k, ns, o);
+      } catch {
+        plan = undefined; // an invalid ctx.setTtl/setTags: serve the value, skip the write
+      }
+      // Fire-and-forget: the caller gets the value now; ordering on one connection keeps a later read consistent.
+      if (plan) this.background(this.writeValue(k, ns, value, plan, createdAt));
+    }
+    return value;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // writes
+
+  private plan(k: string, ns: NsInfo | undefined, opts: SetOptions | undefined): WritePlan {
+    let ttlMs: number;
+    if (opts?.ttl !== undefined) {
+      ttlMs = toMs(opts.ttl, 'ttl');
+    } else {
+      const n = ns ?? this.nsOf(k);
+      ttlMs = this.ttlPolicy.resolve(k, n ? (n.operation === undefined ? { entity: n.entity } : { entity: n.entity, operation: n.operation }) : undefined);
+    }
+    if (!(ttlMs >= 1)) throw new CacheOptionsError(`ttl must be > 0 ms (got ${String(opts?.ttl ?? ttlMs)}); use del() or useCache: false instead of ttl 0`);
+    const graceMs = opts?.grace === undefined ? 0 : toMs(opts.grace, 'grace');
+    let tags: string[] | undefined;
+    if (opts?.tags !== undefined) {
+      if (!Array.isArray(opts.tags)) throw new CacheOptionsError('tags must be an array of strings');
+      for (const t of opts.tags) {
+        if (typeof t !== 'string' || t.length === 0 || t.length > 256) {
+          throw new CacheOptionsError(`each tag must be a non-empty string of at most 256 characters, got ${JSON.stringify(t)}`);
+        }
+      }
+      tags = opts.tags.length === 0 ? undefined : [...new Set(opts.tags)];
+    }
+    return { ttlMs: Math.min(ttlMs, this.maxTtlMs), graceMs, tags };
+  }
+
+  private encodeOrRefuse(k: string, ns: NsInfo | undefined, entry: CacheEntry): Buffer | undefined {
+    const bytes = encodeEntry(this.codec, entry);
+    if (bytes.length > this.maxItemSize) {
+      this.tooLarge++;
+      if (this.events.has('too_large')) this.emitFor('too_large', k, ns, { bytes: bytes.length });
+      return undefined;
+    }
+    return bytes;
+  }
+
+  private async writeValue(k: string, ns: NsInfo | undefined, value: unknown, plan: WritePlan, createdAt: number): Promise<SetResult> {
+    const now = Date.now();
+    const entry: CacheEntry = { value, createdAt, expiresAt: now + plan.ttlMs };
+    if (plan.graceMs > 0) entry.graceUntil = entry.expiresAt + plan.graceMs;
+    if (plan.tags) entry.tags = plan.tags;
+    const bytes = this.encodeOrRefuse(k, ns, entry);
+    if (bytes === undefined) return FAIL.too_large;
+    return this.writeBytes(k, ns, bytes, Math.min(plan.ttlMs + plan.graceMs, this.maxTtlMs));
+  }
+
+  private async writeBytes(k: string, ns: NsInfo | undefined, bytes: Buffer, physicalTtlMs: number): Promise<SetResult> {
+    if (this.closed) return FAIL.unavailable;
+    if (!this.breaker.tryAcquire()) {
+      this.rejected('set', k, ns);
+      return FAIL.unavailable;
+    }
+    const t0 = performance.now();
+    try {
+      await this.timed(this.store.set(k, bytes, physicalTtlMs), 'set');
+      this.breaker.onSuccess();
+    } catch (err) {
+      return FAIL[this.failed(err, 'set', k, ns)];
+    }
+    this.writes++;
+    this.bytesWritten += bytes.length;
+    if (ns) ns.stats.writes++;
+    if (this.events.has('set')) this.emitFor('set', k, ns, { latencyMs: performance.now() - t0, bytes: bytes.length, ttlMs: physicalTtlMs });
+    return OK;
+  }
+
+  /**
+   * Stores a value. Resolves `{ ok: true }`, or `{ ok: false, reason }` when the value is too large
+   * (`too_large`) or the store is down/slow (`unavailable`, `timeout`, `error`) — never rejects for those.
+   * Rejects with `CacheOptionsError` / `KeyError` for invalid arguments (including `value === undefined`).
+   */
+  async set<T>(key: string, value: T, opts?: SetOptions): Promise<SetResult> {
+    const k = this.key(key);
+    if (value === undefined) throw new CacheOptionsError('set: value must not be undefined (use del() to remove a key)');
+    const ns = this.nsOf(k);
+    return this.writeValue(k, ns, value, this.plan(k, ns, opts), stamp());
+  }
+
+  /** Writes many entries in one pipelined batch. One SetResult per entry, in order. */
+  async mset<T = unknown>(entries: readonly MsetEntry<T>[]): Promise<SetResult[]> {
+    if (!Array.isArray(entries)) throw new CacheOptionsError('mset expects an array of { key, value, ttl?, tags? }');
+    const createdAt = stamp();
+    const now = Date.now();
+    const prepared = entries.map((e) => {
+      if (typeof e !== 'object' || e === null) throw new CacheOptionsError('mset: each entry must be an object { key, value }');
+      const k = this.key(e.key);
+      if (e.value === undefined) throw new CacheOptionsError(`mset: value of ${k} must not be undefined`);
+      const ns = this.nsOf(k);
+      return { k, ns, plan: this.plan(k, ns, e), value: e.value };
+    });
+    const results: SetResult[] = new Array<SetResult>(prepared.length).fill(OK);
+    const batch: { key: string; value: Buffer; ttlMs: number }[] = [];
+    const idx: number[] = [];
+    prepared.forEach((p, i) => {
+      const entry: CacheEntry = { value: p.value, createdAt, expiresAt: now + p.plan.ttlMs };
+      if (p.plan.graceMs > 0) entry.graceUntil = entry.expiresAt + p.plan.graceMs;
+      if (p.plan.tags) entry.tags = p.plan.tags;
+      const bytes = this.encodeOrRefuse(p.k, p.ns, entry);
+      if (bytes === undefined) results[i] = FAIL.too_large;
+      else {
+        batch.push({ key: p.k, value: bytes, ttlMs: Math.min(p.plan.ttlMs + p.plan.graceMs, this.maxTtlMs) });
+        idx.push(i);
+      }
+    });
+    if (batch.length === 0) return results;
+    const fail = (r: SetFailureReason) => {
+      for (const i of idx) results[i] = FAIL[r];
+      return results;
+    };
+    if (this.closed) return fail('unavailable');
+    if (!this.breaker.tryAcquire()) {
+      this.rejected('mset', undefined, undefined);
+      return fail('unavailable');
+    }
+    try {
+      await this.timed(this.store.mset(batch), 'mset');
+      this.breaker.onSuccess();
+    } catch (err) {
+      return fail(this.failed(err, 'mset', undefined, undefined));
+    }
+    for (let j = 0; j < batch.length; j++) {
+      const p = prepared[idx[j] as number];
+      const b = batch[j];
+      if (!p || !b) continue;
+      this.writes++;
+      this.bytesWritten += b.value.length;
+      if (p.ns) p.ns.stats.writes++;
+      if (this.events.has('set')) this.emitFor('set', p.k, p.ns, { bytes: b.value.length, ttlMs: b.ttlMs });
+    }
+    return results;
+  }
+
+  /**
+   * Writes a ready envelope (for upper layers such as tiered) with an explicit physical TTL in ms.
+   * Subject to `maxItemSize`; never rejects for store failures.
+   */
+  async setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
+    const k = this.key(key);
+    if (typeof entry !== 'object' || entry === null || typeof entry.createdAt !== 'number' || typeof entry.expiresAt !== 'number') {
+      throw new CacheOptionsError('setEntry: entry must be a CacheEntry { value, createdAt, expiresAt, graceUntil?, tags?, gen? }');
+    }
+    if (entry.value === undefined) throw new CacheOptionsError('setEntry: entry.value must not be undefined');
+    if (!(typeof physicalTtlMs === 'number' && physicalTtlMs >= 1 && Number.isFinite(physicalTtlMs))) {
+      throw new CacheOptionsError(`setEntry: physicalTtlMs must be a positive number of ms, got ${String(physicalTtlMs)}`);
+    }
+    const ns = this.nsOf(k);
+    const bytes = this.encodeOrRefuse(k, ns, entry);
+    if (bytes === undefined) return FAIL.too_large;
+    return this.writeBytes(k, ns, bytes, Math.min(Math.round(physicalTtlMs), this.maxTtlMs));
+  }
+
+  /** Deletes keys; resolves how many existed (0 when the store is unreachable — see the `error` event). */
+  async del(keys: string | readonly string[]): Promise<number> {
+    const list = typeof keys === 'string' ? [this.key(keys)] : Array.isArray(keys) ? keys.map((x) => this.key(x)) : undefined;
+    if (list === undefined) throw new CacheOptionsError('del expects a key or an array of keys');
+    const r = await this.deleteKeys(list);
+    return r.n;
+  }
+
+  private async deleteKeys(list: string[]): Promise<{ n: number; reason?: SetFailureReason }> {
+    if (list.length === 0) return { n: 0 };
+    if (this.closed) return { n: 0, reason: 'unavailable' };
+    if (!this.breaker.tryAcquire()) {
+      this.rejected('del', list[0], undefined);
+      return { n: 0, reason: 'unavailable' };
+    }
+    let n: number;
+    try {
+      n = await this.timed(this.store.del(list.length === 1 ? (list[0] as string) : list), 'del');
+      this.breaker.onSuccess();
+    } catch (err) {
+      return { n: 0, reason: this.failed(err, 'del', list[0], undefined) };
+    }
+    this.deletes += n;
+    for (const k of list) {
+      const ns = this.nsOf(k);
+      if (ns) ns.stats.deletes++;
+      if (this.events.has('delete')) this.emitFor('delete', k, ns, {});
+    }
+    return { n };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // invalidation
+
+  /** Invalidates by key(s), glob pattern(s), tag(s) and/or namespace(s). Never rejects for store failures (see `ok`). */
+  async invalidate(spec: InvalidateSpec): Promise<InvalidateResult> {
+    if (typeof spec !== 'object' || spec === null) throw new CacheOptionsError('invalidate expects { key?, keys?, pattern?, tag?, tags?, namespace? }');
+    const keys = [...(spec.key !== undefined ? [spec.key] : []), ...(spec.keys ?? [])].map((x) => this.key(x));
+    const patterns = [...(spec.pattern !== undefined ? [spec.pattern] : []), ...(spec.patterns ?? [])].map((p) => this.resolvePattern(p));
+    const tags = [...(spec.tag !== undefined ? [spec.tag] : []), ...(spec.tags ?? [])];
+    for (const t of tags) if (typeof t !== 'string' || t.length === 0) throw new CacheOptionsError('tags must be non-empty strings');
+    const nss = [...(spec.namespace !== undefined ? [spec.namespace] : []), ...(spec.namespaces ?? [])].map((n) => this.parseNamespace(n));
+    if (keys.length + patterns.length + tags.length + nss.length === 0) {
+      throw new CacheOptionsError('invalidate: give at least one of key, keys, pattern, patterns, tag, tags, namespace, namespaces');
+    }
+    const result: InvalidateResult = { deleted: 0, barriers: 0, ok: true };
+    const note = (reason: SetFailureReason | undefined) => {
+      if (reason !== undefined && result.ok) {
+        result.ok = false;
+        result.reason = reason;
+      }
+    };
+    if (keys.length > 0) {
+      const r = await this.deleteKeys(keys);
+      result.deleted += r.n;
+      note(r.reason);
+      this.emitInvalidate('key', keys.length === 1 ? keys[0] : `${keys.length} keys`, r.n);
+    }
+    for (const p of patterns) {
+      const r = await this.deletePattern(p);
+      result.deleted += r.n;
+      note(r.reason);
+      this.emitInvalidate('pattern', p, r.n);
+    }
+    const barrierKeys: { key: string; kind: string; target: string }[] = [];
+    for (const t of new Set(tags)) barrierKeys.push({ key: this.tagBarrierKey(t), kind: 'tag', target: t });
+    for (const n of nss) {
+      barrierKeys.push({ key: this.nsBarrierKey(n.entity, n.operation), kind: 'namespace', target: n.operation === undefined ? n.entity : `${n.entity}:${n.operation}` });
+    }
+    if (barrierKeys.length > 0) {
+      const r = await this.writeBarriers(barrierKeys.map((b) => b.key));
+      note(r);
+      if (r === undefined) {
+        result.barriers += barrierKeys.length;
+        for (const b of barrierKeys) this.emitInvalidate(b.kind, b.target, 0);
+      }
+    }
+    return result;
+  }
+
+  private emitInvalidate(kind: string, target: string | undefined, count: number): void {
+    if (!this.events.has('invalidate')) return;
+    const e: CacheEvent = { type: 'invalidate', source: 'l2', kind, count };
+    if (target !== undefined) e.target = target;
+    this.events.emit(e);
+  }
+
+  /** Namespace target → escaped parts as they appear in keys built by `keys` (so user input cannot widen it). */
+  private parseNamespace(n: NamespaceRef | string): { entity: string; operation: string | undefined } {
+    let entity: unknown;
+    let operation: unknown;
+    if (typeof n === 'string') {
+      const i = n.indexOf(':');
+      entity = i === -1 ? n : n.slice(0, i);
+      operation = i === -1 ? undefined : n.slice(i + 1);
+    } else if (typeof n === 'object' && n !== null) {
+      entity = n.entity;
+      operation = n.operation;
+    }
+    if (typeof entity !== 'string' || entity.length === 0) {
+      throw new CacheOptionsError(`namespace entity must be a non-empty string, got ${JSON.stringify(entity)}`);
+    }
+    if (operation !== undefined && (typeof operation !== 'string' || operation.length === 0)) {
+      throw new CacheOptionsError(`namespace operation must be a non-empty string, got ${JSON.stringify(operation)}`);
+    }
+    return { entity: this.keys.escape(entity), operation: operation === undefined ? undefined : this.keys.escape(operation as string) };
+  }
+
+  /** Writes one timestamp per barrier key; entries created at or before it are invalid from now on. */
+  private async writeBarriers(keys: string[]): Promise<SetFailureReason | undefined> {
+    if (this.closed) return 'unavailable';
+    if (!this.breaker.tryAcquire()) {
+      this.rejected('invalidate', keys[0], undefined);
+      return 'unavailable';
+    }
+    const at = Buffer.from(String(stamp()), 'latin1');
+    try {
+      await this.timed(this.store.mset(keys.map((key) => ({ key, value: at, ttlMs: this.maxTtlMs }))), 'invalidate');
+      this.breaker.onSuccess();
+      return undefined;
+    } catch (err) {
+      return this.failed(err, 'invalidate', keys[0], undefined);
+    }
+  }
+
+  private async deletePattern(glob: string): Promise<{ n: number; reason?: SetFailureReason }> {
+    if (this.closed) return { n: 0, reason: 'unavailable' };
+    if (!this.breaker.tryAcquire()) {
+      this.rejected('deleteMatching', glob, undefined);
+      return { n: 0, reason: 'unavailable' };
+    }
+    // SCAN over a large keyspace legitimately takes longer than one op: allow 100 × opTimeout (min 10 s).
+    try {
+      const n = await this.timedLong(this.store.deleteMatching(glob));
+      this.breaker.onSuccess();
+      this.deletes += n;
+      return { n };
+    } catch (err) {
+      return { n: 0, reason: this.failed(err, 'deleteMatching', glob, undefined) };
+    }
+  }
+
+  private timedLong<T>(p: Promise<T>): Promise<T> {
+    const ms = Math.max(10_000, this.opTimeoutMs * 100);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(onTimeout, ms, reject, 'deleteMatching', ms);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Deletes every key matching the glob (relative to the prefix, or full). Escape user input (`escapeGlob`, `keys.pattern`). */
+  invalidatePattern(glob: string): Promise<InvalidateResult> {
+    return this.invalidate({ pattern: glob });
+  }
+
+  /** O(1): writes one barrier; every entry tagged `tag` created before now becomes a miss (and is deleted on read). */
+  invalidateTag(tag: string): Promise<InvalidateResult> {
+    return this.invalidate({ tag });
+  }
+
+  /** O(1) regardless of key count: one barrier for `entity` (all operations) or `entity:operation`. */
+  invalidateNamespace(entity: string, operation?: string): Promise<InvalidateResult> {
+    return this.invalidate({ namespace: operation === undefined ? { entity } : { entity, operation } });
+  }
+
+  /** Removes every key under `{prefix}:` (entries and barriers) with SCAN + UNLINK — never FLUSHDB; other prefixes are untouched. */
+  async clear(): Promise<InvalidateResult> {
+    const r = await this.deletePattern(`${this.globPrefix}*`);
+    this.emitInvalidate('clear', this.prefix, r.n);
+    const result: InvalidateResult = { deleted: r.n, barriers: 0, ok: r.reason === undefined };
+    if (r.reason !== undefined) result.reason = r.reason;
+    return result;
+  }
+
+  /**
+   * Latest tag/namespace barrier (epoch ms) that applies to `key` and `tags` (0 = none), for upper
+   * layers that hold their own copy: an entry with `createdAt <= barrierTime` is invalidated.
+   * `undefined` when the store cannot be asked (treat the copy as unverifiable).
+   */
+  async barrierTime(key: string, tags?: readonly string[]): Promise<number | undefined> {
+    const k = this.key(key);
+    const ns = this.nsOf(k);
+    const bkeys = [...(ns?.barrierKeys ?? []), ...(tags ?? []).map((t) => this.tagBarrierKey(t))];
+    if (bkeys.length === 0) return 0;
+    if (this.closed || !this.breaker.tryAcquire()) return undefined;
+    try {
+      const bars = await this.timed(this.store.mget(bkeys), 'get');
+      this.breaker.onSuccess();
+      return bars.reduce((m, b) => Math.max(m, parseBarrier(b)), 0);
+    } catch (err) {
+      this.failed(err, 'get', k, ns);
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // observability and lifecycle
+
+  /** Subscribes to one event type or `'*'`; returns the unsubscribe function. Events cost nothing while nobody listens. */
+  on(type: CacheEventType | '*', listener: CacheEventListener): () => void {
+    if (typeof listener !== 'function') throw new CacheOptionsError('on: listener must be a function');
+    return this.events.on(type, listener);
+  }
+
+  stats(): CacheStats {
+    const reads = this.hits + this.misses;
+    const byNamespace: Record<string, NamespaceStats> = {};
+    for (const info of this.nsCache.values()) {
+      const s = info.stats;
+      if (s.hits + s.misses + s.writes + s.deletes + s.errors > 0) byNamespace[info.label] = s.snapshot();
+    }
+    const o = this.otherNs;
+    if (o.hits + o.misses + o.writes + o.deletes + o.errors > 0) byNamespace[OTHER_NS] = o.snapshot();
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      writes: this.writes,
+      deletes: this.deletes,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      corrupt: this.corrupt,
+      tooLarge: this.tooLarge,
+      bypass: this.bypass,
+      invalidated: this.invalidated,
+      originCalls: this.originCalls,
+      hitRate: reads === 0 ? 0 : this.hits / reads,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+      latency: { l2: this.l2Latency.snapshot(), origin: this.originLatency.snapshot() },
+      byNamespace,
+    };
+  }
+
+  /** Pings the store (bypassing the breaker, bounded by opTimeout). `down` = no answer, `degraded` = answers but the circuit is not CLOSED. */
+  async health(): Promise<HealthReport> {
+    let pingMs: number | undefined;
+    if (!this.closed) {
+      try {
+        pingMs = await this.timed(this.store.ping(), 'ping');
+      } catch {
+        pingMs = undefined;
+      }
+    }
+    const circuit = this.breaker.state;
+    const up = pingMs !== undefined;
+    return {
+      status: !up ? 'down' : circuit === 'CLOSED' ? 'ok' : 'degraded',
+      connected: up && this.store.isReady(),
+      circuit,
+      pingMs,
+      store: this.store.kind,
+    };
+  }
+
+  /** Waits for background writes (bounded by opTimeout), then closes the store if this service created it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.allSettled([...this.pending]);
+    this.closed = true;
+    this.unsubscribeBreaker();
+    this.events.clear();
+    if (this.ownsStore) await this.store.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { CorruptEntryError } from './codec';
+import type { Codec } from './codec';
+
+/**
+ * The one entry envelope stored for every cached value (encoded once with the codec).
+ * Redis gets the physical TTL: `graceUntil - now` when a grace period is set, else `expiresAt - now`.
+ */
+export interface CacheEntry<T = unknown> {
+  value: T;
+  /** When the value was produced (epoch ms, sub-ms fraction allowed). For getOrSet: when the factory *started*. Compared with tag/namespace barriers. */
+  createdAt: number;
+  /** Logical expiry (epoch ms): after it the entry is no longer fresh; `get` treats it as a miss. */
+  expiresAt: number;
+  /** End of the grace period (epoch ms) during which an upper layer may still serve it as stale. Absent = no grace. */
+  graceUntil?: number;
+  /** Tags, checked against tag barriers on read. */
+  tags?: string[];
+  /** Free generation number for upper layers (tiered); core stores and returns it untouched. */
+  gen?: number;
+}
+
+/** Marker of the envelope tuple; a buffer that decodes to anything else is foreign (→ corrupt). */
+const MARK = 'sc1';
+
+/** Encodes an envelope as a compact tuple: `[mark, createdAt, expiresAt, graceUntil, tags, gen, value]`. */
+export function encodeEntry(codec: Codec, e: CacheEntry): Buffer {
+  return codec.encode([MARK, e.createdAt, e.expiresAt, e.graceUntil ?? 0, e.tags ?? null, e.gen ?? null, e.value]);
+}
+
+/** Decodes an envelope; throws {@link CorruptEntryError} on anything that is not one. */
+export function decodeEntry<T = unknown>(codec: Codec, bytes: Buffer): CacheEntry<T> {
+  const t = codec.decode(bytes);
+  if (!Array.isArray(t) || t.length !== 7 || t[0] !== MARK) {
+    throw new CorruptEntryError('not a stratacache entry envelope');
+  }
+  const createdAt = t[1];
+  const expiresAt = t[2];
+  const graceUntil = t[3];
+  const tags = t[4];
+  const gen = t[5];
+  if (
+    typeof createdAt !== 'number' ||
+    typeof expiresAt !== 'number' ||
+    typeof graceUntil !== 'number' ||
+    !(tags === null || (Array.isArray(tags) && tags.every((x) => typeof x === 'string'))) ||
+    !(gen === null || typeof gen === 'number')
+  ) {
+    throw new CorruptEntryError('malformed stratacache entry envelope');
+  }
+  const entry: CacheEntry<T> = { value: t[6] as T, createdAt, expiresAt };
+  if (graceUntil > 0) entry.graceUntil = graceUntil;
+  if (tags !== null) entry.tags = tags as string[];
+  if (gen !== null) entry.gen = gen as number;
+  return entry;
+}
+
+let lastStamp = 0;
+
+/**
+ * Wall-clock epoch ms that is strictly increasing within this process (sub-ms fraction when several
+ * stamps fall in the same millisecond), so "written after an invalidation" is never ambiguous locally.
+ */
+export function stamp(): number {
+  const t = Date.now();
+  lastStamp = t > lastStamp ? t : lastStamp + 0.001;
+  return lastStamp;
+}

@@ -1,0 +1,109 @@
+import type { CircuitState } from '@stratacache/breaker';
+
+/** Where a value (or a latency) came from. Upper layers add `'l1'`. */
+export type CacheSource = 'l1' | 'l2' | 'origin';
+
+export type CacheEventType =
+  | 'hit'
+  | 'miss'
+  | 'set'
+  | 'delete'
+  | 'invalidate'
+  | 'error'
+  | 'corrupt'
+  | 'too_large'
+  | 'bypass'
+  | 'origin'
+  | 'breaker';
+
+/** One observation. Only the fields that make sense for the event type are set. */
+export interface CacheEvent {
+  type: CacheEventType;
+  source: CacheSource;
+  /** Full Redis key (with prefix). */
+  key?: string;
+  entity?: string;
+  operation?: string;
+  /** `entity:operation` (or `entity`) — the grouping used by `stats().byNamespace`. */
+  namespace?: string;
+  latencyMs?: number;
+  /** Encoded size in bytes (hit, set, too_large). */
+  bytes?: number;
+  /** set: `ttlMs`; invalidate: what kind of target. */
+  ttlMs?: number;
+  /** invalidate: `'key' | 'pattern' | 'tag' | 'namespace' | 'clear'`; error: the store operation. */
+  kind?: string;
+  /** invalidate: the pattern / tag / namespace; */
+  target?: string;
+  /** invalidate: keys deleted now (barrier invalidations delete lazily: 0). */
+  count?: number;
+  /** error: the error (a store failure, timeout, or open circuit); never thrown at the caller. */
+  error?: unknown;
+  /** breaker: the new circuit state. */
+  state?: CircuitState;
+}
+
+export type CacheEventListener = (event: CacheEvent) => void;
+
+/**
+ * Minimal typed emitter: listeners per type plus `'*'`; `has(type)` lets the hot path skip building
+ * the event object entirely when nobody listens. A throwing listener never breaks a cache call.
+ */
+export class CacheEventEmitter {
+  private readonly byType = new Map<CacheEventType | '*', CacheEventListener[]>();
+  private readonly any: CacheEventListener[] = [];
+  private readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
+
+  on(type: CacheEventType | '*', listener: CacheEventListener): () => void {
+    if (type === '*') this.any.push(listener);
+    else {
+      const list = this.byType.get(type) ?? [];
+      list.push(listener);
+      this.byType.set(type, list);
+      this.counts[type] = list.length;
+    }
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      if (type === '*') remove(this.any, listener);
+      else {
+        const list = this.byType.get(type);
+        if (list) {
+          remove(list, listener);
+          this.counts[type] = list.length;
+        }
+      }
+    };
+  }
+
+  /** True when at least one listener would receive an event of this type. */
+  has(type: CacheEventType): boolean {
+    return this.any.length !== 0 || (this.counts[type] ?? 0) !== 0;
+  }
+
+  emit(event: CacheEvent): void {
+    const list = this.byType.get(event.type);
+    if (list) for (const l of list.slice()) safeCall(l, event);
+    for (const l of this.any.slice()) safeCall(l, event);
+  }
+
+  clear(): void {
+    this.byType.clear();
+    this.any.length = 0;
+    for (const k of Object.keys(this.counts)) delete this.counts[k];
+  }
+}
+
+function remove(list: CacheEventListener[], l: CacheEventListener): void {
+  const i = list.indexOf(l);
+  if (i !== -1) list.splice(i, 1);
+}
+
+function safeCall(l: CacheEventListener, e: CacheEvent): void {
+  try {
+    l(e);
+  } catch {
+    // observers must never break the cache
+  }
+}

@@ -1,0 +1,313 @@
+import { Redis } from 'ioredis';
+import type { Cluster, RedisOptions } from 'ioredis';
+import { CacheOptionsError, StoreClosedError } from './errors';
+import type { MessageHandler, Store, StoreEntry } from './store';
+
+/** A Redis connection the store can use: a single-server client or a Cluster client. */
+export type RedisClient = Redis | Cluster;
+
+/** Where to connect: a `redis://` URL, ioredis options, or an existing `Redis` / `Cluster` instance. */
+export type RedisInput = string | RedisOptions | RedisClient;
+
+export interface RedisStoreOptions {
+  /** Close the client in `close()`. Default: true when the store created the client, false for a passed-in instance. */
+  ownsClient?: boolean;
+  /** `COUNT` hint for SCAN in `deleteMatching`. Default 1000. */
+  scanCount?: number;
+  /** Keys per UNLINK on a single server. Default 500. */
+  deleteBatch?: number;
+}
+
+/**
+ * Client options the store applies when it creates the connection (yours win when you pass options):
+ * auto-pipelining on, at most one retry per command, a 2 s connect timeout, a capped reconnect backoff.
+ * The offline queue stays on so a reader issued while (re)connecting waits — but never longer than the
+ * CacheService `opTimeout`, after which it is a miss; the breaker then stops sending while Redis is down.
+ */
+export const DEFAULT_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
+  enableAutoPipelining: true,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  enableReadyCheck: true,
+  retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+});
+
+const INCR_WITH_TTL = `local existed = redis.call('EXISTS', KEYS[1])
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`;
+
+function isRedisClient(x: unknown): x is RedisClient {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { isCluster?: unknown }).isCluster === 'boolean' &&
+    typeof (x as { sendCommand?: unknown }).sendCommand === 'function'
+  );
+}
+
+/**
+ * {@link Store} on Redis through ioredis 5, for a single server or a Cluster (never silently replaced
+ * by a plain client). Pattern deletion uses SCAN on every master plus UNLINK (one key per command on a
+ * Cluster, auto-pipelined, so no CROSSSLOT). Pub/sub uses a lazily created duplicate connection.
+ */
+export class RedisStore implements Store {
+  readonly kind: 'redis' | 'redis-cluster';
+  /** The underlying ioredis client (a `Cluster` when the store runs on a Cluster). */
+  readonly client: RedisClient;
+  readonly isCluster: boolean;
+  private readonly ownsClient: boolean;
+  private readonly scanCount: number;
+  private readonly deleteBatch: number;
+  private subscriber: RedisClient | undefined;
+  private subscriberReady: Promise<RedisClient> | undefined;
+  private readonly handlers = new Map<string, Set<MessageHandler>>();
+  private closed = false;
+  /** The last connection error seen (message only; never contains credentials from the URL). */
+  lastError: string | undefined;
+
+  constructor(input: RedisInput = {}, opts: RedisStoreOptions = {}) {
+    if (isRedisClient(input)) {
+      this.client = input;
+      this.ownsClient = opts.ownsClient ?? false;
+    } else if (typeof input === 'string') {
+      if (!/^rediss?:\/\//i.test(input)) {
+        throw new CacheOptionsError(`redis: expected a redis:// or rediss:// URL, got a string that is not one`);
+      }
+      this.client = new Redis(input, { ...DEFAULT_REDIS_OPTIONS });
+      this.ownsClient = opts.ownsClient ?? true;
+    } else if (typeof input === 'object' && input !== null) {
+      this.client = new Redis({ ...DEFAULT_REDIS_OPTIONS, ...input });
+      this.ownsClient = opts.ownsClient ?? true;
+    } else {
+      throw new CacheOptionsError(`redis: expected a URL, ioredis options, or a Redis/Cluster instance`);
+    }
+    this.isCluster = this.client.isCluster;
+    this.kind = this.isCluster ? 'redis-cluster' : 'redis';
+    this.scanCount = positiveInt(opts.scanCount ?? 1000, 'scanCount');
+    this.deleteBatch = positiveInt(opts.deleteBatch ?? 500, 'deleteBatch');
+    // Without a listener ioredis prints "Unhandled error event" on every failed reconnect.
+    this.client.on('error', this.onError);
+  }
+
+  private readonly onError = (err: unknown): void => {
+    this.lastError = err instanceof Error ? err.message : String(err);
+  };
+
+  /**
+   * A new connection with the same options (a Cluster for a Cluster), for blocking or subscriber use
+   * (tiered's bus, locks). The caller owns it and must `quit()` it.
+   */
+  duplicate(): RedisClient {
+    const dup = this.isCluster ? (this.client as Cluster).duplicate() : (this.client as Redis).duplicate();
+    dup.on('error', this.onError);
+    return dup;
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreClosedError(this.kind);
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    this.check();
+    const v = await this.client.getBuffer(key);
+    return v === null ? undefined : v;
+  }
+
+  async mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    this.check();
+    if (keys.length === 0) return [];
+    if (this.isCluster) {
+      const values = await Promise.all(keys.map((k) => this.client.getBuffer(k)));
+      return values.map((v) => (v === null ? undefined : v));
+    }
+    const values = await this.client.mgetBuffer(keys as string[]);
+    return values.map((v) => (v === null ? undefined : v));
+  }
+
+  async set(key: string, value: Buffer, ttlMs?: number): Promise<void> {
+    this.check();
+    if (ttlMs === undefined) await this.client.set(key, value);
+    else await this.client.set(key, value, 'PX', validTtl(ttlMs));
+  }
+
+  async mset(entries: readonly StoreEntry[]): Promise<void> {
+    this.check();
+    for (const e of entries) if (e.ttlMs !== undefined) validTtl(e.ttlMs);
+    // Auto-pipelining sends these in one write per node; no CROSSSLOT on a Cluster.
+    await Promise.all(
+      entries.map((e) =>
+        e.ttlMs === undefined ? this.client.set(e.key, e.value) : this.client.set(e.key, e.value, 'PX', Math.round(e.ttlMs)),
+      ),
+    );
+  }
+
+  async del(keys: string | readonly string[]): Promise<number> {
+    this.check();
+    if (typeof keys === 'string') return this.client.unlink(keys);
+    if (keys.length === 0) return 0;
+    if (this.isCluster) {
+      const counts = await Promise.all(keys.map((k) => this.client.unlink(k)));
+      return counts.reduce((a, b) => a + b, 0);
+    }
+    let n = 0;
+    for (let i = 0; i < keys.length; i += this.deleteBatch) {
+      n += await this.client.unlink(...(keys.slice(i, i + this.deleteBatch) as string[]));
+    }
+    return n;
+  }
+
+  async has(key: string): Promise<boolean> {
+    this.check();
+    return (await this.client.exists(key)) === 1;
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    this.check();
+    return (await this.client.pexpire(key, validTtl(ttlMs))) === 1;
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    this.check();
+    if (!Number.isSafeInteger(by)) throw new CacheOptionsError(`incr: increment must be a safe integer, got ${by}`);
+    if (ttlMs === undefined) return this.client.incrby(key, by);
+    return Number(await this.client.eval(INCR_WITH_TTL, 1, key, by, validTtl(ttlMs)));
+  }
+
+  async deleteMatching(glob: string): Promise<number> {
+    this.check();
+    const nodes: Redis[] = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    const counts = await Promise.all(nodes.map((node) => this.deleteOnNode(node, glob)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private async deleteOnNode(node: Redis, glob: string): Promise<number> {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await node.scanBuffer(cursor, 'MATCH', glob, 'COUNT', this.scanCount);
+      cursor = next.toString();
+      if (keys.length === 0) continue;
+      if (this.isCluster) {
+        // One key per UNLINK through the cluster client: routed by slot, pipelined, never CROSSSLOT.
+        const counts = await Promise.all(keys.map((k) => this.client.unlink(k)));
+        for (const c of counts) n += c;
+      } else {
+        for (let i = 0; i < keys.length; i += this.deleteBatch) {
+          n += await node.unlink(...keys.slice(i, i + this.deleteBatch));
+        }
+      }
+    } while (cursor !== '0');
+    return n;
+  }
+
+  async publish(channel: string, message: Buffer | string): Promise<number> {
+    this.check();
+    return this.client.publish(channel, message);
+  }
+
+  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    this.check();
+    const sub = await this.getSubscriber();
+    const wrapped: MessageHandler = (m, c) => handler(m, c);
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      set.add(wrapped);
+      try {
+        await sub.subscribe(channel);
+      } catch (err) {
+        set.delete(wrapped);
+        if (set.size === 0) this.handlers.delete(channel);
+        throw err;
+      }
+    } else {
+      set.add(wrapped);
+    }
+    return async () => {
+      const s = this.handlers.get(channel);
+      if (!s || !s.delete(wrapped)) return;
+      if (s.size === 0) {
+        this.handlers.delete(channel);
+        if (!this.closed) await sub.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  private getSubscriber(): Promise<RedisClient> {
+    if (!this.subscriberReady) {
+      const sub = this.duplicate();
+      this.subscriber = sub;
+      sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+        const name = channel.toString();
+        const set = this.handlers.get(name);
+        if (!set) return;
+        for (const h of set) {
+          try {
+            h(message, name);
+          } catch {
+            // one throwing handler must not starve the others
+          }
+        }
+      });
+      this.subscriberReady = Promise.resolve(sub);
+    }
+    return this.subscriberReady;
+  }
+
+  async ping(): Promise<number> {
+    this.check();
+    const t0 = performance.now();
+    await this.client.ping();
+    return performance.now() - t0;
+  }
+
+  isReady(): boolean {
+    return !this.closed && this.client.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing: Promise<unknown>[] = [];
+    if (this.subscriber) closing.push(quitOrDisconnect(this.subscriber));
+    if (this.ownsClient) closing.push(quitOrDisconnect(this.client));
+    this.handlers.clear();
+    await Promise.all(closing);
+    this.client.off('error', this.onError);
+  }
+}
+
+/** QUIT, but a hung (SIGSTOPped) or unreachable server must not hang `close()`. */
+async function quitOrDisconnect(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.quit().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 1_000);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+function validTtl(ttlMs: number): number {
+  if (!(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs >= 1)) {
+    throw new CacheOptionsError(`TTL must be a positive number of milliseconds, got ${String(ttlMs)}`);
+  }
+  return Math.round(ttlMs);
+}
+
+function positiveInt(n: number, name: string): number {
+  if (!(Number.isInteger(n) && n > 0)) throw new CacheOptionsError(`RedisStore ${name} must be a positive integer, got ${String(n)}`);
+  return n;
+}

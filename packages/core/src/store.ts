@@ -1,0 +1,46 @@
+/**
+ * The L2 port: a byte store with millisecond TTLs. `MemoryStore` and `RedisStore` implement it;
+ * third-party stores must pass the exported contract suite (`@stratacache/core/testing`).
+ *
+ * Semantics (identical for every implementation, modelled on Redis):
+ * - values are bytes (`Buffer`); `get` of a missing or expired key resolves `undefined`;
+ * - `ttlMs` is a positive integer number of milliseconds; omitted = no expiry;
+ * - `deleteMatching(glob)` uses Redis glob syntax (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`);
+ * - `publish`/`subscribe` are fire-and-forget pub/sub (no persistence, at-most-once);
+ * - errors (connection lost, timeouts) reject; the CacheService turns them into misses.
+ */
+export interface Store {
+  /** `'memory'`, `'redis'`, `'redis-cluster'` or a third-party name. */
+  readonly kind: string;
+  get(key: string): Promise<Buffer | undefined>;
+  /** One result per key, in order. Works across Cluster slots. */
+  mget(keys: readonly string[]): Promise<(Buffer | undefined)[]>;
+  set(key: string, value: Buffer, ttlMs?: number): Promise<void>;
+  mset(entries: readonly StoreEntry[]): Promise<void>;
+  /** Resolves the number of keys that existed. */
+  del(keys: string | readonly string[]): Promise<number>;
+  has(key: string): Promise<boolean>;
+  /** Sets a new TTL on an existing key; resolves false if the key does not exist. */
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  /** Atomic increment (creates the key at 0 first); for generation counters. Optional TTL applied on creation. */
+  incr(key: string, by?: number, ttlMs?: number): Promise<number>;
+  /** Deletes every key matching a Redis glob; resolves the number deleted. Never blocks the server (SCAN, not KEYS). */
+  deleteMatching(glob: string): Promise<number>;
+  /** Resolves the number of receivers (as reported by the store; 0 is fine). */
+  publish(channel: string, message: Buffer | string): Promise<number>;
+  /** Resolves once subscribed; the returned function unsubscribes this handler. */
+  subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  /** Round-trip latency in ms. Rejects when the store is unreachable. */
+  ping(): Promise<number>;
+  /** True when the store believes it can serve commands now. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+export interface StoreEntry {
+  key: string;
+  value: Buffer;
+  ttlMs?: number;
+}
+
+export type MessageHandler = (message: Buffer, channel: string) => void;

@@ -1,0 +1,189 @@
+import { LockOptionsError } from './errors';
+import { describe } from './util';
+
+/** Delay before retry number `attempt` (1-based), in ms, before jitter is added. */
+export type RetryDelay = number | ((attempt: number) => number);
+
+/** Options of a {@link LockManager}; each one is also the default of every call. */
+export interface LockManagerOptions {
+  /** Key prefix. Lock key = `${prefix}:{${resource}}`, fence counter = `${prefix}:{${resource}}:fence`. Default `'sc:lock'`. */
+  prefix?: string;
+  /** Lock time-to-live in ms (positive integer). Default `10_000`. */
+  ttl?: number;
+  /** Retries after the first attempt (non-negative integer or `Infinity`). Default `10`. */
+  retries?: number;
+  /** Delay between attempts in ms, or a function of the attempt number (backoff). Default `100`. */
+  retryDelay?: RetryDelay;
+  /** Random extra delay in ms, uniform in [0, jitter), added to every retry delay. Default `50`. */
+  jitter?: number;
+  /** Redlock clock-drift factor; drift allowance = `round(ttl * driftFactor) + 2` ms. Default `0.01`. */
+  driftFactor?: number;
+  /** Time limit in ms for each Redis round trip (per master), so a hung Redis cannot hang acquire. Default `1_000`. */
+  commandTimeout?: number;
+  /**
+   * Draw a fencing token on acquire (INCR of a persistent per-resource counter). Turn off for
+   * high-cardinality short-lived resources where nothing checks fences (then `lock.fence` is 0 and
+   * no counter key is created). Default `true`.
+   */
+  fencing?: boolean;
+}
+
+/** Per-call options of `acquire` / `tryAcquire`. */
+export interface AcquireOptions {
+  ttl?: number;
+  retries?: number;
+  retryDelay?: RetryDelay;
+  jitter?: number;
+  fencing?: boolean;
+  /** Aborts waiting for the lock; the call rejects with `signal.reason` (an `AbortError` by default). */
+  signal?: AbortSignal;
+}
+
+/** Options of `using`. */
+export interface UsingOptions extends AcquireOptions {
+  /** Extend the lock while `fn` runs. Default `true`. */
+  autoExtend?: boolean;
+  /** Interval between extensions in ms (must be < ttl). Default `ceil(ttl / 3)`. */
+  extendInterval?: number;
+}
+
+export interface ResolvedManagerOptions {
+  prefix: string;
+  ttl: number;
+  retries: number;
+  retryDelay: RetryDelay;
+  jitter: number;
+  driftFactor: number;
+  commandTimeout: number;
+  fencing: boolean;
+}
+
+export interface ResolvedAcquireOptions {
+  ttl: number;
+  retries: number;
+  retryDelay: RetryDelay;
+  jitter: number;
+  fencing: boolean;
+  signal: AbortSignal | undefined;
+}
+
+export const DEFAULTS: ResolvedManagerOptions = Object.freeze({
+  prefix: 'sc:lock',
+  ttl: 10_000,
+  retries: 10,
+  retryDelay: 100,
+  jitter: 50,
+  driftFactor: 0.01,
+  commandTimeout: 1_000,
+  fencing: true,
+});
+
+const MAX_TTL = 2 ** 31 - 1;
+const MAX_RESOURCE_LENGTH = 1024;
+
+function fail(where: string, message: string): never {
+  throw new LockOptionsError(`${where}: ${message}`);
+}
+
+export function checkTtl(where: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > MAX_TTL) {
+    fail(where, `${name} must be a positive integer number of milliseconds (<= ${MAX_TTL}), got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkRetries(where: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v === Infinity || (Number.isInteger(v) && v >= 0))) {
+    fail(where, `retries must be a non-negative integer or Infinity, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkNonNegative(where: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    fail(where, `${name} must be a finite number >= 0 (ms), got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkRetryDelay(where: string, v: unknown): RetryDelay {
+  if (typeof v === 'function') return v as (attempt: number) => number;
+  return checkNonNegative(where, 'retryDelay', v);
+}
+
+function checkBoolean(where: string, name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(where, `${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+function checkSignal(where: string, v: unknown): AbortSignal | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || typeof (v as AbortSignal).aborted !== 'boolean' ||
+      typeof (v as AbortSignal).addEventListener !== 'function') {
+    fail(where, 'signal must be an AbortSignal');
+  }
+  return v as AbortSignal;
+}
+
+function checkObject(where: string, v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, `options must be an object, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+export function resolveManagerOptions(opts: unknown): ResolvedManagerOptions {
+  const where = 'LockManager';
+  const o = checkObject(where, opts);
+  const prefix = o.prefix ?? DEFAULTS.prefix;
+  if (typeof prefix !== 'string' || prefix.length === 0) fail(where, `prefix must be a non-empty string, got ${describe(prefix)}`);
+  const driftFactor = o.driftFactor ?? DEFAULTS.driftFactor;
+  if (typeof driftFactor !== 'number' || !Number.isFinite(driftFactor) || driftFactor < 0 || driftFactor >= 1) {
+    fail(where, `driftFactor must be a number in [0, 1), got ${describe(driftFactor)}`);
+  }
+  const commandTimeout = o.commandTimeout ?? DEFAULTS.commandTimeout;
+  if (typeof commandTimeout !== 'number' || !Number.isFinite(commandTimeout) || commandTimeout <= 0) {
+    fail(where, `commandTimeout must be a positive number of ms, got ${describe(commandTimeout)}`);
+  }
+  return {
+    prefix,
+    ttl: checkTtl(where, 'ttl', o.ttl ?? DEFAULTS.ttl),
+    retries: checkRetries(where, o.retries ?? DEFAULTS.retries),
+    retryDelay: checkRetryDelay(where, o.retryDelay ?? DEFAULTS.retryDelay),
+    jitter: checkNonNegative(where, 'jitter', o.jitter ?? DEFAULTS.jitter),
+    driftFactor,
+    commandTimeout,
+    fencing: checkBoolean(where, 'fencing', o.fencing ?? DEFAULTS.fencing),
+  };
+}
+
+export function resolveAcquireOptions(where: string, opts: unknown, d: ResolvedManagerOptions): ResolvedAcquireOptions {
+  const o = checkObject(where, opts);
+  return {
+    ttl: checkTtl(where, 'ttl', o.ttl ?? d.ttl),
+    retries: checkRetries(where, o.retries ?? d.retries),
+    retryDelay: checkRetryDelay(where, o.retryDelay ?? d.retryDelay),
+    jitter: checkNonNegative(where, 'jitter', o.jitter ?? d.jitter),
+    fencing: checkBoolean(where, 'fencing', o.fencing ?? d.fencing),
+    signal: checkSignal(where, o.signal),
+  };
+}
+
+export function resolveUsingExtras(where: string, opts: unknown, ttl: number): { autoExtend: boolean; extendInterval: number } {
+  const o = checkObject(where, opts);
+  const autoExtend = checkBoolean(where, 'autoExtend', o.autoExtend ?? true);
+  const extendInterval = o.extendInterval ?? Math.max(1, Math.ceil(ttl / 3));
+  if (typeof extendInterval !== 'number' || !Number.isInteger(extendInterval) || extendInterval <= 0 || extendInterval >= ttl) {
+    fail(where, `extendInterval must be a positive integer number of ms smaller than ttl (${ttl}), got ${describe(extendInterval)}`);
+  }
+  return { autoExtend, extendInterval };
+}
+
+export function checkResource(where: string, resource: unknown): string {
+  if (typeof resource !== 'string' || resource.length === 0) {
+    fail(where, `resource must be a non-empty string, got ${describe(resource)}`);
+  }
+  if (resource.length > MAX_RESOURCE_LENGTH) {
+    fail(where, `resource must be at most ${MAX_RESOURCE_LENGTH} characters, got ${resource.length}`);
+  }
+  return resource;
+}

@@ -1,0 +1,403 @@
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '@stratacache/breaker';
+import {
+  CacheService,
+  MemoryStore,
+  RedisStore,
+  type CacheEvent,
+  type CacheEventType,
+  type CacheServiceOptions,
+  type CacheStats,
+  type HealthReport,
+  type Store,
+} from '@stratacache/core';
+import { createRedisConnection, type RedisConnectionConfig } from './connection-factory';
+import { ShardConfigError } from './errors';
+import {
+  describeConnection,
+  validateConnectionConfig,
+  type ClientConnectionConfig,
+  type ConnectionConfig,
+  type ConnectionKind,
+} from './shard-config';
+
+/** CacheService options shared by every shard (the router supplies `store`, `breaker` and `prefix`). */
+export interface ShardCacheOptions extends Omit<CacheServiceOptions, 'store' | 'redis' | 'prefix' | 'breaker'> {
+  /** Options of each shard's own circuit breaker (an instance cannot be shared across shards). */
+  breaker?: Omit<CircuitBreakerOptions, 'name'>;
+}
+
+/** A shard: one connection form plus optional per-shard cache options (merged over `cache`). */
+export type ShardDefinition = ConnectionConfig & { cache?: ShardCacheOptions };
+
+/** Everything a {@link ShardRouter} hands to `createCache` to build a tenant's cache. */
+export interface ShardCacheContext {
+  /** Shard id. */
+  shard: string;
+  /** Tenant id, or `undefined` for the shard-level cache (`forShard`). */
+  tenant: string | undefined;
+  /** The shard's store (shared by every tenant of the shard; owned by the router). */
+  store: Store;
+  /** The shard's circuit breaker (shared by every tenant of the shard). */
+  breaker: CircuitBreaker;
+  /** Ready-to-use CacheService options: `{ ...cache, ...shard.cache, store, breaker, prefix }`. */
+  options: CacheServiceOptions;
+}
+
+/** What a router hands out per tenant. `CacheService` by default; anything closable (e.g. a tiered cache). */
+export interface ShardCache {
+  close(): Promise<void>;
+}
+
+/** Options of {@link ShardRouter}. */
+export interface ShardRouterOptions<C extends ShardCache = CacheService> {
+  /** Named shards (at least one). A tenant whose name is a shard id uses that shard. */
+  shards: Record<string, ShardDefinition>;
+  /** Explicit tenant -> shard mapping (e.g. `{ acme: 'shared' }`). */
+  tenants?: Record<string, string>;
+  /** Shard for tenants that are neither mapped nor named like a shard. Without it they are an error. */
+  defaultShard?: string;
+  /** Key prefix. Default `'sc'`. */
+  prefix?: string;
+  /**
+   * `'tenant'` (default): every tenant gets its own key space `{prefix}:{tenant}:…` (tenants sharing a
+   * shard never see each other's keys; `clear()` clears one tenant). `'shard'`: tenants of a shard
+   * share one CacheService and key space `{prefix}:…`.
+   */
+  keyspace?: 'tenant' | 'shard';
+  /** CacheService options for every shard (per-shard `cache` wins). */
+  cache?: ShardCacheOptions;
+  /** `CLIENT SETNAME` prefix for connections the router creates (`{name}:{shard}`). Default `'stratacache'`. */
+  connectionName?: string;
+  /**
+   * Builds the per-tenant cache. Default: `new CacheService(ctx.options)`. Hook for an upper layer,
+   * e.g. `(ctx) => new TieredCache({ l2: new CacheService(ctx.options) })`.
+   */
+  createCache?: (ctx: ShardCacheContext) => C;
+}
+
+/** Health of one shard in {@link ShardRouter.health}. */
+export interface ShardHealth {
+  shard: string;
+  /** Connection form and redacted target, e.g. `redis://user:***@host:6379`. */
+  kind: ConnectionKind;
+  target: string;
+  /** `'idle'`: no tenant used this shard yet, so no connection was opened. */
+  status: HealthReport['status'] | 'idle';
+  circuit: CircuitState | undefined;
+  pingMs: number | undefined;
+  connected: boolean;
+  /** Tenants explicitly mapped to this shard (plus the shard's own name when used as a tenant). */
+  tenants: string[];
+}
+
+/** Result of {@link ShardRouter.health}. */
+export interface RouterHealth {
+  /** `ok`: every opened shard ok; `down`: every opened shard down; else `degraded`. */
+  status: 'ok' | 'degraded' | 'down';
+  shards: Record<string, ShardHealth>;
+}
+
+/** Listener of router-wide cache events, with the shard and tenant that emitted them. */
+export type RouterEventListener = (event: CacheEvent, origin: { shard: string; tenant: string | undefined }) => void;
+
+interface ShardState {
+  id: string;
+  def: ShardDefinition;
+  kind: ConnectionKind;
+  target: string;
+  store?: Store;
+  breaker?: CircuitBreaker;
+  ownsStore: boolean;
+  /** Shard-level CacheService (health, admin). */
+  admin?: CacheService;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Routes tenants to their own Redis (or Cluster, Sentinel group, embedded memory store).
+ *
+ * Each shard has its own connection and circuit breaker, created lazily on first use, so a failing
+ * shard only degrades its own tenants (their reads become misses / origin calls; other shards are
+ * untouched). `forTenant(t)` returns a `CacheService` (or what `createCache` builds).
+ *
+ * ```ts
+ * const router = new ShardRouter({
+ *   shards: {
+ *     stamford: { url: 'redis://stamford-redis:6379' },
+ *     guilford: { cluster: { nodes: ['10.0.0.1:7000', '10.0.0.2:7000'] } },
+ *     shared:   { sentinel: { sentinels: ['10.0.1.1:26379'], name: 'mymaster' } },
+ *   },
+ *   tenants: { acme: 'shared' },
+ *   defaultShard: 'shared',
+ * });
+ * await router.forTenant('stamford').getOrSet('user:1', loadUser);
+ * ```
+ */
+export class ShardRouter<C extends ShardCache = CacheService> {
+  readonly prefix: string;
+  readonly defaultShard: string | undefined;
+  readonly keyspace: 'tenant' | 'shard';
+  readonly #shards = new Map<string, ShardState>();
+  readonly #tenants = new Map<string, string>();
+  readonly #caches = new Map<string, { cache: C; shard: string; tenant: string | undefined }>();
+  readonly #common: ShardCacheOptions;
+  readonly #connectionName: string;
+  readonly #createCache: (ctx: ShardCacheContext) => C;
+  readonly #listeners = new Set<{ type: CacheEventType | '*'; fn: RouterEventListener }>();
+  #closed = false;
+
+  constructor(options: ShardRouterOptions<C>) {
+    if (!options || typeof options !== 'object') {
+      throw new ShardConfigError('invalid-option', '', 'ShardRouter options must be an object with `shards`');
+    }
+    const shards = options.shards;
+    if (!shards || typeof shards !== 'object' || Array.isArray(shards) || Object.keys(shards).length === 0) {
+      throw new ShardConfigError('empty-shards', 'shards', 'at least one shard is required, e.g. { shards: { main: { url: "redis://localhost:6379" } } }');
+    }
+    const prefix = options.prefix ?? 'sc';
+    if (typeof prefix !== 'string' || prefix.length === 0 || /\s/.test(prefix)) {
+      throw new ShardConfigError('invalid-option', 'prefix', 'must be a non-empty string without whitespace');
+    }
+    this.prefix = prefix;
+    const keyspace = options.keyspace ?? 'tenant';
+    if (keyspace !== 'tenant' && keyspace !== 'shard') {
+      throw new ShardConfigError('invalid-option', 'keyspace', `must be 'tenant' or 'shard', got ${JSON.stringify(keyspace)}`);
+    }
+    this.keyspace = keyspace;
+    this.#common = checkCacheOptions(options.cache, 'cache');
+    this.#connectionName = options.connectionName ?? 'stratacache';
+
+    for (const [id, def] of Object.entries(shards)) {
+      if (!ID.test(id)) {
+        throw new ShardConfigError('invalid-option', `shards.${id}`, 'shard ids are 1-64 characters: letters, digits, "_", "-", "."');
+      }
+      const kind = validateConnectionConfig(def, `shards.${id}`);
+      checkCacheOptions((def as { cache?: ShardCacheOptions }).cache, `shards.${id}.cache`);
+      this.#shards.set(id, {
+        id,
+        def,
+        kind,
+        target: describeConnection(def),
+        ownsStore: kind !== 'client' || (def as ClientConnectionConfig).owned === true,
+      });
+    }
+
+    if (options.tenants !== undefined) {
+      if (!options.tenants || typeof options.tenants !== 'object' || Array.isArray(options.tenants)) {
+        throw new ShardConfigError('invalid-option', 'tenants', 'must be an object { tenant: shardId }');
+      }
+      for (const [tenant, shard] of Object.entries(options.tenants)) {
+        checkTenantId(tenant, `tenants.${tenant}`);
+        if (typeof shard !== 'string' || !this.#shards.has(shard)) {
+          throw new ShardConfigError('unknown-shard', `tenants.${tenant}`, `shard ${JSON.stringify(shard)} is not defined (shards: ${this.shardIds().join(', ')})`);
+        }
+        this.#tenants.set(tenant, shard);
+      }
+    }
+
+    if (options.defaultShard !== undefined && !this.#shards.has(options.defaultShard)) {
+      throw new ShardConfigError('unknown-shard', 'defaultShard', `shard ${JSON.stringify(options.defaultShard)} is not defined (shards: ${this.shardIds().join(', ')})`);
+    }
+    this.defaultShard = options.defaultShard;
+    if (options.createCache !== undefined && typeof options.createCache !== 'function') {
+      throw new ShardConfigError('invalid-option', 'createCache', 'must be a function');
+    }
+    this.#createCache = options.createCache ?? ((ctx) => new CacheService(ctx.options) as unknown as C);
+  }
+
+  /** Shard ids in declaration order. */
+  shardIds(): string[] {
+    return [...this.#shards.keys()];
+  }
+
+  /** The shard id serving `tenant`: explicit mapping, else a shard of the same name, else `defaultShard`. */
+  shardOf(tenant: string): string {
+    checkTenantId(tenant, 'tenant');
+    const mapped = this.#tenants.get(tenant);
+    if (mapped !== undefined) return mapped;
+    if (this.#shards.has(tenant)) return tenant;
+    if (this.defaultShard !== undefined) return this.defaultShard;
+    throw new ShardConfigError(
+      'unknown-tenant',
+      'tenant',
+      `unknown tenant ${JSON.stringify(tenant)}: not in \`tenants\`, not a shard id, and no \`defaultShard\` is configured`,
+    );
+  }
+
+  /** The cache of `tenant` (created with its shard connection on first use). */
+  forTenant(tenant: string): C {
+    const shard = this.shardOf(tenant);
+    return this.#cacheFor(shard, this.keyspace === 'tenant' ? tenant : undefined);
+  }
+
+  /** The shard-level cache of a shard (key space `{prefix}:…`, shared by its tenants in `'shard'` keyspace). */
+  forShard(shard: string): C {
+    if (!this.#shards.has(shard)) {
+      throw new ShardConfigError('unknown-shard', 'shard', `shard ${JSON.stringify(shard)} is not defined (shards: ${this.shardIds().join(', ')})`);
+    }
+    return this.#cacheFor(shard, undefined);
+  }
+
+  /** The Store of a shard (opens the connection). Owned by the router. */
+  storeOf(shard: string): Store {
+    this.forShard(shard);
+    return this.#open(this.#shards.get(shard)!).store!;
+  }
+
+  /** Subscribe to the cache events of every tenant cache (current and future), tagged with shard and tenant. */
+  on(type: CacheEventType | '*', listener: RouterEventListener): () => void {
+    const entry = { type, fn: listener };
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  #cacheFor(shard: string, tenant: string | undefined): C {
+    if (this.#closed) throw new ShardConfigError('closed', '', 'the ShardRouter is closed');
+    const key = tenant === undefined ? shard : `${shard}\u0000${tenant}`;
+    const existing = this.#caches.get(key);
+    if (existing) return existing.cache;
+    const state = this.#open(this.#shards.get(shard)!);
+    const options: CacheServiceOptions = {
+      ...this.#common,
+      ...(state.def.cache ?? {}),
+      store: state.store!,
+      breaker: state.breaker!,
+      prefix: tenant === undefined ? this.prefix : `${this.prefix}:${tenant}`,
+    };
+    const cache = this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options });
+    this.#caches.set(key, { cache, shard, tenant });
+    const onFn = (cache as unknown as { on?: CacheService['on'] }).on;
+    if (typeof onFn === 'function') {
+      onFn.call(cache, '*', (e: CacheEvent) => {
+        for (const l of this.#listeners) {
+          if (l.type !== '*' && l.type !== e.type) continue;
+          try {
+            l.fn(e, { shard, tenant });
+          } catch {
+            // listeners never break the cache
+          }
+        }
+      });
+    }
+    return cache;
+  }
+
+  #open(state: ShardState): ShardState {
+    if (state.store) return state;
+    const def = state.def;
+    let store: Store;
+    if (state.kind === 'memory') store = new MemoryStore();
+    else if (state.kind === 'client') store = new RedisStore((def as ClientConnectionConfig).client, { ownsClient: false });
+    else {
+      const client = createRedisConnection(def as RedisConnectionConfig, { connectionName: `${this.#connectionName}:${state.id}` });
+      store = new RedisStore(client, { ownsClient: true });
+    }
+    const breakerOpts = { ...(this.#common.breaker ?? {}), ...(def.cache?.breaker ?? {}) };
+    state.breaker = new CircuitBreaker({
+      failureThreshold: 5,
+      monitoringWindow: 30_000,
+      resetTimeout: 5_000,
+      halfOpenMaxCalls: 1,
+      ...breakerOpts,
+      name: `shard:${state.id}`,
+    });
+    state.store = store;
+    return state;
+  }
+
+  /** Tenants known to be on `shard` (explicit mapping, plus the shard's own name). */
+  tenantsOf(shard: string): string[] {
+    const out = [...this.#tenants].filter(([, s]) => s === shard).map(([t]) => t);
+    for (const c of this.#caches.values()) if (c.shard === shard && c.tenant && !out.includes(c.tenant)) out.push(c.tenant);
+    return out;
+  }
+
+  /**
+   * Health of every shard. Shards nobody used yet report `'idle'` without connecting, unless
+   * `connect: true`. Each probe is bounded by the shard's `opTimeout`.
+   */
+  async health(opts: { connect?: boolean } = {}): Promise<RouterHealth> {
+    const out: Record<string, ShardHealth> = {};
+    await Promise.all(
+      [...this.#shards.values()].map(async (s) => {
+        const base = { shard: s.id, kind: s.kind, target: s.target, tenants: this.tenantsOf(s.id) };
+        if (!s.store && !opts.connect) {
+          out[s.id] = { ...base, status: 'idle', circuit: undefined, pingMs: undefined, connected: false };
+          return;
+        }
+        const h = await this.#admin(s).health();
+        out[s.id] = { ...base, status: h.status, circuit: h.circuit, pingMs: h.pingMs, connected: h.connected };
+      }),
+    );
+    const open = Object.values(out).filter((h) => h.status !== 'idle');
+    const status =
+      open.every((h) => h.status === 'ok') ? 'ok' : open.every((h) => h.status === 'down') ? 'down' : 'degraded';
+    return { status, shards: out };
+  }
+
+  /** Stats of every tenant cache created so far (CacheService caches only). */
+  stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> {
+    const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> = [];
+    for (const c of this.#caches.values()) {
+      const fn = (c.cache as unknown as { stats?: () => CacheStats }).stats;
+      if (typeof fn === 'function') out.push({ shard: c.shard, tenant: c.tenant, stats: fn.call(c.cache) });
+    }
+    return out;
+  }
+
+  #admin(s: ShardState): CacheService {
+    if (!s.admin) {
+      this.#open(s);
+      s.admin = new CacheService({
+        ...this.#common,
+        ...(s.def.cache ?? {}),
+        store: s.store!,
+        breaker: s.breaker!,
+        prefix: this.prefix,
+      });
+    }
+    return s.admin;
+  }
+
+  /** Closes every tenant cache, then every connection the router opened. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const caches = [...this.#caches.values()];
+    this.#caches.clear();
+    await Promise.allSettled(caches.map((c) => c.cache.close()));
+    await Promise.allSettled([...this.#shards.values()].map((s) => s.admin?.close()));
+    await Promise.allSettled(
+      [...this.#shards.values()].map(async (s) => {
+        if (s.store && s.ownsStore) await s.store.close();
+        s.store = undefined;
+        s.admin = undefined;
+      }),
+    );
+    this.#listeners.clear();
+  }
+}
+
+function checkTenantId(tenant: unknown, path: string): void {
+  if (typeof tenant !== 'string' || !ID.test(tenant)) {
+    throw new ShardConfigError('invalid-option', path, `tenant ids are 1-64 characters: letters, digits, "_", "-", "." (got ${JSON.stringify(tenant)})`);
+  }
+}
+
+function checkCacheOptions(cache: unknown, path: string): ShardCacheOptions {
+  if (cache === undefined) return {};
+  if (!cache || typeof cache !== 'object' || Array.isArray(cache)) {
+    throw new ShardConfigError('invalid-option', path, 'must be an object of CacheService options');
+  }
+  for (const k of ['store', 'redis', 'prefix'] as const) {
+    if ((cache as Record<string, unknown>)[k] !== undefined) {
+      throw new ShardConfigError('conflicting-options', `${path}.${k}`, `"${k}" is set by the router per shard; configure connections in \`shards\`${k === 'prefix' ? ' and the prefix at the top level' : ''}`);
+    }
+  }
+  const b = (cache as { breaker?: unknown }).breaker;
+  if (b instanceof CircuitBreaker) {
+    throw new ShardConfigError('invalid-option', `${path}.breaker`, 'give breaker options, not an instance: every shard gets its own breaker');
+  }
+  return cache as ShardCacheOptions;
+}

@@ -1,0 +1,116 @@
+import { CacheService, RedisStore } from '@stratacache/core';
+import { startCluster, waitFor, type RedisCluster } from '@stratacache/redis-harness';
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisConnection } from '../src/index';
+import { clusterMasterDrill, fmtSeconds } from './support/drills';
+
+// One 3-master + 3-replica cluster for the whole file: core behaviour first, the failover drill last.
+let cluster: RedisCluster;
+let client: Cluster;
+let cache: CacheService;
+
+beforeAll(async () => {
+  cluster = await startCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1_000 });
+  await cluster.waitHealthy(60_000);
+  // Replicas must be attached before the drill can promote one.
+  await waitFor(async () => (await cluster.replicas()).length === 3, { timeoutMs: 30_000, message: 'replicas attached' });
+  client = createRedisConnection({ cluster: { nodes: cluster.startupNodes.slice(0, 2) } });
+  await client.ping();
+  await waitFor(() => client.nodes('master').length === 3, { timeoutMs: 20_000, message: 'cluster client sees 3 masters' });
+  cache = new CacheService({
+    redis: client,
+    prefix: 'clu',
+    opTimeout: 500,
+    breaker: { failureThreshold: 5, resetTimeout: 500, monitoringWindow: 5_000 },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await cache?.close();
+  client?.disconnect();
+  await cluster?.close();
+});
+
+describe('CacheService on a Redis Cluster built by createRedisConnection', () => {
+  it('is a real Cluster client (not silently replaced)', async () => {
+    expect(client.isCluster).toBe(true);
+    expect(cache.store.kind).toBe('redis-cluster');
+    expect((cache.store as RedisStore).client).toBe(client);
+    expect(client.nodes('master').length).toBe(3);
+  });
+
+  it('getOrSet calls the origin once, then serves from Redis', async () => {
+    let calls = 0;
+    const load = () => {
+      calls++;
+      return { id: 1, at: new Date(0) };
+    };
+    expect(await cache.getOrSet('user:1', load)).toEqual({ id: 1, at: new Date(0) });
+    expect(await cache.getOrSet('user:1', load)).toEqual({ id: 1, at: new Date(0) });
+    expect(calls).toBe(1);
+  });
+
+  it('mset/mget across slots (no CROSSSLOT)', async () => {
+    const entries = Array.from({ length: 50 }, (_, i) => ({ key: `many:${i}`, value: i }));
+    const results = await cache.mset(entries);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await cache.mget(entries.map((e) => e.key))).toEqual(entries.map((e) => e.value));
+  });
+
+  it('invalidatePattern deletes matching keys on every master', async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `jobs:list:${i}`);
+    for (const k of keys) await cache.set(k, k);
+    await cache.set('jobs:detail:1', 'keep');
+    // the keys really are spread over all three masters
+    const perMaster = await Promise.all(client.nodes('master').map((n) => n.dbsize()));
+    expect(perMaster.filter((n) => n > 0).length).toBe(3);
+    const r = await cache.invalidatePattern('jobs:list:*');
+    expect(r.ok).toBe(true);
+    expect(r.deleted).toBe(60);
+    expect(await cache.mget(keys)).toEqual(keys.map(() => undefined));
+    expect(await cache.get('jobs:detail:1')).toBe('keep');
+  });
+
+  it('invalidateNamespace and tag invalidation', async () => {
+    await cache.set(cache.keys.build('contacts', 'list', { page: 1 }), ['a']);
+    await cache.set(cache.keys.build('contacts', 'detail', '7'), { id: 7 }, { tags: ['contact:7'] });
+    await cache.set(cache.keys.build('estimates', 'detail', '9'), { id: 9 }, { tags: ['contact:7'] });
+    await cache.set(cache.keys.build('users', 'detail', '1'), { id: 1 }, { tags: ['user:1'] });
+
+    expect((await cache.invalidateNamespace('contacts', 'list')).ok).toBe(true);
+    expect(await cache.get(cache.keys.build('contacts', 'list', { page: 1 }))).toBeUndefined();
+    expect(await cache.get(cache.keys.build('contacts', 'detail', '7'))).toEqual({ id: 7 });
+
+    expect((await cache.invalidateTag('contact:7')).ok).toBe(true);
+    expect(await cache.get(cache.keys.build('contacts', 'detail', '7'))).toBeUndefined();
+    expect(await cache.get(cache.keys.build('estimates', 'detail', '9'))).toBeUndefined();
+    expect(await cache.get(cache.keys.build('users', 'detail', '1'))).toEqual({ id: 1 });
+  });
+
+  it('clear() empties the prefix on every master and leaves other prefixes alone', async () => {
+    await client.set('other:untouched', '1');
+    for (let i = 0; i < 30; i++) await cache.set(`c:${i}`, i);
+    const r = await cache.clear();
+    expect(r.ok).toBe(true);
+    for (let i = 0; i < 30; i++) expect(await cache.get(`c:${i}`)).toBeUndefined();
+    expect(await client.get('other:untouched')).toBe('1');
+  });
+
+  it('drill: a master is killed -> its replica is promoted; callers see only degraded mode; writes resume', async () => {
+    const r = await clusterMasterDrill({ cluster, client, cache, timeoutMs: 45_000 });
+    console.log(
+      `[drill] cluster outage window: ${fmtSeconds(r.cacheOutageMs)} (CacheService write) / ${fmtSeconds(r.clientOutageMs)} (ioredis write); ` +
+        `${r.calls} calls, ${r.degraded} degraded, ${r.callerExceptions} exceptions; master :${r.killedPort} -> :${r.newMasterPort}`,
+    );
+    expect(r.callerExceptions).toBe(0);
+    expect(r.newMasterPort).not.toBe(r.killedPort);
+    const masters = (await cluster.masters()).map((n) => n.port);
+    expect(masters).toContain(r.newMasterPort);
+    expect(masters).not.toContain(r.killedPort);
+    // writes and reads go to the promoted replica
+    await waitFor(async () => (await cache.set('after:failover', 'yes')).ok, { timeoutMs: 20_000 });
+    expect(await cache.get('after:failover')).toBe('yes');
+    expect(cache.breaker.state).toBe('CLOSED');
+  }, 90_000);
+});

@@ -1,0 +1,241 @@
+/**
+ * @stratacache/tiered benchmark — `pnpm bench` (tsx bench/index.ts). Bounded: about 60 s.
+ *
+ * Every figure is a ratio against a baseline measured in the same run on the same machine:
+ *  1. L1 hit: sync L1 read vs raw lru-cache get; awaited getOrSet vs BentoCache's L1 hit.
+ *  2. L2 hit (no L1) at 64 in flight vs BentoCache (redis driver) and cache-manager 7 (@keyv/redis).
+ *  3. Stampede: factory calls for 1000 concurrent getOrSet on one missing key (tiered over 4 OS
+ *     processes; peers in one process).
+ *  4. Bus propagation: delete on A → L1 copy dropped on B, 1000 samples, p50 / p99.
+ * Uses its own redis-server (harness), never 6379.
+ */
+import { CacheService, RedisStore } from '@stratacache/core';
+import { startStandalone } from '@stratacache/redis-harness';
+import { createKeyv } from '@keyv/redis';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { createCache } from 'cache-manager';
+import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { TieredCache } from '../src/index';
+import { spawnWorker } from '../test/fixtures/spawn';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const SYNC_MS = QUICK ? 300 : 1_000;
+const ASYNC_MS = QUICK ? 500 : 1_500;
+const L2_MS = QUICK ? 800 : 2_500;
+const BUS_SAMPLES = 1_000;
+const KEYS = 1_024;
+
+const lines: { name: string; value: string; goal: string; pass: boolean | undefined }[] = [];
+function report(name: string, value: string, goal: string, pass: boolean | undefined): void {
+  lines.push({ name, value, goal, pass });
+  const tag = pass === undefined ? 'INFO' : pass ? 'PASS' : 'MISS';
+  console.log(`${tag.padEnd(4)}  ${name.padEnd(58)} ${value.padEnd(34)} goal: ${goal}`);
+}
+const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+
+/** Sync loop throughput (ops/s), best of 3 runs. */
+function syncOps(fn: (i: number) => unknown, ms: number): number {
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    let ops = 0;
+    const end = performance.now() + ms / 3;
+    let sink = 0;
+    while (performance.now() < end) {
+      for (let i = 0; i < 2_000; i++) if (fn(ops + i) !== undefined) sink++;
+      ops += 2_000;
+    }
+    if (sink < 0) console.log(sink);
+    best = Math.max(best, ops / (ms / 3 / 1000));
+  }
+  return best;
+}
+
+/** Async throughput with `inflight` concurrent loops (ops/s). */
+async function asyncOps(fn: (i: number) => Promise<unknown>, ms: number, inflight: number): Promise<number> {
+  let ops = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  await Promise.all(
+    Array.from({ length: inflight }, async (_, w) => {
+      let i = w;
+      while (performance.now() < end) {
+        for (let j = 0; j < 64; j++) {
+          await fn(i);
+          i += inflight;
+          ops++;
+        }
+      }
+    }),
+  );
+  return ops / ((performance.now() - t0) / 1000);
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const redis = await startStandalone();
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const closers: (() => Promise<unknown>)[] = [];
+  console.log(`@stratacache/tiered benchmark — node ${process.version}, redis on port ${redis.port}${QUICK ? ' (quick)' : ''}\n`);
+  try {
+    const keys = Array.from({ length: KEYS }, (_, i) => `item:get:${i}`);
+    const value = { id: 1, name: 'widget', tags: ['a', 'b'], price: 9.99 };
+
+    // ------------------------------------------------------------------ 1. L1 hit
+    const store = new RedisStore(url);
+    const l2 = new CacheService({ store, prefix: 'bench' });
+    const tiered = new TieredCache(l2, { l1: { maxEntries: 10_000 }, ttl: '10m' });
+    closers.push(async () => {
+      await tiered.close();
+      await l2.close();
+      await store.close();
+    });
+    await tiered.ready();
+    for (const k of keys) await tiered.set(k, value, { ttl: '10m' });
+    const lru = new LRUCache<string, unknown>({ max: 10_000 });
+    for (const k of keys) lru.set(k, value);
+
+    syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), 200); // warm-up
+    syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), 200);
+    const lruOps = syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), SYNC_MS);
+    const l1Ops = syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), SYNC_MS);
+    report('L1 hit, sync getL1 vs raw lru-cache get', `${fmt(l1Ops)}/s vs ${fmt(lruOps)}/s = ${(l1Ops / lruOps).toFixed(2)}x`, '>= 0.5x', l1Ops / lruOps >= 0.5);
+
+    const factory = () => value;
+    const awaitLru = await asyncOps(async (i) => lru.get(keys[i & (KEYS - 1)] as string), ASYNC_MS, 1);
+    const awaitTiered = await asyncOps((i) => tiered.getOrSet(keys[i & (KEYS - 1)] as string, factory), ASYNC_MS, 1);
+    report('L1 hit, await getOrSet vs await (async fn → lru.get)', `${fmt(awaitTiered)}/s vs ${fmt(awaitLru)}/s = ${(awaitTiered / awaitLru).toFixed(2)}x`, '>= 0.5x', awaitTiered / awaitLru >= 0.5);
+
+    const bentoL1 = new BentoCache({ default: 'c', stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } });
+    closers.push(() => bentoL1.disconnectAll());
+    for (const k of keys) await bentoL1.set({ key: k, value, ttl: '10m' });
+    await asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory, ttl: '10m' }), 200, 1);
+    const bentoL1Ops = await asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory, ttl: '10m' }), ASYNC_MS, 1);
+    report('L1 hit, await getOrSet vs BentoCache L1 getOrSet', `${fmt(awaitTiered)}/s vs ${fmt(bentoL1Ops)}/s = ${(awaitTiered / bentoL1Ops).toFixed(2)}x`, '>= 1.5x', awaitTiered / bentoL1Ops >= 1.5);
+
+    // ------------------------------------------------------------------ 2. L2 hit, 64 in flight
+    const store2 = new RedisStore(url);
+    const l2b = new CacheService({ store: store2, prefix: 'bench' });
+    const noL1 = new TieredCache(l2b, { l1: false, bus: false });
+    closers.push(async () => {
+      await noL1.close();
+      await l2b.close();
+      await store2.close();
+    });
+    const bentoL2 = new BentoCache({
+      default: 'c',
+      stores: { c: bentostore().useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port: redis.port } })) },
+    });
+    closers.push(() => bentoL2.disconnectAll());
+    const keyv = createKeyv(url);
+    const cm = createCache({ stores: [keyv] });
+    closers.push(() => cm.disconnect());
+    for (const k of keys) {
+      await bentoL2.set({ key: k, value, ttl: '10m' });
+      await cm.set(k, value, 600_000);
+    }
+    const g1 = (i: number) => noL1.getOrSet(keys[i & (KEYS - 1)] as string, factory);
+    const g2 = (i: number) => bentoL2.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory, ttl: '10m' });
+    const g3 = (i: number) => cm.wrap(keys[i & (KEYS - 1)] as string, async () => value, 600_000);
+    for (const g of [g1, g2, g3]) await asyncOps(g, 300, 64); // warm-up
+    const ours = await asyncOps(g1, L2_MS, 64);
+    const bentoOps = await asyncOps(g2, L2_MS, 64);
+    const cmOps = await asyncOps(g3, L2_MS, 64);
+    const stats = noL1.stats();
+    if (stats.factoryCalls !== 0 || stats.l2Hits === 0) throw new Error(`L2 bench did not hit L2 (${JSON.stringify(stats)})`);
+    report('L2 hit @64 in flight vs BentoCache (redis driver)', `${fmt(ours)}/s vs ${fmt(bentoOps)}/s = ${(ours / bentoOps).toFixed(2)}x`, '>= 1.5x', ours / bentoOps >= 1.5);
+    report('L2 hit @64 in flight vs cache-manager 7 (@keyv/redis)', `${fmt(ours)}/s vs ${fmt(cmOps)}/s = ${(ours / cmOps).toFixed(2)}x`, '>= 1.5x', ours / cmOps >= 1.5);
+
+    // ------------------------------------------------------------------ 3. stampede
+    const counter = new Redis({ host: '127.0.0.1', port: redis.port });
+    closers.push(async () => counter.disconnect());
+    const workers = await Promise.all(Array.from({ length: 4 }, () => spawnWorker(redis.port, 'bench-stampede')));
+    closers.push(() => Promise.all(workers.map((w) => w.stop())));
+    const results = await Promise.all(workers.map((w) => w.call<{ values: string[] }>('stampede', { key: 'stampede:get:1', count: 250, counterKey: 'bench-stampede:calls', factoryMs: 200 })));
+    const tieredCalls = Number(await counter.get('bench-stampede:calls'));
+    const distinct = new Set(results.flatMap((r) => r.values)).size;
+    report('stampede: 1000 getOrSet over 4 processes → factory calls', `${tieredCalls} (distinct values seen: ${distinct})`, '== 1', tieredCalls === 1 && distinct === 1);
+
+    const slowFactory = (counterRef: { n: number }) => async () => {
+      counterRef.n++;
+      await new Promise((r) => setTimeout(r, 200));
+      return value;
+    };
+    const bentoFull = new BentoCache({
+      default: 'c',
+      stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 1_000 })).useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port: redis.port } })) },
+    });
+    closers.push(() => bentoFull.disconnectAll());
+    const bc = { n: 0 };
+    const bf = slowFactory(bc);
+    await Promise.all(Array.from({ length: 1000 }, () => bentoFull.getOrSet({ key: 'stampede:bento', factory: bf, ttl: '1m' })));
+    const cc = { n: 0 };
+    const cf = slowFactory(cc);
+    await Promise.all(Array.from({ length: 1000 }, () => cm.wrap('stampede:cm', cf, 60_000)));
+    const tc = { n: 0 };
+    const tf = slowFactory(tc);
+    await Promise.all(Array.from({ length: 1000 }, () => tiered.getOrSet('stampede:inproc', tf)));
+    report('stampede: 1000 in one process, tiered → factory calls', `${tc.n}`, '== 1', tc.n === 1);
+    report('stampede: 1000 in one process, BentoCache → factory calls', `${bc.n}`, 'peer (info)', undefined);
+    report('stampede: 1000 in one process, cache-manager 7 → factory calls', `${cc.n}`, 'peer (info)', undefined);
+
+    // ------------------------------------------------------------------ 4. bus propagation
+    const storeA = new RedisStore(url);
+    const storeB = new RedisStore(url);
+    const l2A = new CacheService({ store: storeA, prefix: 'benchbus' });
+    const l2B = new CacheService({ store: storeB, prefix: 'benchbus' });
+    const A = new TieredCache(l2A);
+    const B = new TieredCache(l2B);
+    closers.push(async () => {
+      await A.close();
+      await B.close();
+      await l2A.close();
+      await l2B.close();
+      await storeA.close();
+      await storeB.close();
+    });
+    await A.ready();
+    await B.ready();
+    let sentAt = 0;
+    let resolveDrop: ((ms: number) => void) | undefined;
+    A.on('delete', () => {
+      sentAt = performance.now();
+    });
+    B.on('bus', (e) => {
+      if (e.kind === 'd' && resolveDrop) resolveDrop(performance.now() - sentAt);
+    });
+    const samples: number[] = [];
+    for (let i = 0; i < BUS_SAMPLES; i++) {
+      const k = `bus:get:${i}`;
+      await B.set(k, i);
+      const dropped = new Promise<number>((r) => (resolveDrop = r));
+      await A.delete(k);
+      const ms = await Promise.race([dropped, new Promise<number>((r) => setTimeout(() => r(Number.POSITIVE_INFINITY), 1_000))]);
+      if (B.hasInL1(k)) throw new Error('L1 copy on B not dropped');
+      samples.push(ms);
+    }
+    const p50 = percentile(samples, 50);
+    const p99 = percentile(samples, 99);
+    report(`bus: publish on A → L1 dropped on B (${BUS_SAMPLES} samples)`, `p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`, 'p99 < 5 ms', p99 < 5);
+  } finally {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await redis.close();
+  }
+  const miss = lines.filter((l) => l.pass === false).length;
+  console.log(`\n${lines.filter((l) => l.pass === true).length} PASS, ${miss} MISS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

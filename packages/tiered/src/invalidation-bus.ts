@@ -1,0 +1,224 @@
+import type { Store } from '@stratacache/core';
+import {
+  type BusMessage,
+  type BusMessageType,
+  SENDER_ID_LENGTH,
+  decodeBusMessage,
+  encodeBusMessage,
+} from './bus-message';
+
+/** The minimal shape of an ioredis connection the bus needs (Redis or Cluster). */
+interface SubscriberConnection {
+  status: string;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/** A RedisStore-like store that can hand out a dedicated connection. */
+interface DuplicableStore extends Store {
+  duplicate(): SubscriberConnection;
+}
+
+function canDuplicate(store: Store): store is DuplicableStore {
+  return typeof (store as { duplicate?: unknown }).duplicate === 'function';
+}
+
+export interface BusCallbacks {
+  /** A decoded message from another instance. */
+  onMessage(msg: BusMessage): void;
+  /** The bus went down (messages may be missed from now on). */
+  onDown(): void;
+  /** The bus is subscribed again after being down: everything missed must be assumed stale. */
+  onReconnect(): void;
+  onError(err: unknown, op: 'publish' | 'subscribe'): void;
+}
+
+export interface BusStats {
+  connected: boolean;
+  sent: number;
+  received: number;
+  ignored: number;
+  publishErrors: number;
+  reconnects: number;
+  queued: number;
+}
+
+const MAX_RETRY_QUEUE = 1_000;
+
+/**
+ * Invalidation bus over the Store's pub/sub: one channel per prefix, small string messages that
+ * carry the sender id (own messages are dropped before decoding).
+ *
+ * On a store that can hand out a dedicated connection (`RedisStore.duplicate()`), the bus
+ * subscribes on its own duplicate so it can observe that connection's state (the Store port has
+ * no connection events): it goes down on `close`/`reconnecting`, and on `ready` re-subscribes and
+ * only then reports the reconnect. On other stores it uses `store.subscribe` and polls
+ * `store.isReady()`. Publishes that fail are kept in a deduplicated, bounded retry queue flushed
+ * on reconnect.
+ */
+export class InvalidationBus {
+  readonly channel: string;
+  readonly senderId: string;
+  private connected = false;
+  private everConnected = false;
+  private closed = false;
+  private sub: SubscriberConnection | undefined;
+  private unsubscribeStore: (() => Promise<void>) | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly retry = new Set<string>();
+  private startP: Promise<void> | undefined;
+  readonly counters = { sent: 0, received: 0, ignored: 0, publishErrors: 0, reconnects: 0 };
+
+  constructor(
+    private readonly store: Store,
+    channel: string,
+    senderId: string,
+    private readonly cb: BusCallbacks,
+    private readonly pollIntervalMs = 200,
+  ) {
+    this.channel = channel;
+    this.senderId = senderId;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Starts subscribing; resolves once subscribed (or rejects on the first failure; the bus keeps retrying). */
+  start(): Promise<void> {
+    if (!this.startP) this.startP = canDuplicate(this.store) ? this.startDedicated(this.store) : this.startViaStore();
+    return this.startP;
+  }
+
+  private readonly onRaw = (raw: string): void => {
+    if (this.closed) return;
+    // self-echo: compare the sender id in place, no decoding, no allocation
+    if (raw.startsWith(this.senderId, 2)) return;
+    this.counters.received++;
+    const msg = decodeBusMessage(raw);
+    if (msg === undefined) {
+      this.counters.ignored++;
+      return;
+    }
+    this.cb.onMessage(msg);
+  };
+
+  private startDedicated(store: DuplicableStore): Promise<void> {
+    const sub = store.duplicate();
+    this.sub = sub;
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.onRaw(message);
+    });
+    const down = (): void => {
+      if (this.connected) {
+        this.connected = false;
+        this.cb.onDown();
+      }
+    };
+    sub.on('close', down);
+    sub.on('end', down);
+    sub.on('reconnecting', down);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const subscribe = (): void => {
+        if (this.closed) return;
+        sub.subscribe(this.channel).then(
+          () => {
+            if (this.closed || this.connected) return;
+            this.markUp();
+            if (!settled) {
+              settled = true;
+              resolve();
+            }
+          },
+          (err: unknown) => {
+            this.cb.onError(err, 'subscribe');
+            if (!settled) {
+              settled = true;
+              reject(err);
+            }
+          },
+        );
+      };
+      // ioredis re-subscribes by itself on reconnect; we subscribe explicitly too (idempotent) so we
+      // know the subscription is active before declaring the bus up.
+      sub.on('ready', subscribe);
+      if (sub.status === 'ready') subscribe();
+    });
+  }
+
+  private async startViaStore(): Promise<void> {
+    const handler = (m: Buffer): void => this.onRaw(m.toString('utf8'));
+    this.unsubscribeStore = await this.store.subscribe(this.channel, handler);
+    if (this.closed) return;
+    this.markUp();
+    this.poll = setInterval(() => {
+      const ready = this.store.isReady();
+      if (!ready && this.connected) {
+        this.connected = false;
+        this.cb.onDown();
+      } else if (ready && !this.connected) {
+        this.markUp();
+      }
+    }, this.pollIntervalMs);
+    this.poll.unref();
+  }
+
+  private markUp(): void {
+    this.connected = true;
+    if (this.everConnected) {
+      this.counters.reconnects++;
+      this.cb.onReconnect();
+    }
+    this.everConnected = true;
+    if (this.retry.size > 0) {
+      const pending = [...this.retry];
+      this.retry.clear();
+      for (const m of pending) void this.send(m, true);
+    }
+  }
+
+  /** Publishes a message; never throws. Resolves once handed to the server (or queued on failure). */
+  publish(type: BusMessageType, parts: readonly string[]): Promise<void> {
+    return this.send(encodeBusMessage(type, this.senderId, parts), false);
+  }
+
+  private async send(raw: string, isRetry: boolean): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.store.publish(this.channel, raw);
+      this.counters.sent++;
+    } catch (err) {
+      this.counters.publishErrors++;
+      if (!isRetry || this.retry.size < MAX_RETRY_QUEUE) {
+        if (this.retry.size < MAX_RETRY_QUEUE) this.retry.add(raw);
+      }
+      this.cb.onError(err, 'publish');
+    }
+  }
+
+  stats(): BusStats {
+    return { connected: this.connected, ...this.counters, queued: this.retry.size };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.connected = false;
+    if (this.poll) clearInterval(this.poll);
+    if (this.unsubscribeStore) await this.unsubscribeStore().catch(() => undefined);
+    const sub = this.sub;
+    if (sub) {
+      if (sub.status === 'ready') {
+        await Promise.race([sub.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+      }
+      sub.disconnect();
+    }
+    this.retry.clear();
+  }
+}
+
+export { SENDER_ID_LENGTH };

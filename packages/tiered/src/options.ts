@@ -1,0 +1,189 @@
+import { CacheOptionsError, toMs } from '@stratacache/core';
+import type { Duration } from '@stratacache/core';
+import type { L1Policy } from './l1-cache';
+
+/** L1 (in-process tier) options. */
+export interface L1Options {
+  /** Maximum number of entries. Default `10_000`. */
+  maxEntries?: number;
+  /** Maximum total size in bytes (estimated with `sizeOf`). Default `64 MiB`. `Infinity` = entry count only. */
+  maxBytes?: number;
+  /** How long an L1 copy is served without asking L2. Never longer than the entry's L2 TTL. Default `'5s'`. */
+  ttl?: Duration;
+  /** Eviction policy. Default `'lru'`. */
+  policy?: L1Policy;
+  /**
+   * Values in L1 are shared by reference (default `false`: fastest, callers must not mutate what
+   * they get). `true`: `structuredClone` on the way in and on every L1 hit.
+   */
+  clone?: boolean;
+  /** Deep-freeze values put in L1, so a mutation throws in strict mode (useful in development). Default `false`. */
+  freeze?: boolean;
+  /** Size estimate of a value in bytes for `maxBytes`. Default: a bounded structural estimate. */
+  sizeOf?: (value: unknown) => number;
+}
+
+/** Options shared by the instance (defaults) and each `getOrSet` call (overrides). */
+export interface GetOrSetPolicy {
+  /** Logical TTL. Default: the L2 CacheService's TTL policy for the key. */
+  ttl?: Duration;
+  /** Grace period after logical expiry during which the stale value may be served. Default `0` (off). */
+  grace?: Duration;
+  /**
+   * When a stale value (within grace) exists, wait at most this long for a fresh value, then
+   * serve the stale one and let the factory finish in the background. `0` (default) = serve the
+   * stale value at once and refresh in the background (stale-while-revalidate).
+   */
+  softTimeout?: Duration;
+  /** Abort the factory after this long: its `signal` aborts and the call rejects with `FactoryTimeoutError` (or serves stale within grace). `0` (default) = no limit. */
+  hardTimeout?: Duration;
+  /** Fraction of the TTL after which a read refreshes the entry in the background, e.g. `0.8` = in the last 20 %. `0` (default) = off. */
+  refreshAhead?: number;
+  /** Cross-process stampede guard: how long a follower waits for the leader before calling the factory itself. Default `'5s'`. */
+  lockWait?: Duration;
+}
+
+export interface TieredCacheOptions extends GetOrSetPolicy {
+  /** L1 options, or `false` to disable L1 (every read goes to L2). */
+  l1?: L1Options | false;
+  /** Invalidation bus across instances. Default `true`. Channel: `${prefix}:__tiered_bus`. */
+  bus?: boolean | { channel?: string };
+  /** While the bus is disconnected, an L1 copy is trusted for at most this long after it was stored. Default `'1s'`. */
+  busDownL1Ttl?: Duration;
+  /** Cross-process stampede guard with `@stratacache/lock` (Redis stores only). Default `true`. */
+  distributedLock?: boolean;
+  /** TTL of the stampede lock; extended while the factory runs. Default `'10s'`. */
+  lockTtl?: Duration;
+  /** What a `set` on another instance does to the local L1 copy: `'stale'` (default: kept only as a fail-safe fallback) or `'drop'`. */
+  onRemoteSet?: 'stale' | 'drop';
+  /** Instance id used as bus sender id (10 chars). Default: random. */
+  instanceId?: string;
+}
+
+export interface ResolvedL1 {
+  maxEntries: number;
+  maxBytes: number;
+  ttl: number;
+  policy: L1Policy;
+  clone: boolean;
+  freeze: boolean;
+  sizeOf: ((value: unknown) => number) | undefined;
+}
+
+export interface ResolvedPolicy {
+  ttl: number | undefined;
+  grace: number;
+  softTimeout: number;
+  hardTimeout: number;
+  refreshAhead: number;
+  lockWait: number;
+}
+
+export interface ResolvedOptions extends ResolvedPolicy {
+  l1: ResolvedL1 | undefined;
+  bus: { channel: string | undefined } | undefined;
+  busDownL1Ttl: number;
+  distributedLock: boolean;
+  lockTtl: number;
+  onRemoteSet: 'stale' | 'drop';
+  instanceId: string | undefined;
+}
+
+const KNOWN = new Set([
+  'l2', 'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId',
+  'ttl', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait',
+]);
+
+function fail(msg: string): never {
+  throw new CacheOptionsError(`TieredCache: ${msg}`);
+}
+
+function posInt(v: unknown, name: string, allowInfinity = false): number {
+  if (typeof v === 'number' && ((allowInfinity && v === Infinity) || (Number.isInteger(v) && v >= 1))) return v;
+  return fail(`${name} must be a positive integer${allowInfinity ? ' or Infinity' : ''}, got ${String(v)}`);
+}
+
+function fraction(v: unknown, name: string): number {
+  if (typeof v === 'number' && v >= 0 && v < 1) return v;
+  return fail(`${name} must be a number in [0, 1) (0 = off), got ${String(v)}`);
+}
+
+export function resolvePolicy(o: GetOrSetPolicy, base: ResolvedPolicy | undefined, where: string): ResolvedPolicy {
+  const d = (v: Duration | undefined, name: string, dflt: number): number => (v === undefined ? dflt : toMs(v, `${where}.${name}`));
+  const ttl = o.ttl === undefined ? base?.ttl : toMs(o.ttl, `${where}.ttl`);
+  return {
+    ttl,
+    grace: d(o.grace, 'grace', base?.grace ?? 0),
+    softTimeout: d(o.softTimeout, 'softTimeout', base?.softTimeout ?? 0),
+    hardTimeout: d(o.hardTimeout, 'hardTimeout', base?.hardTimeout ?? 0),
+    refreshAhead: o.refreshAhead === undefined ? (base?.refreshAhead ?? 0) : fraction(o.refreshAhead, `${where}.refreshAhead`),
+    lockWait: d(o.lockWait, 'lockWait', base?.lockWait ?? 5_000),
+  };
+}
+
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (input === undefined) input = {};
+  if (typeof input !== 'object' || input === null) fail('options must be an object');
+  const o = input as TieredCacheOptions & Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) fail(`unknown option ${JSON.stringify(k)}`);
+  const policy = resolvePolicy(o, undefined, 'options');
+  if (policy.hardTimeout > 0 && policy.softTimeout > 0 && policy.softTimeout >= policy.hardTimeout) {
+    fail(`softTimeout (${policy.softTimeout} ms) must be shorter than hardTimeout (${policy.hardTimeout} ms)`);
+  }
+
+  let l1: ResolvedL1 | undefined;
+  if (o.l1 !== false) {
+    const l = o.l1 ?? {};
+    if (typeof l !== 'object' || l === null) fail('l1 must be an object or false');
+    const policyName = l.policy ?? 'lru';
+    if (policyName !== 'lru' && policyName !== 'fifo' && policyName !== 'lfu') {
+      fail(`l1.policy must be 'lru', 'fifo' or 'lfu', got ${JSON.stringify(policyName)}`);
+    }
+    if (l.sizeOf !== undefined && typeof l.sizeOf !== 'function') fail('l1.sizeOf must be a function');
+    const ttl = toMs(l.ttl ?? 5_000, 'TieredCache l1.ttl');
+    if (ttl <= 0) fail('l1.ttl must be > 0 (use l1: false to disable L1)');
+    l1 = {
+      maxEntries: posInt(l.maxEntries ?? 10_000, 'l1.maxEntries'),
+      maxBytes: posInt(l.maxBytes ?? 64 * 1024 * 1024, 'l1.maxBytes', true),
+      ttl,
+      policy: policyName,
+      clone: bool(l.clone, 'l1.clone', false),
+      freeze: bool(l.freeze, 'l1.freeze', false),
+      sizeOf: l.sizeOf,
+    };
+  }
+
+  let bus: ResolvedOptions['bus'];
+  if (o.bus === undefined || o.bus === true) bus = { channel: undefined };
+  else if (o.bus === false) bus = undefined;
+  else if (typeof o.bus === 'object' && o.bus !== null) {
+    if (o.bus.channel !== undefined && (typeof o.bus.channel !== 'string' || o.bus.channel.length === 0)) {
+      fail('bus.channel must be a non-empty string');
+    }
+    bus = { channel: o.bus.channel };
+  } else fail('bus must be a boolean or { channel }');
+
+  const onRemoteSet = o.onRemoteSet ?? 'stale';
+  if (onRemoteSet !== 'stale' && onRemoteSet !== 'drop') fail(`onRemoteSet must be 'stale' or 'drop'`);
+  if (o.instanceId !== undefined && (typeof o.instanceId !== 'string' || o.instanceId.length !== 10 || o.instanceId.includes('\u0000'))) {
+    fail('instanceId must be a string of exactly 10 characters');
+  }
+  const lockTtl = toMs(o.lockTtl ?? 10_000, 'TieredCache lockTtl');
+  if (lockTtl < 100) fail('lockTtl must be at least 100 ms');
+  return {
+    ...policy,
+    l1,
+    bus,
+    busDownL1Ttl: toMs(o.busDownL1Ttl ?? 1_000, 'TieredCache busDownL1Ttl'),
+    distributedLock: bool(o.distributedLock, 'distributedLock', true),
+    lockTtl,
+    onRemoteSet,
+    instanceId: o.instanceId,
+  };
+}
+
+function bool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') fail(`${name} must be a boolean`);
+  return v;
+}

@@ -1,0 +1,871 @@
+import type { CacheEntry, Duration } from '@stratacache/core';
+import { CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
+import { LockManager } from '@stratacache/lock';
+import type { Lock } from '@stratacache/lock';
+import type { BusMessage, BusMessageType } from './bus-message';
+import { newSenderId } from './bus-message';
+import { FactoryTimeoutError, TieredClosedError } from './errors';
+import type { TieredEvent, TieredEventListener, TieredEventType, TieredSource } from './events';
+import { TieredEmitter } from './events';
+import type { FactoryContext } from './factory-context';
+import { FactoryContextImpl, SKIP } from './factory-context';
+import type { BusStats } from './invalidation-bus';
+import { InvalidationBus } from './invalidation-bus';
+import { L1Cache } from './l1-cache';
+import type { L1Policy } from './l1-cache';
+import type { L1Record } from './l1-record';
+import type { L2Cache, L2InvalidateTarget } from './l2';
+import type { GetOrSetPolicy, ResolvedOptions, ResolvedPolicy, TieredCacheOptions } from './options';
+import { resolveOptions, resolvePolicy } from './options';
+import { estimateSize } from './size';
+
+export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
+
+/** Per-call options of `getOrSet`. */
+export interface GetOrSetOptions extends GetOrSetPolicy {
+  /** Tags stored with the value (invalidate with `invalidateTag`). */
+  tags?: readonly string[];
+  /** `false` bypasses both tiers: the factory is called and nothing is read or written. Default `true`. */
+  useCache?: boolean;
+}
+
+/** Options of `set`. */
+export interface TieredSetOptions {
+  ttl?: Duration;
+  grace?: Duration;
+  tags?: readonly string[];
+}
+
+export interface TieredStats {
+  l1Hits: number;
+  l2Hits: number;
+  /** Reads answered by the origin (factory) or with nothing. */
+  misses: number;
+  /** Reads answered with a stale value (expired, within grace). */
+  stale: number;
+  /** (l1Hits + l2Hits) / all reads. */
+  hitRate: number;
+  factoryCalls: number;
+  factoryErrors: number;
+  factoryTimeouts: number;
+  softTimeouts: number;
+  backgroundRefreshes: number;
+  refreshAhead: number;
+  /** Cross-process stampede followers that got the leader's value from L2. */
+  lockFollowers: number;
+  /** Followers that gave up after `lockWait` and called the factory. */
+  lockWaitTimeouts: number;
+  errors: number;
+  l1: { enabled: boolean; size: number; bytes: number; maxEntries: number; maxBytes: number; policy: L1Policy | 'off'; evictions: number; rejected: number };
+  bus: BusStats | undefined;
+}
+
+interface Fresh<T> {
+  value: T | undefined;
+  source: TieredSource;
+  skipped?: boolean;
+}
+
+/** Something that may serve as a stale fallback. */
+interface StaleCandidate<T> {
+  value: T;
+  createdAt: number;
+  graceUntil: number;
+}
+
+const NOOP = (): void => undefined;
+
+/**
+ * L1 (lru-cache, in process) over L2 (a core `CacheService`), with an invalidation bus across
+ * instances, a cross-process stampede guard, grace / stale-while-revalidate, soft and hard
+ * factory timeouts and refresh-ahead. See the package README for the full contract.
+ */
+export class TieredCache {
+  readonly l2: L2Cache;
+  readonly instanceId: string;
+  private readonly opts: ResolvedOptions;
+  private readonly l1: L1Cache | undefined;
+  private readonly l1Ttl: number;
+  private readonly bus: InvalidationBus | undefined;
+  private readonly locks: LockManager | undefined;
+  private readonly emitter = new TieredEmitter();
+  private readonly flights = new Map<string, Promise<Fresh<unknown>>>();
+  private readonly refreshing = new Map<string, Promise<Fresh<unknown>>>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly aborts = new Set<AbortController>();
+  private busUp: boolean;
+  private hitListeners = false;
+  private closed = false;
+  private readonly busReady: Promise<void>;
+  private readonly c = {
+    l1Hits: 0,
+    l2Hits: 0,
+    misses: 0,
+    stale: 0,
+    factoryCalls: 0,
+    factoryErrors: 0,
+    factoryTimeouts: 0,
+    softTimeouts: 0,
+    backgroundRefreshes: 0,
+    refreshAhead: 0,
+    lockFollowers: 0,
+    lockWaitTimeouts: 0,
+    errors: 0,
+  };
+
+  constructor(l2: L2Cache, options?: TieredCacheOptions) {
+    if (typeof l2 !== 'object' || l2 === null || typeof l2.getEntry !== 'function' || typeof l2.setEntry !== 'function') {
+      throw new CacheOptionsError('TieredCache: the first argument must be a core CacheService (with getEntry/setEntry)');
+    }
+    this.l2 = l2;
+    this.opts = resolveOptions(options);
+    this.instanceId = this.opts.instanceId ?? newSenderId();
+    const l1o = this.opts.l1;
+    this.l1 = l1o ? new L1Cache({ maxEntries: l1o.maxEntries, maxBytes: l1o.maxBytes, policy: l1o.policy }) : undefined;
+    this.l1Ttl = l1o ? l1o.ttl : 0;
+
+    const store = l2.store;
+    const isRedis = store.kind === 'redis' || store.kind === 'redis-cluster';
+    const client = (store as { client?: unknown }).client;
+    if (this.opts.distributedLock && isRedis && client) {
+      this.locks = new LockManager(client as ConstructorParameters<typeof LockManager>[0], {
+        prefix: `${l2.keys.prefix}:__tiered_lock`,
+        ttl: this.opts.lockTtl,
+        fencing: false,
+        retries: 0,
+      });
+    }
+
+    if (this.opts.bus) {
+      const channel = this.opts.bus.channel ?? `${l2.keys.prefix}:__tiered_bus`;
+      this.bus = new InvalidationBus(store, channel, this.instanceId, {
+        onMessage: (m) => this.onBusMessage(m),
+        onDown: () => {
+          this.busUp = false;
+          this.emit('bus', undefined, 'l1', { kind: 'down' });
+        },
+        onReconnect: () => {
+          // Messages may have been missed while the bus was down: nothing in L1 can be trusted.
+          this.l1?.clear();
+          this.busUp = true;
+          this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
+        },
+        onError: (err, op) => this.onError(err, `bus.${op}`),
+      });
+      this.busUp = false;
+      this.busReady = this.bus.start().then(
+        () => {
+          this.busUp = true;
+        },
+        (err: unknown) => this.onError(err, 'bus.subscribe'),
+      );
+    } else {
+      this.busUp = true;
+      this.busReady = Promise.resolve();
+    }
+  }
+
+  /** Resolves once the invalidation bus is subscribed (or at once without a bus). Never rejects. */
+  ready(): Promise<void> {
+    return this.busReady;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * The value if it is fresh in L1 or L2, else `undefined` (an expired entry is a miss for `get`;
+   * use `getOrSet` for grace). The L1 hit path is synchronous and returns a resolved promise.
+   */
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    const rec = this.l1 !== undefined ? this.l1Fresh(key) : undefined;
+    if (rec !== undefined) return Promise.resolve(this.out(rec.value) as T);
+    return this.getSlow<T>(key);
+  }
+
+  /**
+   * Synchronous L1-only read: the value if a trusted fresh copy is in L1, else `undefined`.
+   * Never touches L2. Counts as an L1 hit when found.
+   */
+  getL1<T = unknown>(key: string): T | undefined {
+    const rec = this.l1 !== undefined ? this.l1Fresh(key) : undefined;
+    return rec === undefined ? undefined : (this.out(rec.value) as T);
+  }
+
+  /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
+  hasInL1(key: string): boolean {
+    return this.l1?.peek(key) !== undefined;
+  }
+
+  private l1Fresh(key: string): L1Record | undefined {
+    const rec = (this.l1 as L1Cache).get(key);
+    if (rec === undefined) return undefined;
+    const now = Date.now();
+    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) {
+      this.c.l1Hits++;
+      if (this.hitListeners) this.emit('hit', key, 'l1');
+      return rec;
+    }
+    if (rec.graceUntil <= now) (this.l1 as L1Cache).delete(key);
+    return undefined;
+  }
+
+  private async getSlow<T>(key: string): Promise<T | undefined> {
+    this.checkOpen();
+    const entry = await this.readL2<T>(key);
+    if (entry !== undefined && entry.expiresAt > Date.now()) {
+      this.c.l2Hits++;
+      this.fillL1(key, entry);
+      if (this.hitListeners) this.emit('hit', key, 'l2');
+      return this.out(entry.value) as T;
+    }
+    this.c.misses++;
+    if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
+    return undefined;
+  }
+
+  /** True if a fresh value exists in L1 or L2. */
+  async has(key: string): Promise<boolean> {
+    if (this.l1 !== undefined) {
+      const rec = this.l1.peek(key);
+      const now = Date.now();
+      if (rec !== undefined && rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) return true;
+    }
+    const e = await this.readL2(key);
+    return e !== undefined && e.expiresAt > Date.now();
+  }
+
+  /**
+   * Returns the cached value, or calls `factory` once (per key, across concurrent callers in this
+   * process and — on Redis — across processes) and caches its result in L2 and L1.
+   * An L1 hit returns an already-resolved promise without any `await` inside.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    if (this.l1 !== undefined && (options === undefined || options.useCache !== false)) {
+      const rec = this.l1.get(key);
+      if (rec !== undefined) {
+        const now = Date.now();
+        if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) {
+          this.c.l1Hits++;
+          if (this.hitListeners) this.emit('hit', key, 'l1');
+          const ra = options?.refreshAhead ?? this.opts.refreshAhead;
+          if (ra > 0 && now >= rec.createdAt + ra * (rec.expiresAt - rec.createdAt)) {
+            this.refreshAheadOf(key, factory, options, rec);
+          }
+          return Promise.resolve(this.out(rec.value) as T);
+        }
+      }
+    }
+    return this.getOrSetSlow(key, factory, options);
+  }
+
+  private async getOrSetSlow<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
+    this.checkOpen();
+    if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.getOrSet: key must be a non-empty string');
+    if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
+    const policy = options === undefined ? this.opts : this.policyOf(options);
+    if (options?.useCache === false) {
+      this.c.factoryCalls++;
+      const ctx = new FactoryContextImpl<T>(new AbortController().signal, undefined, undefined, undefined);
+      const v = await factory(ctx);
+      return (v === SKIP ? undefined : v) as T;
+    }
+    let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
+    if (flight === undefined) {
+      flight = this.resolveMiss(key, factory, policy, options?.tags);
+      this.flights.set(key, flight);
+      const clear = (): void => {
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      };
+      flight.then(clear, clear);
+    }
+    const r = await flight;
+    switch (r.source) {
+      case 'l2':
+        this.c.l2Hits++;
+        break;
+      case 'stale':
+        this.c.stale++;
+        break;
+      default:
+        this.c.misses++;
+    }
+    return (r.source === 'l2' || r.source === 'stale' ? this.out(r.value) : r.value) as T;
+  }
+
+  private policyOf(o: GetOrSetOptions): ResolvedPolicy {
+    if (o.ttl === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined) {
+      return this.opts;
+    }
+    return resolvePolicy(o, this.opts, 'getOrSet');
+  }
+
+  /** The miss path: L2, then (single-flighted, guarded) the factory, with grace and timeouts. */
+  private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
+    const l1rec = this.l1?.peek(key);
+    const entry = await this.readL2<T>(key);
+    const now = Date.now();
+    let stale: StaleCandidate<T> | undefined;
+    if (entry !== undefined) {
+      if (entry.expiresAt > now) {
+        this.fillL1(key, entry);
+        if (this.hitListeners) this.emit('hit', key, 'l2');
+        if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
+          this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
+        }
+        return { value: entry.value, source: 'l2' };
+      }
+      if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
+    }
+    if (stale === undefined && l1rec !== undefined && l1rec.graceUntil > now) {
+      // L2 has nothing (unreachable, or evicted): the last L1 copy within grace is the fail-safe value.
+      stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
+    }
+    if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
+
+    if (stale === undefined) {
+      const r = await this.fetchFresh(key, factory, p, tags, undefined);
+      return r.skipped ? { value: undefined, source: 'origin' } : r;
+    }
+
+    // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
+    const alreadyRunning = this.refreshing.has(key);
+    const fresh = this.fetchFresh(key, factory, p, tags, stale);
+    if (p.softTimeout === 0) {
+      // stale-while-revalidate: answer now, refresh in the background (once per key)
+      this.track(fresh);
+      if (!alreadyRunning) {
+        this.c.backgroundRefreshes++;
+        if (this.emitter.has('refresh')) this.emit('refresh', key, 'origin', { kind: 'stale' });
+      }
+      this.serveStale(key, 'swr');
+      return { value: stale.value, source: 'stale' };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const soft = new Promise<'soft'>((resolve) => {
+      timer = setTimeout(() => resolve('soft'), p.softTimeout);
+    });
+    try {
+      const r = await Promise.race([fresh, soft]);
+      if (r === 'soft') {
+        this.c.softTimeouts++;
+        this.track(fresh);
+        this.serveStale(key, 'soft-timeout');
+        return { value: stale.value, source: 'stale' };
+      }
+      if (r.skipped) return { value: stale.value, source: 'stale' };
+      return r;
+    } catch {
+      // factory failed or hard-timed out: fail-safe to the stale value
+      this.serveStale(key, 'fail-safe');
+      return { value: stale.value, source: 'stale' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private serveStale(key: string, kind: string): void {
+    if (this.emitter.has('stale')) this.emit('stale', key, 'stale', { kind });
+  }
+
+  private refreshAheadOf<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined, rec: L1Record): void {
+    if (this.refreshing.has(key) || this.closed) return;
+    const p = options === undefined ? this.opts : this.policyOf(options);
+    this.startBackground(key, factory, p, options?.tags, { value: rec.value as T, createdAt: rec.createdAt, graceUntil: Math.max(rec.graceUntil, rec.expiresAt) }, 'ahead');
+  }
+
+  private startBackground<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T>, kind: 'ahead' | 'stale'): void {
+    if (this.refreshing.has(key) || this.closed) return;
+    if (kind === 'ahead') this.c.refreshAhead++;
+    else this.c.backgroundRefreshes++;
+    if (this.emitter.has('refresh')) this.emit('refresh', key, 'origin', { kind });
+    this.track(this.fetchFresh(key, factory, p, tags, basis));
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p.then(NOOP, NOOP);
+    this.background.add(q);
+    void q.then(() => this.background.delete(q));
+  }
+
+  /**
+   * One fresh value per key at a time in this process (single-flight for foreground misses,
+   * stale refreshes and refresh-ahead alike), then the cross-process guard.
+   */
+  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
+    const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
+    if (running !== undefined) return running;
+    const run = this.leadOrFollow(key, factory, p, tags, basis);
+    this.refreshing.set(key, run);
+    const clear = (): void => {
+      if (this.refreshing.get(key) === run) this.refreshing.delete(key);
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  /** Cross-process stampede guard: one leader per key (lock), followers wait for its value. */
+  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
+    const locks = this.locks;
+    if (locks === undefined) return this.runFactory(key, factory, p, tags, basis, undefined);
+    const deadline = Date.now() + p.lockWait;
+    let delay = 10;
+    let followed = false;
+    for (;;) {
+      let lock: Lock | null;
+      try {
+        lock = await locks.tryAcquire(key, { ttl: this.opts.lockTtl });
+      } catch (err) {
+        // Redis unreachable: no cross-process guard possible; the in-process guard still holds.
+        this.onError(err, 'lock');
+        return this.runFactory(key, factory, p, tags, basis, undefined);
+      }
+      if (lock !== null) {
+        try {
+          // Double-check: a previous leader may have written the value after our L2 read.
+          const e = await this.readL2<T>(key);
+          if (isNewer(e, basis)) {
+            this.fillL1(key, e);
+            if (followed) this.c.lockFollowers++;
+            return { value: e.value, source: 'l2' };
+          }
+          return await this.runFactory(key, factory, p, tags, basis, lock);
+        } finally {
+          lock.release().catch(NOOP);
+        }
+      }
+      followed = true;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.c.lockWaitTimeouts++;
+        return this.runFactory(key, factory, p, tags, basis, undefined);
+      }
+      await this.waitForSignal(key, Math.min(delay, left));
+      delay = Math.min(delay * 2, 200);
+      const e = await this.readL2<T>(key);
+      if (isNewer(e, basis)) {
+        this.c.lockFollowers++;
+        this.fillL1(key, e);
+        return { value: e.value, source: 'l2' };
+      }
+      if (this.closed) throw new TieredClosedError();
+    }
+  }
+
+  private waitForSignal(key: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.waiters.get(key);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(key, set);
+      }
+      const s = set;
+      const done = (): void => {
+        clearTimeout(timer);
+        s.delete(done);
+        if (s.size === 0 && this.waiters.get(key) === s) this.waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      s.add(done);
+    });
+  }
+
+  /** Calls the factory with its context, applies the hard timeout, writes L2 (awaited) then L1, publishes. */
+  private async runFactory<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, lock: Lock | undefined): Promise<Fresh<T>> {
+    this.checkOpen();
+    this.c.factoryCalls++;
+    const ac = new AbortController();
+    this.aborts.add(ac);
+    const ctx = new FactoryContextImpl<T>(ac.signal, basis?.value, p.ttl, tags);
+    const startedAt = stamp();
+    let extendTimer: NodeJS.Timeout | undefined;
+    if (lock !== undefined) {
+      extendTimer = setInterval(() => {
+        lock.extend(this.opts.lockTtl).catch(NOOP);
+      }, Math.max(50, Math.floor(this.opts.lockTtl / 3)));
+      extendTimer.unref();
+    }
+    let hardTimer: NodeJS.Timeout | undefined;
+    let value: T;
+    try {
+      const call = Promise.resolve().then(() => factory(ctx));
+      if (p.hardTimeout > 0) {
+        const hard = new Promise<never>((_, reject) => {
+          hardTimer = setTimeout(() => {
+            const err = new FactoryTimeoutError(key, p.hardTimeout);
+            ac.abort(err);
+            reject(err);
+          }, p.hardTimeout);
+        });
+        call.catch(NOOP);
+        value = await Promise.race([call, hard]);
+      } else {
+        value = await call;
+      }
+    } catch (err) {
+      if (err instanceof FactoryTimeoutError) this.c.factoryTimeouts++;
+      else this.c.factoryErrors++;
+      this.onError(err, 'factory', key);
+      throw err;
+    } finally {
+      clearTimeout(hardTimer);
+      clearInterval(extendTimer);
+      this.aborts.delete(ac);
+    }
+    const latencyMs = Date.now() - Math.floor(startedAt);
+    if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
+    if (ctx.skipped || (value as unknown) === SKIP) return { value: undefined, source: 'origin', skipped: true };
+    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt);
+    return { value, source: 'origin' };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Writes L2 (awaited) and L1; tells other instances their L1 copy is stale. Resolves whether L2 accepted it. */
+  async set(key: string, value: unknown, options?: TieredSetOptions): Promise<boolean> {
+    this.checkOpen();
+    if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.set: key must be a non-empty string');
+    const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
+    const grace = options?.grace === undefined ? this.opts.grace : toMs(options.grace, 'TieredCache.set grace');
+    return this.write(key, value, ttl, grace, options?.tags, stamp());
+  }
+
+  private resolveTtl(key: string, ttl: number | undefined): number {
+    if (ttl !== undefined) return ttl;
+    const pol = this.l2.ttlPolicy;
+    if (pol !== undefined) {
+      try {
+        const full = this.l2.key !== undefined ? this.l2.key(key) : key;
+        return pol.resolve(full, ttlHint(full, this.l2.keys.prefix));
+      } catch {
+        // fall through
+      }
+    }
+    return 300_000;
+  }
+
+  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number): Promise<boolean> {
+    const ttl = this.resolveTtl(key, ttlIn);
+    if (!(ttl > 0)) {
+      // ttl 0: do not cache (and drop what is there)
+      this.l1?.delete(key);
+      return false;
+    }
+    const entry: CacheEntry = { value, createdAt, expiresAt: createdAt + ttl };
+    if (grace > 0) entry.graceUntil = createdAt + ttl + grace;
+    if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
+    let ok = false;
+    try {
+      const res = await this.l2.setEntry(key, entry, ttl + grace);
+      ok = writeSucceeded(res);
+    } catch (err) {
+      // invalid arguments (e.g. value undefined) are the caller's bug: rethrow
+      if (isOptionsError(err)) throw err;
+      this.onError(err, 'l2.set', key);
+    }
+    this.fillL1(key, entry);
+    if (this.emitter.has('set')) this.emit('set', key, 'origin', { ttlMs: ttl });
+    // Publish only after L2 accepted the write; also wakes stampede followers elsewhere.
+    if (ok && this.bus !== undefined) await this.bus.publish('s', [key]);
+    return ok;
+  }
+
+  private fillL1(key: string, entry: CacheEntry): void {
+    const l1 = this.l1;
+    if (l1 === undefined) return;
+    const o = this.opts.l1!;
+    const now = Date.now();
+    const graceUntil = Math.max(entry.graceUntil ?? 0, entry.expiresAt);
+    if (graceUntil <= now) return;
+    let value = entry.value;
+    if (o.clone) value = structuredClone(value);
+    else if (o.freeze) deepFreeze(value);
+    let size: number;
+    try {
+      size = Math.max(1, Math.ceil(o.sizeOf !== undefined ? o.sizeOf(value) : estimateSize(value)));
+    } catch {
+      size = 1;
+    }
+    l1.set(key, {
+      value,
+      freshUntil: Math.min(now + this.l1Ttl, entry.expiresAt),
+      storedAt: now,
+      expiresAt: entry.expiresAt,
+      graceUntil,
+      createdAt: entry.createdAt,
+      tags: entry.tags,
+      size,
+    });
+  }
+
+  private out(v: unknown): unknown {
+    return this.opts.l1?.clone ? structuredClone(v) : v;
+  }
+
+  // ---------------------------------------------------------------- deletes & invalidation
+
+  /** Deletes a key from L2 and L1 here, and from L1 on every other instance. Deleted entries are never served stale. */
+  async delete(key: string): Promise<void> {
+    this.checkOpen();
+    this.l1?.delete(key);
+    try {
+      await this.l2.del(key);
+    } catch (err) {
+      this.onError(err, 'l2.del', key);
+      return;
+    }
+    this.l1?.delete(key);
+    if (this.emitter.has('delete')) this.emit('delete', key, 'l2');
+    await this.bus?.publish('d', [key]);
+  }
+
+  /** Alias of {@link delete}. */
+  del(key: string): Promise<void> {
+    return this.delete(key);
+  }
+
+  /** Invalidates by key, glob pattern, tag or namespace (`{ entity, operation? }`) on L2, this L1 and every other instance's L1. */
+  async invalidate(target: L2InvalidateTarget): Promise<void> {
+    this.checkOpen();
+    if (typeof target !== 'object' || target === null) throw new CacheOptionsError('TieredCache.invalidate: target must be an object');
+    const kinds = ['key', 'pattern', 'tag', 'namespace'].filter((k) => (target as Record<string, unknown>)[k] !== undefined);
+    if (kinds.length !== 1) throw new CacheOptionsError('TieredCache.invalidate: give exactly one of key, pattern, tag, namespace');
+    if (target.key !== undefined) return this.delete(target.key);
+    let type: BusMessageType;
+    let parts: string[];
+    if (target.pattern !== undefined) {
+      type = 'p';
+      parts = [target.pattern];
+    } else if (target.tag !== undefined) {
+      type = 't';
+      parts = [target.tag];
+    } else {
+      const ns = target.namespace!;
+      if (typeof ns.entity !== 'string' || ns.entity.length === 0) throw new CacheOptionsError('TieredCache.invalidate: namespace.entity must be a non-empty string');
+      type = 'n';
+      parts = ns.operation === undefined ? [ns.entity] : [ns.entity, ns.operation];
+    }
+    this.applyLocal(type, parts);
+    const res = await this.l2.invalidate(target);
+    if (res !== undefined && (res as { ok?: unknown }).ok === false) {
+      this.onError(new Error(`L2 invalidation failed: ${String((res as { reason?: unknown }).reason)}`), 'l2.invalidate');
+      return;
+    }
+    // Drop again: a concurrent fill may have raced the L2 invalidation.
+    this.applyLocal(type, parts);
+    if (this.emitter.has('invalidate')) this.emit('invalidate', undefined, 'l2', { kind: kinds[0], target: parts.join(':') });
+    await this.bus?.publish(type, parts);
+  }
+
+  invalidateTag(tag: string): Promise<void> {
+    return this.invalidate({ tag });
+  }
+
+  invalidatePattern(pattern: string): Promise<void> {
+    return this.invalidate({ pattern });
+  }
+
+  invalidateNamespace(entity: string, operation?: string): Promise<void> {
+    return this.invalidate({ namespace: operation === undefined ? { entity } : { entity, operation } });
+  }
+
+  /** Clears L2 (the whole prefix), this L1 and every other instance's L1. */
+  async clear(): Promise<void> {
+    this.checkOpen();
+    this.l1?.clear();
+    const res = await this.l2.clear();
+    if (res !== undefined && (res as { ok?: unknown }).ok === false) {
+      this.onError(new Error(`L2 clear failed: ${String((res as { reason?: unknown }).reason)}`), 'l2.clear');
+      return;
+    }
+    this.l1?.clear();
+    await this.bus?.publish('c', []);
+  }
+
+  /** Drops only this instance's L1 (nothing else). */
+  clearL1(): void {
+    this.l1?.clear();
+  }
+
+  private applyLocal(type: BusMessageType, parts: readonly string[]): number {
+    const l1 = this.l1;
+    if (l1 === undefined) return 0;
+    switch (type) {
+      case 'd': {
+        let n = 0;
+        for (const k of parts) if (l1.delete(k)) n++;
+        return n;
+      }
+      case 's': {
+        let n = 0;
+        for (const k of parts) if (this.opts.onRemoteSet === 'drop' ? l1.delete(k) : l1.markStale(k)) n++;
+        return n;
+      }
+      case 't': {
+        const tags = new Set(parts);
+        return l1.deleteWhere((_k, r) => r.tags !== undefined && r.tags.some((t) => tags.has(t)));
+      }
+      case 'n': {
+        const match = namespaceMatcher(this.l2.keys.prefix, parts[0] ?? '', parts[1]);
+        return l1.deleteWhere((k) => match(k));
+      }
+      case 'p': {
+        const re = globToRegExp(parts[0] ?? '');
+        const prefixed = `${this.l2.keys.prefix}:`;
+        return l1.deleteWhere((k) => re.test(k) || re.test(prefixed + k));
+      }
+      case 'c': {
+        const n = l1.size;
+        l1.clear();
+        return n;
+      }
+    }
+  }
+
+  private onBusMessage(m: BusMessage): void {
+    const n = this.applyLocal(m.type, m.parts);
+    if (m.type === 's' || m.type === 'd') {
+      for (const k of m.parts) {
+        const w = this.waiters.get(k);
+        if (w !== undefined) for (const f of [...w]) f();
+      }
+    }
+    if (this.emitter.has('bus')) this.emit('bus', m.parts.length === 1 ? m.parts[0] : undefined, 'l1', { kind: m.type, count: n });
+  }
+
+  // ---------------------------------------------------------------- observability & lifecycle
+
+  on(type: TieredEventType | '*', listener: TieredEventListener): () => void {
+    const off = this.emitter.on(type, listener);
+    this.hitListeners = this.emitter.has('hit');
+    return () => {
+      off();
+      this.hitListeners = this.emitter.has('hit');
+    };
+  }
+
+  private emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
+    const e: TieredEvent = { type, source, ...extra };
+    if (key !== undefined) e.key = key;
+    this.emitter.emit(e);
+  }
+
+  private onError(err: unknown, op: string, key?: string): void {
+    this.c.errors++;
+    if (this.emitter.has('error')) this.emit('error', key, 'l2', { kind: op, error: err });
+  }
+
+  stats(): TieredStats {
+    const c = this.c;
+    const reads = c.l1Hits + c.l2Hits + c.misses + c.stale;
+    const l1 = this.l1;
+    const o = this.opts.l1;
+    return {
+      ...c,
+      hitRate: reads === 0 ? 0 : (c.l1Hits + c.l2Hits) / reads,
+      l1: {
+        enabled: l1 !== undefined,
+        size: l1?.size ?? 0,
+        bytes: l1?.bytes ?? 0,
+        maxEntries: o?.maxEntries ?? 0,
+        maxBytes: o?.maxBytes ?? 0,
+        policy: o?.policy ?? 'off',
+        evictions: l1?.evictions ?? 0,
+        rejected: l1?.rejected ?? 0,
+      },
+      bus: this.bus?.stats(),
+    };
+  }
+
+  /** Whether the invalidation bus is subscribed (true when there is no bus). */
+  get busConnected(): boolean {
+    return this.busUp;
+  }
+
+  private readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
+    return this.l2.getEntry<T>(key).catch((err: unknown) => {
+      this.onError(err, 'l2.get', key);
+      return undefined;
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TieredClosedError();
+  }
+
+  /**
+   * Stops the bus, aborts running factories (their signal fires), waits up to `timeoutMs` for
+   * background refreshes, and clears L1. Does not close the L2 CacheService (you own it).
+   */
+  async close(timeoutMs = 2_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ac of this.aborts) ac.abort(new TieredClosedError());
+    for (const set of this.waiters.values()) for (const f of [...set]) f();
+    if (this.background.size > 0) {
+      await Promise.race([Promise.all([...this.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    }
+    await this.bus?.close();
+    this.l1?.clear();
+    this.emitter.clear();
+  }
+}
+
+let lastStamp = 0;
+/** Strictly increasing epoch ms in this process (sub-ms fraction on ties), like core's entry stamps. */
+function stamp(): number {
+  const t = Date.now();
+  lastStamp = t > lastStamp ? t : lastStamp + 0.001;
+  return lastStamp;
+}
+
+function isOptionsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'E_CACHE_OPTIONS' || code === 'E_CACHE_KEY';
+}
+
+/** entity / operation of a full key, as core's TTL rules expect. */
+function ttlHint(full: string, prefix: string): { entity: string; operation?: string } | undefined {
+  const start = prefix.length + 1;
+  const c1 = full.indexOf(':', start);
+  if (c1 === -1 || c1 === start) return undefined;
+  const c2 = full.indexOf(':', c1 + 1);
+  const entity = full.slice(start, c1);
+  return c2 === -1 || c2 === c1 + 1 ? { entity } : { entity, operation: full.slice(c1 + 1, c2) };
+}
+
+function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
+  return { value: e.value, createdAt: e.createdAt, graceUntil: Math.max(e.graceUntil ?? 0, e.expiresAt) };
+}
+
+/** A fresh entry produced after `basis` (any fresh entry when there is no basis). */
+function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined): e is CacheEntry<T> {
+  if (e === undefined || !(e.expiresAt > Date.now())) return false;
+  return basis === undefined || e.createdAt > basis.createdAt;
+}
+
+function writeSucceeded(res: unknown): boolean {
+  if (res === undefined || res === true) return true;
+  if (res === false) return false;
+  if (typeof res === 'object' && res !== null) {
+    const r = res as { ok?: unknown; written?: unknown; stored?: unknown };
+    if (typeof r.ok === 'boolean') return r.ok;
+    if (typeof r.written === 'boolean') return r.written;
+    if (typeof r.stored === 'boolean') return r.stored;
+  }
+  return true;
+}
+
+/** Matches keys of a namespace, with or without the L2 prefix in front. */
+function namespaceMatcher(prefix: string, entity: string, operation: string | undefined): (key: string) => boolean {
+  const ns = operation === undefined ? `${entity}:` : `${entity}:${operation}:`;
+  const full = `${prefix}:${ns}`;
+  return (k) => k.startsWith(ns) || k.startsWith(full);
+}
+
+function deepFreeze(v: unknown, depth = 0): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v) || depth > 64 || ArrayBuffer.isView(v)) return;
+  Object.freeze(v);
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k], depth + 1);
+}
