@@ -1,9 +1,12 @@
 /**
- * The one module that knows which stratacache package backs the gateway.
- * Layer in use: `@stratacache/core` CacheService (L2 only: embedded MemoryStore, or Redis).
+ * The one module that knows which stratacache packages back the gateway.
+ * Default layer: `@stratacache/tiered` TieredCache (in-process L1 + invalidation bus + stampede
+ * guard + grace) over a `@stratacache/core` CacheService (L2: Redis, or the embedded store).
+ * `CACHE_LAYER=core` uses the CacheService alone (stale-on-error through `getEntry`).
  */
 import type { Logger } from 'pino';
 import { CacheService, type InvalidateSpec, type NamespaceRef } from '@stratacache/core';
+import { TieredCache } from '@stratacache/tiered';
 import type { CacheStatsSnapshot, CacheTarget, GatewayCache, ReadResult, ReadSpec } from './cache-port';
 import type { GatewayConfig } from './config';
 import { UpstreamError } from './errors';
@@ -88,11 +91,93 @@ export class CoreGatewayCache implements GatewayCache {
   }
 }
 
+/**
+ * GatewayCache on a TieredCache over a CacheService. A read waits for the origin (no
+ * stale-while-revalidate: an agent gets fresh data after the TTL); a value within grace is
+ * served only when the origin fails (fail-safe) or is slower than `softTimeoutMs`.
+ */
+export class TieredGatewayCache implements GatewayCache {
+  readonly layer = 'tiered';
+  constructor(
+    readonly tiered: TieredCache,
+    readonly service: CacheService,
+    private readonly logger: Logger,
+    private readonly softTimeoutMs: number,
+  ) {}
+
+  get storeKind(): string {
+    return this.service.store.kind;
+  }
+
+  async read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>> {
+    const params = spec.tenant === undefined ? spec.params : { ...spec.params, _tenant: spec.tenant };
+    const key = this.service.keys.build(spec.entity, spec.operation, params);
+    let called = false;
+    let failed = false;
+    const value = await this.tiered.getOrSet<T>(
+      key,
+      async () => {
+        called = true;
+        try {
+          return await fetch();
+        } catch (err) {
+          failed = true;
+          // a 4xx is the caller's error: never hide it behind a stale value
+          if (!servesStale(err)) throw Object.assign(err as Error, { noStale: true });
+          throw err;
+        }
+      },
+      { ttl: spec.ttlMs, grace: spec.graceMs, tags: spec.tags, softTimeout: spec.graceMs > 0 ? this.softTimeoutMs : 0 },
+    );
+    if (failed) this.logger.warn({ entity: spec.entity, operation: spec.operation }, 'upstream failed, serving stale');
+    return { value, source: !called ? 'cache' : failed ? 'stale' : 'origin' };
+  }
+
+  async invalidate(targets: CacheTarget[]): Promise<number> {
+    let n = 0;
+    for (const t of targets) {
+      await this.tiered.invalidate('tag' in t ? { tag: t.tag } : { namespace: t.operation === undefined ? { entity: t.entity } : { entity: t.entity, operation: t.operation } });
+      n++;
+    }
+    return n;
+  }
+
+  async stats(): Promise<CacheStatsSnapshot> {
+    return { layer: this.layer, store: this.storeKind, tiered: this.tiered.stats(), l2: this.service.stats() };
+  }
+
+  async health(): Promise<{ ok: boolean; [k: string]: unknown }> {
+    const h = await this.service.health();
+    // L1 keeps answering while L2 is down, but report the store's state
+    return { ...h, ok: h.status !== 'down' };
+  }
+
+  async close(): Promise<void> {
+    await this.tiered.close();
+    await this.service.close();
+  }
+}
+
+export interface GatewayCacheOptions {
+  /** `tiered` (default) or `core`. */
+  layer?: 'tiered' | 'core';
+  /** Longest wait for the origin before a value within grace is served (tiered). Default 10 s. */
+  softTimeoutMs?: number;
+}
+
 /** The gateway's cache: Redis when `REDIS_URL` is set, else the embedded in-process store. */
-export async function createGatewayCache(config: Pick<GatewayConfig, 'redisUrl' | 'cachePrefix'>, logger: Logger): Promise<GatewayCache> {
+export async function createGatewayCache(
+  config: Pick<GatewayConfig, 'redisUrl' | 'cachePrefix'> & { cacheLayer?: 'tiered' | 'core' },
+  logger: Logger,
+  opts: GatewayCacheOptions = {},
+): Promise<GatewayCache> {
   const service = new CacheService({
     prefix: config.cachePrefix,
     ...(config.redisUrl ? { redis: config.redisUrl } : {}),
   });
-  return new CoreGatewayCache(service, logger);
+  const layer = opts.layer ?? config.cacheLayer ?? 'tiered';
+  if (layer === 'core') return new CoreGatewayCache(service, logger);
+  const tiered = new TieredCache(service, { l1: { maxEntries: 10_000, ttl: '5s' }, bus: true });
+  tiered.on('error', () => undefined); // store failures are counted in stats; reads degrade to the origin
+  return new TieredGatewayCache(tiered, service, logger, opts.softTimeoutMs ?? 10_000);
 }

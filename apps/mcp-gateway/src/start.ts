@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `pnpm start` / `node apps/mcp-gateway/dist/start.js [--stdio]`
  *

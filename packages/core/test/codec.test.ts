@@ -55,6 +55,7 @@ describe('codec round-trips', () => {
     expect(back).toBeInstanceOf(Date);
     expect((back as Date).getTime()).toBe(d.getTime());
     expect(Number.isNaN((rt(new Date(Number.NaN)) as Date).getTime())).toBe(true);
+    expect(rt({ d: new Date(Number.NaN) })).toStrictEqual({ d: new Date(Number.NaN) });
   });
 
   it('Map with any key types stays a Map, distinct from a plain object', () => {

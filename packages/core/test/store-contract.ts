@@ -1,2 +1,2 @@
-export { runStoreContract } from '../src/testing/store-contract';
-export type { StoreContractOptions } from '../src/testing/store-contract';
+export { runStoreContract } from '../src/testing/index';
+export type { StoreContractOptions } from '../src/testing/index';

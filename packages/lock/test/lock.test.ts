@@ -148,7 +148,7 @@ describe('using', () => {
       r,
       async (signal, lock) => {
         held = lock;
-        const until = Date.now() + 2_500; // well past the 900 ms ttl
+        const until = Date.now() + 3_000; // well past the 1 200 ms ttl
         while (Date.now() < until) {
           expect(await locks.tryAcquire(r)).toBeNull();
           expect(signal.aborted).toBe(false);
@@ -156,7 +156,7 @@ describe('using', () => {
         }
         return 'done';
       },
-      { ttl: 900 },
+      { ttl: 1_200 },
     );
     expect(result).toBe('done');
     expect(held).toBeDefined();

@@ -62,7 +62,7 @@ describe('LockManager options', () => {
     const m = new LockManager(client);
     await expect(m.acquire('')).rejects.toThrow(/LockManager.acquire: resource must be a non-empty string, got ""/);
     await expect(m.acquire(42 as never)).rejects.toThrow(LockOptionsError);
-    await expect(m.acquire('x'.repeat(2000))).rejects.toThrow(/at most 1024 characters/);
+    await expect(m.acquire('x'.repeat(5000))).rejects.toThrow(/at most 4096 characters/);
     await expect(m.acquire('r', { ttl: -1 })).rejects.toThrow(/LockManager.acquire: ttl must be a positive integer/);
     await expect(m.acquire('r', { signal: {} as never })).rejects.toThrow(/signal must be an AbortSignal/);
     await expect(m.tryAcquire('r', { ttl: 2 ** 40 })).rejects.toThrow(/ttl must be a positive integer/);

@@ -73,6 +73,15 @@ async function asyncOps(fn: (i: number) => Promise<unknown>, ms: number, infligh
   return ops / ((performance.now() - t0) / 1000);
 }
 
+/** Runs the contenders in alternating rounds (noise on a shared machine hits all of them) and keeps each one's best. */
+async function interleaved(fns: (() => Promise<number> | number)[], rounds = 3): Promise<number[]> {
+  const best = fns.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < fns.length; i++) best[i] = Math.max(best[i] as number, await (fns[i] as () => Promise<number> | number)());
+  }
+  return best;
+}
+
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
@@ -99,25 +108,29 @@ async function main(): Promise<void> {
     });
     await tiered.ready();
     for (const k of keys) await tiered.set(k, value, { ttl: '10m' });
-    const lru = new LRUCache<string, unknown>({ max: 10_000 });
+    const lru = new LRUCache<string, object>({ max: 10_000 });
     for (const k of keys) lru.set(k, value);
 
     syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), 200); // warm-up
     syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), 200);
-    const lruOps = syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), SYNC_MS);
-    const l1Ops = syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), SYNC_MS);
+    const [lruOps = 0, l1Ops = 0] = await interleaved([
+      () => syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), SYNC_MS / 3),
+      () => syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), SYNC_MS / 3),
+    ]);
     report('L1 hit, sync getL1 vs raw lru-cache get', `${fmt(l1Ops)}/s vs ${fmt(lruOps)}/s = ${(l1Ops / lruOps).toFixed(2)}x`, '>= 0.5x', l1Ops / lruOps >= 0.5);
 
     const factory = () => value;
-    const awaitLru = await asyncOps(async (i) => lru.get(keys[i & (KEYS - 1)] as string), ASYNC_MS, 1);
-    const awaitTiered = await asyncOps((i) => tiered.getOrSet(keys[i & (KEYS - 1)] as string, factory), ASYNC_MS, 1);
+    const bentoL1 = new BentoCache({ default: 'c', ttl: '10m', stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } });
+    closers.push(() => bentoL1.disconnectAll());
+    for (const k of keys) await bentoL1.set({ key: k, value });
+    await asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory }), 200, 1);
+    const [awaitLru = 0, awaitTiered = 0, bentoL1Ops = 0] = await interleaved([
+      () => asyncOps(async (i) => lru.get(keys[i & (KEYS - 1)] as string), ASYNC_MS / 3, 1),
+      () => asyncOps((i) => tiered.getOrSet(keys[i & (KEYS - 1)] as string, factory), ASYNC_MS / 3, 1),
+      () => asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory }), ASYNC_MS / 3, 1),
+    ]);
     report('L1 hit, await getOrSet vs await (async fn → lru.get)', `${fmt(awaitTiered)}/s vs ${fmt(awaitLru)}/s = ${(awaitTiered / awaitLru).toFixed(2)}x`, '>= 0.5x', awaitTiered / awaitLru >= 0.5);
 
-    const bentoL1 = new BentoCache({ default: 'c', stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } });
-    closers.push(() => bentoL1.disconnectAll());
-    for (const k of keys) await bentoL1.set({ key: k, value, ttl: '10m' });
-    await asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory, ttl: '10m' }), 200, 1);
-    const bentoL1Ops = await asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory, ttl: '10m' }), ASYNC_MS, 1);
     report('L1 hit, await getOrSet vs BentoCache L1 getOrSet', `${fmt(awaitTiered)}/s vs ${fmt(bentoL1Ops)}/s = ${(awaitTiered / bentoL1Ops).toFixed(2)}x`, '>= 1.5x', awaitTiered / bentoL1Ops >= 1.5);
 
     // ------------------------------------------------------------------ 2. L2 hit, 64 in flight
@@ -131,6 +144,7 @@ async function main(): Promise<void> {
     });
     const bentoL2 = new BentoCache({
       default: 'c',
+      ttl: '10m',
       stores: { c: bentostore().useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port: redis.port } })) },
     });
     closers.push(() => bentoL2.disconnectAll());
@@ -142,16 +156,21 @@ async function main(): Promise<void> {
       await cm.set(k, value, 600_000);
     }
     const g1 = (i: number) => noL1.getOrSet(keys[i & (KEYS - 1)] as string, factory);
-    const g2 = (i: number) => bentoL2.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory, ttl: '10m' });
+    const g2 = (i: number) => bentoL2.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory });
     const g3 = (i: number) => cm.wrap(keys[i & (KEYS - 1)] as string, async () => value, 600_000);
     for (const g of [g1, g2, g3]) await asyncOps(g, 300, 64); // warm-up
-    const ours = await asyncOps(g1, L2_MS, 64);
-    const bentoOps = await asyncOps(g2, L2_MS, 64);
-    const cmOps = await asyncOps(g3, L2_MS, 64);
+    const raw = (i: number) => store2.get(`bench:${keys[i & (KEYS - 1)] as string}`);
+    const [ours = 0, bentoOps = 0, cmOps = 0, rawOps = 0] = await interleaved([
+      () => asyncOps(g1, L2_MS / 3, 64),
+      () => asyncOps(g2, L2_MS / 3, 64),
+      () => asyncOps(g3, L2_MS / 3, 64),
+      () => asyncOps(raw, L2_MS / 3, 64),
+    ]);
     const stats = noL1.stats();
     if (stats.factoryCalls !== 0 || stats.l2Hits === 0) throw new Error(`L2 bench did not hit L2 (${JSON.stringify(stats)})`);
     report('L2 hit @64 in flight vs BentoCache (redis driver)', `${fmt(ours)}/s vs ${fmt(bentoOps)}/s = ${(ours / bentoOps).toFixed(2)}x`, '>= 1.5x', ours / bentoOps >= 1.5);
     report('L2 hit @64 in flight vs cache-manager 7 (@keyv/redis)', `${fmt(ours)}/s vs ${fmt(cmOps)}/s = ${(ours / cmOps).toFixed(2)}x`, '>= 1.5x', ours / cmOps >= 1.5);
+    report('  (context) raw RedisStore.get (1 GET, no envelope) @64', `${fmt(rawOps)}/s; tiered = ${(ours / rawOps).toFixed(2)}x of it`, 'info', undefined);
 
     // ------------------------------------------------------------------ 3. stampede
     const counter = new Redis({ host: '127.0.0.1', port: redis.port });

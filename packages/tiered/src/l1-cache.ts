@@ -39,6 +39,11 @@ export class L1Cache {
     });
   }
 
+  /** The lru-cache itself when a read is a plain `get` (LRU policy), so the hit path can skip this wrapper. */
+  get directReads(): LRUCache<string, L1Record> | undefined {
+    return this.sketch === undefined && !this.fifo ? this.lru : undefined;
+  }
+
   /** Hot path. LRU/LFU reorder on read, FIFO does not. */
   get(key: string): L1Record | undefined {
     if (this.sketch !== undefined) this.sketch.increment(key);

@@ -18,6 +18,8 @@ import type { L2Cache, L2InvalidateTarget } from './l2';
 import type { GetOrSetPolicy, ResolvedOptions, ResolvedPolicy, TieredCacheOptions } from './options';
 import { resolveOptions, resolvePolicy } from './options';
 import { estimateSize } from './size';
+import { coarseNow } from './clock';
+import type { LRUCache } from 'lru-cache';
 
 export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
 
@@ -86,6 +88,11 @@ export class TieredCache {
   private readonly opts: ResolvedOptions;
   private readonly l1: L1Cache | undefined;
   private readonly l1Ttl: number;
+  /** The raw lru-cache when reads may go straight to it (LRU policy), for the hit path. */
+  private readonly lru: LRUCache<string, L1Record> | undefined;
+  private readonly busDownTtl: number;
+  private readonly refreshAheadDefault: number;
+  private readonly cloneOut: boolean;
   private readonly bus: InvalidationBus | undefined;
   private readonly locks: LockManager | undefined;
   private readonly emitter = new TieredEmitter();
@@ -124,6 +131,10 @@ export class TieredCache {
     const l1o = this.opts.l1;
     this.l1 = l1o ? new L1Cache({ maxEntries: l1o.maxEntries, maxBytes: l1o.maxBytes, policy: l1o.policy }) : undefined;
     this.l1Ttl = l1o ? l1o.ttl : 0;
+    this.lru = this.l1?.directReads;
+    this.busDownTtl = this.opts.busDownL1Ttl;
+    this.refreshAheadDefault = this.opts.refreshAhead;
+    this.cloneOut = l1o ? l1o.clone : false;
 
     const store = l2.store;
     const isRedis = store.kind === 'redis' || store.kind === 'redis-cluster';
@@ -179,7 +190,7 @@ export class TieredCache {
    */
   get<T = unknown>(key: string): Promise<T | undefined> {
     const rec = this.l1 !== undefined ? this.l1Fresh(key) : undefined;
-    if (rec !== undefined) return Promise.resolve(this.out(rec.value) as T);
+    if (rec !== undefined) return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
     return this.getSlow<T>(key);
   }
 
@@ -189,7 +200,7 @@ export class TieredCache {
    */
   getL1<T = unknown>(key: string): T | undefined {
     const rec = this.l1 !== undefined ? this.l1Fresh(key) : undefined;
-    return rec === undefined ? undefined : (this.out(rec.value) as T);
+    return rec === undefined ? undefined : ((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
   }
 
   /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
@@ -198,10 +209,10 @@ export class TieredCache {
   }
 
   private l1Fresh(key: string): L1Record | undefined {
-    const rec = (this.l1 as L1Cache).get(key);
+    const rec = this.lru !== undefined ? this.lru.get(key) : (this.l1 as L1Cache).get(key);
     if (rec === undefined) return undefined;
-    const now = Date.now();
-    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) {
+    const now = coarseNow();
+    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
       this.c.l1Hits++;
       if (this.hitListeners) this.emit('hit', key, 'l1');
       return rec;
@@ -242,17 +253,17 @@ export class TieredCache {
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
     if (this.l1 !== undefined && (options === undefined || options.useCache !== false)) {
-      const rec = this.l1.get(key);
+      const rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
       if (rec !== undefined) {
-        const now = Date.now();
-        if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) {
+        const now = coarseNow();
+        if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
           this.c.l1Hits++;
           if (this.hitListeners) this.emit('hit', key, 'l1');
-          const ra = options?.refreshAhead ?? this.opts.refreshAhead;
+          const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
           if (ra > 0 && now >= rec.createdAt + ra * (rec.expiresAt - rec.createdAt)) {
             this.refreshAheadOf(key, factory, options, rec);
           }
-          return Promise.resolve(this.out(rec.value) as T);
+          return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
         }
       }
     }
@@ -600,7 +611,7 @@ export class TieredCache {
   }
 
   private out(v: unknown): unknown {
-    return this.opts.l1?.clone ? structuredClone(v) : v;
+    return this.cloneOut ? structuredClone(v) : v;
   }
 
   // ---------------------------------------------------------------- deletes & invalidation

@@ -88,6 +88,19 @@ function tail(file: string, lines = 6): string {
   }
 }
 
+/**
+ * Children are unref'd (a forgotten server must not keep a script alive; the exit handler kills
+ * it), so hold the event loop open ourselves while awaiting one of them.
+ */
+async function keepAlive<T>(work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 class ManagedNode implements RedisNode, Tracked {
   readonly host = '127.0.0.1' as const;
   readonly url: string;
@@ -121,7 +134,11 @@ class ManagedNode implements RedisNode, Tracked {
   }
 
   /** Spawns the process; resolves when it answers PING, rejects (after killing it) otherwise. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return keepAlive(this.startNow());
+  }
+
+  private async startNow(): Promise<void> {
     if (this.child) throw new HarnessError('ERR_REDIS_START', `redis on port ${this.port} is already running`);
     const { server } = requireRedisBinaries();
     const argv = [this.confPath, ...(this.kind === 'sentinel' ? ['--sentinel'] : []), ...this.args];
@@ -190,7 +207,11 @@ class ManagedNode implements RedisNode, Tracked {
     }
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return keepAlive(this.stopNow());
+  }
+
+  private async stopNow(): Promise<void> {
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');
@@ -206,7 +227,7 @@ class ManagedNode implements RedisNode, Tracked {
     const child = this.child;
     if (!child) return;
     child.kill('SIGKILL');
-    await this.exited;
+    await keepAlive(this.exited);
   }
 
   killSync(): void {

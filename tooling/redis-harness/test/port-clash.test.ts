@@ -23,7 +23,7 @@ const { startStandalone } = await import('../src/index');
 describe('port collisions', () => {
   let holder: Server;
   beforeAll(async () => {
-    holder = createServer();
+    holder = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const address = holder.address();
     busy.port = typeof address === 'object' && address ? address.port : 0;
@@ -46,7 +46,7 @@ describe('port collisions', () => {
     const redis = await startStandalone();
     try {
       await redis.kill();
-      const squatter = createServer();
+      const squatter = createServer((socket) => socket.destroy());
       await new Promise<void>((resolve) => squatter.listen(redis.port, '127.0.0.1', resolve));
       try {
         await expect(redis.restart()).rejects.toMatchObject({

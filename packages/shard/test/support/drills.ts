@@ -93,8 +93,14 @@ export async function clusterMasterDrill(opts: {
   const probeKey = 'drill:{probe}:cache';
   const fullProbe = cache.key(probeKey);
   const rawProbe = cache.key('drill:{probe}:raw');
-  const { master, replica } = await slotOwner(client, fullProbe);
-  if (replica === undefined) throw new Error('the probe key slot has no replica');
+  // Wait until the slot's master has a replica to promote (replication attaches asynchronously).
+  let owner = await slotOwner(client, fullProbe);
+  for (const deadline = Date.now() + 20_000; owner.replica === undefined; ) {
+    if (Date.now() > deadline) throw new Error('the probe key slot has no replica');
+    await sleep(100);
+    owner = await slotOwner(client, fullProbe);
+  }
+  const { master } = owner;
   const keys = Array.from({ length: 64 }, (_, i) => `drill:k${i}`);
   const load = startLoad(cache, keys);
   await sleep(300);
