@@ -114,6 +114,7 @@ export class TieredGatewayCache implements GatewayCache {
     const key = this.service.keys.build(spec.entity, spec.operation, params);
     let called = false;
     let failed = false;
+    let clientError: unknown;
     const value = await this.tiered.getOrSet<T>(
       key,
       async () => {
@@ -122,13 +123,14 @@ export class TieredGatewayCache implements GatewayCache {
           return await fetch();
         } catch (err) {
           failed = true;
-          // a 4xx is the caller's error: never hide it behind a stale value
-          if (!servesStale(err)) throw Object.assign(err as Error, { noStale: true });
+          if (!servesStale(err)) clientError = err;
           throw err;
         }
       },
       { ttl: spec.ttlMs, grace: spec.graceMs, tags: spec.tags, softTimeout: spec.graceMs > 0 ? this.softTimeoutMs : 0 },
     );
+    // a 4xx is the caller's error: never hide it behind a stale value
+    if (clientError !== undefined) throw clientError;
     if (failed) this.logger.warn({ entity: spec.entity, operation: spec.operation }, 'upstream failed, serving stale');
     return { value, source: !called ? 'cache' : failed ? 'stale' : 'origin' };
   }

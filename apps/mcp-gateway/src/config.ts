@@ -47,7 +47,31 @@ const envSchema = z.object({
   TENANT_HEADER: header.default('x-instance'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STDIO_ADMIN: bool.default(false),
+  CACHE_LAYER: z.enum(['tiered', 'core']).default('tiered'),
+  SHARDS: z.string().optional(),
+  TENANT_SHARDS: z.string().optional(),
 });
+
+const SHARD_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Parses `id=value,id2=value2` lists (SHARDS, TENANT_SHARDS). */
+function parsePairs(raw: string | undefined, variable: string, issues: { variable: string; message: string }[]): [string, string][] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const out: [string, string][] = [];
+  for (const part of raw.split(',')) {
+    const p = part.trim();
+    if (!p) continue;
+    const eq = p.indexOf('=');
+    const id = eq > 0 ? p.slice(0, eq).trim() : '';
+    const value = eq > 0 ? p.slice(eq + 1).trim() : '';
+    if (!SHARD_ID.test(id) || !value) {
+      issues.push({ variable, message: `expected "id=value,…" with ids of letters, digits, "_", "-", "." (bad entry #${out.length + 1})` });
+      continue;
+    }
+    out.push([id, value]);
+  }
+  return out;
+}
 
 export interface GatewayConfig {
   port: number;
@@ -76,6 +100,16 @@ export interface GatewayConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Expose the admin cache tools in stdio mode (local, trusted process). */
   stdioAdmin: boolean;
+  /** `tiered` (L1 + L2, default) or `core` (L2 only). */
+  cacheLayer: 'tiered' | 'core';
+  /**
+   * Shards: id -> Redis URL, or `memory` for the embedded store. Always has a `default` shard
+   * (REDIS_URL, else memory) unless SHARDS defines its own; tenants not mapped use `defaultShard`.
+   */
+  shards: Record<string, string>;
+  /** Tenant (X-Instance value) -> shard id. */
+  tenantShards: Record<string, string>;
+  defaultShard: string;
 }
 
 /**
@@ -88,6 +122,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(r.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   const e = r.data;
+  const issues: { variable: string; message: string }[] = [];
+  const shards: Record<string, string> = {};
+  for (const [id, url] of parsePairs(e.SHARDS, 'SHARDS', issues)) {
+    if (url !== 'memory' && !/^rediss?:\/\//.test(url)) issues.push({ variable: 'SHARDS', message: `shard "${id}": expected redis://, rediss:// or memory` });
+    shards[id] = url;
+  }
+  const defaultShard = Object.keys(shards).length === 0 || 'default' in shards || e.REDIS_URL ? 'default' : Object.keys(shards)[0]!;
+  if (!('default' in shards) && (Object.keys(shards).length === 0 || e.REDIS_URL)) shards['default'] = e.REDIS_URL ?? 'memory';
+  const tenantShards: Record<string, string> = {};
+  for (const [tenant, shard] of parsePairs(e.TENANT_SHARDS, 'TENANT_SHARDS', issues)) {
+    if (!(shard in shards)) issues.push({ variable: 'TENANT_SHARDS', message: `tenant "${tenant}" maps to unknown shard "${shard}" (shards: ${Object.keys(shards).join(', ')})` });
+    tenantShards[tenant] = shard;
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -105,5 +153,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tenantHeader: e.TENANT_HEADER,
     logLevel: e.LOG_LEVEL,
     stdioAdmin: e.STDIO_ADMIN,
+    cacheLayer: e.CACHE_LAYER,
+    shards,
+    tenantShards,
+    defaultShard,
   };
 }

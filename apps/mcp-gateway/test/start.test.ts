@@ -81,7 +81,7 @@ describe('start (HTTP, demo mode)', () => {
       const admin = /admin token (\S+)/.exec(out)?.[1];
       expect(admin).toBeDefined();
       const client = new Client({ name: 'start-test', version: '0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${admin}` } } }));
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl!), { requestInit: { headers: { authorization: `Bearer ${admin}` } } }));
       expect((await call(client, 'get_job', { id: 'job-1' })).source).toBe('origin');
       expect((await call(client, 'get_job', { id: 'job-1' })).source).toBe('cache');
       // a write through the gateway, and the demo upstream's webhook arrives too

@@ -456,10 +456,12 @@ export class CacheService {
     try {
       if (ns === undefined) raw = await this.timed(this.store.get(k), 'get');
       else {
-        const [v, bars] = await this.timed(Promise.all([this.store.get(k), this.store.mget(ns.barrierKeys)]), 'get');
-        raw = v;
-        for (const b of bars) {
-          const n = parseBarrier(b);
+        // One MGET for the value and its namespace barriers (on a Cluster the store splits it per slot, auto-pipelined).
+        const bk = ns.barrierKeys;
+        const vals = await this.timed(this.store.mget(bk.length === 1 ? [k, bk[0] as string] : [k, bk[0] as string, bk[1] as string]), 'get');
+        raw = vals[0];
+        for (let i = 1; i < vals.length; i++) {
+          const n = parseBarrier(vals[i]);
           if (n > nsBarrier) nsBarrier = n;
         }
       }

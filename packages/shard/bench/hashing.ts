@@ -8,15 +8,19 @@ import { HashRing, jumpHash } from './alt-hashing';
 const N = 100_000;
 const keys = Array.from({ length: N }, (_, i) => `user:${i}:profile`);
 
-function time(fn: () => void, rounds = 5): number {
-  fn(); // warm-up
-  let best = Infinity;
+/** Best-of-`rounds` ns/key for each scheme, measured interleaved so machine noise hits all alike. */
+function timeAll(fns: Record<string, () => void>, rounds = 9): Record<string, number> {
+  const best: Record<string, number> = {};
+  for (const f of Object.values(fns)) f(); // warm-up
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / N);
+    for (const [name, f] of Object.entries(fns)) {
+      const t0 = process.hrtime.bigint();
+      f();
+      const ns = Number(process.hrtime.bigint() - t0) / N;
+      best[name] = Math.min(best[name] ?? Infinity, ns);
+    }
   }
-  return best; // ns per key
+  return best;
 }
 
 function moved(a: (k: string) => string, b: (k: string) => string): number {
@@ -37,22 +41,19 @@ function imbalance(pick: (k: string) => string): number {
 
 export function runHashingBench(): void {
   let sink = 0;
-  const base = time(() => {
-    for (const k of keys) sink ^= murmur3(k);
-  });
-  console.log(`[hash] baseline murmur3(key): ${base.toFixed(1)} ns/key`);
-  console.log('[hash] scheme        shards  ns/key  x baseline');
+  console.log('[hash] scheme        shards  ns/key  x baseline (bare murmur3 of the key, same run)');
   for (const n of [4, 5, 8, 16]) {
     const ids = Array.from({ length: n }, (_, i) => `shard-${i}`);
     const hrw = new RendezvousHash(ids);
     const ring = new HashRing(ids);
-    const rows: [string, number][] = [
-      ['rendezvous', time(() => { for (const k of keys) sink ^= hrw.pick(k).length; })],
-      ['jump', time(() => { for (const k of keys) sink ^= jumpHash(k, n); })],
-      ['ring(160 vn)', time(() => { for (const k of keys) sink ^= ring.pick(k).length; })],
-    ];
-    for (const [name, ns] of rows) {
-      console.log(`[hash] ${name.padEnd(13)} ${String(n).padStart(6)}  ${ns.toFixed(1).padStart(6)}  ${(ns / base).toFixed(2)}x`);
+    const t = timeAll({
+      baseline: () => { for (const k of keys) sink ^= murmur3(k); },
+      rendezvous: () => { for (const k of keys) sink ^= hrw.pick(k).length; },
+      jump: () => { for (const k of keys) sink ^= jumpHash(k, n); },
+      'ring(160 vn)': () => { for (const k of keys) sink ^= ring.pick(k).length; },
+    });
+    for (const name of ['rendezvous', 'jump', 'ring(160 vn)']) {
+      console.log(`[hash] ${name.padEnd(13)} ${String(n).padStart(6)}  ${t[name]!.toFixed(1).padStart(6)}  ${(t[name]! / t.baseline!).toFixed(2)}x`);
     }
   }
   const four = ['s1', 's2', 's3', 's4'];

@@ -2,7 +2,7 @@ import { CacheService, RedisStore } from '@stratacache/core';
 import { startCluster, waitFor, type RedisCluster } from '@stratacache/redis-harness';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection } from '../src/index';
+import { ShardRouter, createRedisConnection } from '../src/index';
 import { clusterMasterDrill, fmtSeconds } from './support/drills';
 
 // One 3-master + 3-replica cluster for the whole file: core behaviour first, the failover drill last.
@@ -95,6 +95,32 @@ describe('CacheService on a Redis Cluster built by createRedisConnection', () =>
     expect(r.ok).toBe(true);
     for (let i = 0; i < 30; i++) expect(await cache.get(`c:${i}`)).toBeUndefined();
     expect(await client.get('other:untouched')).toBe('1');
+  });
+
+  it('ShardRouter: a tenant on a Cluster shard next to an embedded memory shard', async () => {
+    const router = new ShardRouter({
+      shards: {
+        guilford: { cluster: { nodes: cluster.startupNodes.map((n) => `${n.host}:${n.port}`), scaleReads: 'master' } },
+        local: { memory: true },
+      },
+      defaultShard: 'local',
+      cache: { opTimeout: 1_000 },
+    });
+    try {
+      const g = router.forTenant('guilford');
+      expect(g.store.kind).toBe('redis-cluster');
+      expect(router.forTenant('someone-else').store.kind).toBe('memory');
+      let calls = 0;
+      for (let i = 0; i < 3; i++) await g.getOrSet('report:q1', () => ++calls);
+      expect(calls).toBe(1);
+      for (let i = 0; i < 20; i++) await g.set(`jobs:list:${i}`, i);
+      expect((await g.invalidatePattern('jobs:list:*')).deleted).toBe(20);
+      const h = await router.health();
+      expect(h.shards.guilford!.status).toBe('ok');
+      expect(h.shards.guilford!.kind).toBe('cluster');
+    } finally {
+      await router.close();
+    }
   });
 
   it('drill: a master is killed -> its replica is promoted; callers see only degraded mode; writes resume', async () => {

@@ -2,7 +2,7 @@ import { CacheService } from '@stratacache/core';
 import { startSentinel, waitFor, type RedisSentinelSet } from '@stratacache/redis-harness';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection } from '../src/index';
+import { ShardRouter, createRedisConnection } from '../src/index';
 import { fmtSeconds, sentinelMasterDrill } from './support/drills';
 
 let set: RedisSentinelSet;
@@ -56,6 +56,23 @@ describe('Sentinel through createRedisConnection', () => {
     await cache.set('k', 1);
     expect((await cache.clear()).ok).toBe(true);
     expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it('ShardRouter: a tenant on a Sentinel shard', async () => {
+    const router = new ShardRouter({
+      shards: { shared: { sentinel: { sentinels: set.sentinelAddrs, name: set.name } } },
+      tenants: { acme: 'shared' },
+      cache: { opTimeout: 1_000 },
+    });
+    try {
+      const acme = router.forTenant('acme');
+      expect(await acme.getOrSet('k', () => 'v')).toBe('v');
+      expect(await acme.get('k')).toBe('v');
+      const h = await router.health();
+      expect(h.shards.shared).toMatchObject({ status: 'ok', kind: 'sentinel', target: `sentinel(${set.name}@${set.sentinelAddrs.map((a) => `${a.host}:${a.port}`).join(',')})` });
+    } finally {
+      await router.close();
+    }
   });
 
   it('drill: master killed -> Sentinel failover -> the client follows the new master and writes succeed', async () => {

@@ -160,17 +160,20 @@ async function main(): Promise<void> {
     const g3 = (i: number) => cm.wrap(keys[i & (KEYS - 1)] as string, async () => value, 600_000);
     for (const g of [g1, g2, g3]) await asyncOps(g, 300, 64); // warm-up
     const raw = (i: number) => store2.get(`bench:${keys[i & (KEYS - 1)] as string}`);
-    const [ours = 0, bentoOps = 0, cmOps = 0, rawOps = 0] = await interleaved([
+    const entryOnly = (i: number) => l2b.getEntry(keys[i & (KEYS - 1)] as string);
+    const [ours = 0, bentoOps = 0, cmOps = 0, rawOps = 0, entryOps = 0] = await interleaved([
       () => asyncOps(g1, L2_MS / 3, 64),
       () => asyncOps(g2, L2_MS / 3, 64),
       () => asyncOps(g3, L2_MS / 3, 64),
       () => asyncOps(raw, L2_MS / 3, 64),
+      () => asyncOps(entryOnly, L2_MS / 3, 64),
     ]);
     const stats = noL1.stats();
     if (stats.factoryCalls !== 0 || stats.l2Hits === 0) throw new Error(`L2 bench did not hit L2 (${JSON.stringify(stats)})`);
     report('L2 hit @64 in flight vs BentoCache (redis driver)', `${fmt(ours)}/s vs ${fmt(bentoOps)}/s = ${(ours / bentoOps).toFixed(2)}x`, '>= 1.5x', ours / bentoOps >= 1.5);
     report('L2 hit @64 in flight vs cache-manager 7 (@keyv/redis)', `${fmt(ours)}/s vs ${fmt(cmOps)}/s = ${(ours / cmOps).toFixed(2)}x`, '>= 1.5x', ours / cmOps >= 1.5);
     report('  (context) raw RedisStore.get (1 GET, no envelope) @64', `${fmt(rawOps)}/s; tiered = ${(ours / rawOps).toFixed(2)}x of it`, 'info', undefined);
+    report('  (context) core CacheService.getEntry alone @64', `${fmt(entryOps)}/s; tiered = ${(ours / entryOps).toFixed(2)}x of it`, 'info', undefined);
 
     // ------------------------------------------------------------------ 3. stampede
     const counter = new Redis({ host: '127.0.0.1', port: redis.port });

@@ -1,11 +1,5 @@
 import type { Store } from '@stratacache/core';
-import {
-  type BusMessage,
-  type BusMessageType,
-  SENDER_ID_LENGTH,
-  decodeBusMessage,
-  encodeBusMessage,
-} from './bus-message';
+import { type BusMessage, type BusMessageType, decodeBusMessage, encodeBusMessage } from './bus-message';
 
 /** The minimal shape of an ioredis connection the bus needs (Redis or Cluster). */
 interface SubscriberConnection {
@@ -193,10 +187,9 @@ export class InvalidationBus {
       this.counters.sent++;
     } catch (err) {
       this.counters.publishErrors++;
-      if (!isRetry || this.retry.size < MAX_RETRY_QUEUE) {
-        if (this.retry.size < MAX_RETRY_QUEUE) this.retry.add(raw);
-      }
-      this.cb.onError(err, 'publish');
+      // deduplicated (a Set of encoded messages) and bounded; flushed when the bus is up again
+      if (this.retry.size < MAX_RETRY_QUEUE) this.retry.add(raw);
+      if (!isRetry) this.cb.onError(err, 'publish');
     }
   }
 
@@ -221,4 +214,3 @@ export class InvalidationBus {
   }
 }
 
-export { SENDER_ID_LENGTH };

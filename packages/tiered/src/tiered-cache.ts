@@ -145,6 +145,8 @@ export class TieredCache {
         ttl: this.opts.lockTtl,
         fencing: false,
         retries: 0,
+        // a lock round trip must not cost more than an L2 operation when Redis is slow or down
+        commandTimeout: Math.max(50, Math.min(1_000, (l2 as { opTimeoutMs?: number }).opTimeoutMs ?? 1_000)),
       });
     }
 
@@ -418,7 +420,8 @@ export class TieredCache {
   /** Cross-process stampede guard: one leader per key (lock), followers wait for its value. */
   private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
     const locks = this.locks;
-    if (locks === undefined) return this.runFactory(key, factory, p, tags, basis, undefined);
+    // Redis not connected: no cross-process guard is possible, do not wait on it (in-process guard still holds).
+    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, basis, undefined);
     const deadline = Date.now() + p.lockWait;
     let delay = 10;
     let followed = false;

@@ -155,6 +155,25 @@ describe('L1 over L2', () => {
     expect(seen.filter((e) => e.type === 'hit').map((e) => e.source)).toEqual(['l1', 'l2']);
   });
 
+  it('the bus also works on the embedded MemoryStore (instances sharing one store)', async () => {
+    const store = new MemoryStore();
+    const a = make(undefined, store).t;
+    const b = make({ onRemoteSet: 'drop' }, store).t;
+    await a.ready();
+    await b.ready();
+    await a.set('m', 1, { tags: ['x'] });
+    expect(await b.get('m')).toBe(1);
+    await a.set('m', 2, { tags: ['x'] });
+    for (let i = 0; i < 50 && b.hasInL1('m'); i++) await sleep(5);
+    expect(b.hasInL1('m')).toBe(false); // onRemoteSet: 'drop'
+    expect(await b.get('m')).toBe(2);
+    await a.invalidateTag('x');
+    for (let i = 0; i < 50 && b.hasInL1('m'); i++) await sleep(5);
+    expect(b.hasInL1('m')).toBe(false);
+    expect(b.stats().bus).toMatchObject({ connected: true });
+    expect(b.stats().bus!.received).toBeGreaterThanOrEqual(2);
+  });
+
   it('validates options with typed errors', () => {
     const l2 = new CacheService({ store: new MemoryStore() });
     const bad: unknown[] = [

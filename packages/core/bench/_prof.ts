@@ -1,0 +1,15 @@
+import { Redis } from 'ioredis';
+import { startStandalone } from '@stratacache/redis-harness';
+import { CacheService } from '../src/index';
+const server = await startStandalone();
+const cache = new CacheService({ redis: server.url, prefix: 'bl', opTimeout: 2000 });
+const value = { id: 42, title: 'Replace water heater', status: 'open', tags: ['plumbing', 'urgent'], createdAt: new Date(), amount: 1234.5 };
+const key = cache.keys.build('jobs', 'detail', 42);
+await cache.set(key, value);
+const N = 400000;
+let n = 0;
+const t0 = performance.now();
+await Promise.all(Array.from({ length: 64 }, async () => { while (n < N) { n++; await cache.get(key); } }));
+console.log('tp', Math.round(N / ((performance.now() - t0) / 1000)));
+await cache.close(); await server.close();
+void Redis;

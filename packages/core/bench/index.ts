@@ -1,0 +1,238 @@
+/**
+ * `pnpm bench` — bounded (< 90 s) benchmark of @stratacache/core. Every figure is a ratio against a
+ * baseline measured in the same run on the same machine (a throw-away redis-server from the harness).
+ */
+import { Redis } from 'ioredis';
+import { startStandalone } from '@stratacache/redis-harness';
+import { CacheService, MemoryStore } from '../src/index';
+import { makeFixture, runCodecBench } from './codec';
+
+interface Line {
+  name: string;
+  value: string;
+  goal: string;
+  verdict: 'PASS' | 'MISS' | 'INFO';
+}
+const lines: Line[] = [];
+const started = Date.now();
+const BUDGET_MS = 85_000;
+const overBudget = () => Date.now() - started > BUDGET_MS;
+
+function report(name: string, value: string, goal = '—', verdict: Line['verdict'] = 'INFO'): void {
+  lines.push({ name, value, goal, verdict });
+  console.log(`${verdict.padEnd(4)}  ${name}: ${value}${goal === '—' ? '' : `  (goal ${goal})`}`);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+const fmtUs = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
+
+/** Mean per-op latency (ms) of `n` sequential awaited calls. */
+async function seq(n: number, fn: (i: number) => Promise<unknown> | unknown): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  return (performance.now() - t0) / n;
+}
+
+/** Ops/s with `inFlight` concurrent loops for `total` calls. */
+async function throughput(total: number, inFlight: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
+  return total / ((performance.now() - t0) / 1000);
+}
+
+/** Alternates A and B for `rounds` rounds (noise on a shared machine hits both), returns medians. */
+async function ab(rounds: number, a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> {
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    as.push(await a());
+    bs.push(await b());
+  }
+  return [median(as), median(bs)];
+}
+
+async function main(): Promise<void> {
+  console.log(`# @stratacache/core benchmark (node ${process.version}, ${new Date().toISOString()})\n`);
+  const server = await startStandalone({ args: ['--enable-debug-command', 'yes', '--save', '', '--appendonly', 'no'] });
+  const raw = new Redis(server.url, { enableAutoPipelining: true });
+  const value = { id: 42, title: 'Replace water heater', status: 'open', tags: ['plumbing', 'urgent'], createdAt: new Date(), amount: 1234.5 };
+  try {
+    // 1. MemoryStore-backed get vs a raw Map get ------------------------------------------------
+    {
+      const cache = new CacheService({ prefix: 'bm' });
+      const key = cache.keys.build('jobs', 'detail', 42);
+      await cache.set(key, value);
+      const map = new Map<string, unknown>([[key, value]]);
+      const N = 100_000;
+      let sink: unknown;
+      const [mapSync, cacheGet] = await ab(
+        5,
+        async () => {
+          const t0 = performance.now();
+          for (let i = 0; i < N; i++) sink = map.get(key);
+          return (performance.now() - t0) / N;
+        },
+        () => seq(N / 5, () => cache.get(key)),
+      );
+      const mapAsync = median(await Promise.all([0, 1, 2].map(() => seq(N / 5, async () => map.get(key)))));
+      void sink;
+      report('MemoryStore cache.get vs raw Map.get (sync)', `${fmtUs(cacheGet)} vs ${fmtUs(mapSync)} = ${(cacheGet / mapSync).toFixed(0)}×`);
+      report(
+        'MemoryStore cache.get vs awaited Map.get',
+        `${fmtUs(cacheGet)} vs ${fmtUs(mapAsync)} = ${(cacheGet / mapAsync).toFixed(1)}× (decode + envelope + barrier check + stats)`,
+      );
+      await cache.close();
+    }
+
+    // 2./3. RedisStore-backed get vs raw ioredis GET of the same bytes --------------------------------
+    {
+      const cache = new CacheService({ redis: server.url, prefix: 'bl', opTimeout: 2000 });
+      const key = cache.keys.build('jobs', 'detail', 42);
+      const plainKey = 'plain:42';
+      await cache.set(key, value);
+      await cache.set(plainKey, value);
+      await raw.set('raw:bytes', (await raw.getBuffer(key)) as Buffer);
+      // warm-up
+      await seq(2000, () => cache.get(key));
+      await seq(2000, () => raw.getBuffer('raw:bytes'));
+      const [rawSeq, cacheSeq] = await ab(
+        9,
+        () => seq(1500, () => raw.getBuffer('raw:bytes')),
+        () => seq(1500, () => cache.get(key)),
+      );
+      const r = cacheSeq / rawSeq;
+      report(
+        'Redis sequential latency: cache.get (namespaced key) vs raw GET',
+        `${fmtUs(cacheSeq)} vs ${fmtUs(rawSeq)} = ${r.toFixed(2)}×`,
+        '≤ 1.15×',
+        r <= 1.15 ? 'PASS' : 'MISS',
+      );
+      const [rawSeq2, plainSeq] = await ab(
+        5,
+        () => seq(1500, () => raw.getBuffer('raw:bytes')),
+        () => seq(1500, () => cache.get(plainKey)),
+      );
+      report('Redis sequential latency: cache.get (key without namespace) vs raw GET', `${fmtUs(plainSeq)} vs ${fmtUs(rawSeq2)} = ${(plainSeq / rawSeq2).toFixed(2)}×`);
+
+      const [rawTp, cacheTp] = await ab(
+        5,
+        () => throughput(20_000, 64, () => raw.getBuffer('raw:bytes')),
+        () => throughput(20_000, 64, () => cache.get(key)),
+      );
+      const t = cacheTp / rawTp;
+      report(
+        'Redis 64-in-flight throughput: cache.get vs raw GET (both auto-pipelined)',
+        `${Math.round(cacheTp).toLocaleString('en-US')} vs ${Math.round(rawTp).toLocaleString('en-US')} ops/s = ${t.toFixed(2)}×`,
+        '≥ 0.80×',
+        t >= 0.8 ? 'PASS' : 'MISS',
+      );
+      await cache.close();
+    }
+
+    // 4. Compression on vs off (through the cache, on Redis) --------------------------------------
+    {
+      const big = makeFixture(20 * 1024);
+      const on = new CacheService({ redis: server.url, prefix: 'bcon', opTimeout: 2000 });
+      const off = new CacheService({ redis: server.url, prefix: 'bcoff', opTimeout: 2000, compressThreshold: Infinity });
+      await on.set('big', big);
+      await off.set('big', big);
+      const [onBytes, offBytes] = [await raw.strlen('bcon:big'), await raw.strlen('bcoff:big')];
+      const [offGet, onGet] = await ab(5, () => seq(200, () => off.get('big')), () => seq(200, () => on.get('big')));
+      const [offSet, onSet] = await ab(5, () => seq(100, () => off.set('big', big)), () => seq(100, () => on.set('big', big)));
+      report('Compression (20 KB value): stored bytes on vs off', `${onBytes.toLocaleString('en-US')} vs ${offBytes.toLocaleString('en-US')} B = ${(onBytes / offBytes).toFixed(2)}×`);
+      report('Compression (20 KB value): get latency on vs off', `${fmtUs(onGet)} vs ${fmtUs(offGet)} = ${(onGet / offGet).toFixed(2)}×`);
+      report('Compression (20 KB value): set latency on vs off', `${fmtUs(onSet)} vs ${fmtUs(offSet)} = ${(onSet / offSet).toFixed(2)}×`);
+      await on.close();
+      await off.close();
+    }
+
+    // 5. Namespace invalidation cost vs key count (should be flat) ---------------------------------
+    {
+      const sizes = [10_000, 100_000, 1_000_000];
+      const timeInvalidation = async (cache: CacheService) => {
+        const xs: number[] = [];
+        for (let i = 0; i < 7; i++) {
+          const t0 = performance.now();
+          await cache.invalidateNamespace('jobs', 'list');
+          xs.push(performance.now() - t0);
+        }
+        return median(xs);
+      };
+      // Redis: keys loaded server-side with DEBUG POPULATE (fast), one prefix per size.
+      const redisTimes: number[] = [];
+      for (const n of sizes) {
+        if (overBudget()) break;
+        const prefix = `bn${n}`;
+        await raw.call('DEBUG', 'POPULATE', String(n), `${prefix}:jobs:list:p`, '64');
+        const cache = new CacheService({ redis: server.url, prefix, opTimeout: 2000 });
+        const probe = cache.keys.build('jobs', 'list', { page: 'probe' });
+        await cache.set(probe, [1, 2, 3]);
+        const ms = await timeInvalidation(cache);
+        const gone = (await cache.get(probe)) === undefined;
+        redisTimes.push(ms);
+        report(`invalidateNamespace on Redis with ${n.toLocaleString('en-US')} keys`, `${ms.toFixed(3)} ms (entry invalidated: ${gone})`);
+        await cache.close();
+      }
+      if (redisTimes.length >= 2) {
+        const flat = Math.max(...redisTimes) / Math.min(...redisTimes);
+        report('invalidateNamespace on Redis: slowest / fastest across sizes', `${flat.toFixed(2)}×`, '≤ 3× (flat, O(1))', flat <= 3 ? 'PASS' : 'MISS');
+      }
+      // For contrast: pattern invalidation (SCAN + UNLINK) is O(n).
+      for (const n of [10_000, 100_000]) {
+        if (overBudget()) break;
+        const cache = new CacheService({ redis: server.url, prefix: `bn${n}`, opTimeout: 2000 });
+        const t0 = performance.now();
+        const r = await cache.invalidatePattern('jobs:list:*');
+        report(`invalidatePattern (SCAN+UNLINK) on Redis with ${n.toLocaleString('en-US')} keys`, `${(performance.now() - t0).toFixed(1)} ms, ${r.deleted.toLocaleString('en-US')} deleted (O(n), for contrast)`);
+        await cache.close();
+      }
+      // MemoryStore: 10k / 100k / 1M real entries.
+      const memTimes: number[] = [];
+      for (const n of sizes) {
+        if (overBudget()) break;
+        const store = new MemoryStore({ sweepIntervalMs: 0 });
+        const cache = new CacheService({ store, prefix: 'bm' });
+        const probe = cache.keys.build('jobs', 'list', { page: 'probe' });
+        await cache.set(probe, value);
+        const bytes = (await store.get(probe)) as Buffer;
+        for (let i = 0; i < n; i += 50_000) {
+          await store.mset(Array.from({ length: Math.min(50_000, n - i) }, (_, j) => ({ key: `bm:jobs:list:p${i + j}`, value: bytes, ttlMs: 600_000 })));
+        }
+        const ms = await timeInvalidation(cache);
+        memTimes.push(ms);
+        report(`invalidateNamespace on MemoryStore with ${store.size.toLocaleString('en-US')} keys`, `${ms.toFixed(3)} ms (entry invalidated: ${(await cache.get(probe)) === undefined})`);
+        await cache.close();
+        await store.close();
+      }
+      if (memTimes.length >= 2) {
+        const flat = Math.max(...memTimes) / Math.min(...memTimes);
+        report('invalidateNamespace on MemoryStore: slowest / fastest across sizes', `${flat.toFixed(2)}×`, '≤ 3× (flat, O(1))', flat <= 3 ? 'PASS' : 'MISS');
+      }
+    }
+  } finally {
+    await raw.quit();
+    await server.close();
+  }
+
+  // 6. The codec sibling's benchmark ---------------------------------------------------------------
+  if (!overBudget()) await runCodecBench();
+
+  console.log(`\n## summary (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  for (const l of lines) console.log(`${l.verdict.padEnd(4)}  ${l.name}: ${l.value}${l.goal === '—' ? '' : `  (goal ${l.goal})`}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
