@@ -1,15 +1,17 @@
 /**
- * The one module that knows which stratacache packages back the gateway.
- * Default layer: `@stratacache/tiered` TieredCache (in-process L1 + invalidation bus + stampede
- * guard + grace) over a `@stratacache/core` CacheService (L2: Redis, or the embedded store).
- * `CACHE_LAYER=core` uses the CacheService alone (stale-on-error through `getEntry`).
+ * The one module that knows which stratacache packages back the gateway:
+ * `@stratacache/shard` ShardRouter (tenant from X-Instance -> shard) whose shards each run a
+ * `@stratacache/tiered` TieredCache (in-process L1 + invalidation bus + stampede guard + grace)
+ * over a `@stratacache/core` CacheService (L2: Redis, or the embedded store).
+ * `CACHE_LAYER=core` uses the CacheService alone per shard (stale-on-error through `getEntry`).
  */
 import type { Logger } from 'pino';
 import { CacheService, type InvalidateSpec, type NamespaceRef } from '@stratacache/core';
 import { TieredCache } from '@stratacache/tiered';
+import { ShardRouter, type ShardDefinition } from '@stratacache/shard';
 import type { CacheStatsSnapshot, CacheTarget, GatewayCache, ReadResult, ReadSpec } from './cache-port';
 import type { GatewayConfig } from './config';
-import { UpstreamError } from './errors';
+import { GatewayError, UpstreamError } from './errors';
 
 /** True for failures where an old value beats no value: upstream 5xx, timeouts, network errors. */
 function servesStale(err: unknown): boolean {
@@ -160,6 +162,75 @@ export class TieredGatewayCache implements GatewayCache {
   }
 }
 
+/** A tenant header value the shard router refuses (`E_TENANT_INVALID`). */
+export class TenantError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_TENANT_INVALID', message, options);
+  }
+}
+
+/**
+ * Routes each read to its tenant's shard (`X-Instance` → ShardRouter, keyspace `shard`: tenants of
+ * a shard share one cache and are kept apart by a `_tenant` key parameter). Invalidation without
+ * a tenant (webhooks) is applied on every shard.
+ */
+export class RoutedGatewayCache implements GatewayCache {
+  readonly layer: string;
+  private readonly opened = new Set<string>();
+  constructor(
+    readonly router: ShardRouter<GatewayCache>,
+    inner: 'tiered' | 'core',
+  ) {
+    this.layer = `${inner}+shard`;
+  }
+
+  get storeKind(): string {
+    return this.shardCache(this.router.defaultShard!).storeKind;
+  }
+
+  private shardCache(shard: string): GatewayCache {
+    this.opened.add(shard);
+    return this.router.forShard(shard);
+  }
+
+  /** The cache of a tenant (undefined = the default shard). */
+  cacheOf(tenant: string | undefined): GatewayCache {
+    if (tenant === undefined) return this.shardCache(this.router.defaultShard!);
+    let shard: string;
+    try {
+      shard = this.router.shardOf(tenant);
+    } catch (err) {
+      throw new TenantError(`invalid tenant ${JSON.stringify(tenant.slice(0, 64))}: ${(err as Error).message}`, { cause: err });
+    }
+    return this.shardCache(shard);
+  }
+
+  read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>> {
+    return this.cacheOf(spec.tenant).read(spec, fetch);
+  }
+
+  async invalidate(targets: CacheTarget[], tenant?: string): Promise<number> {
+    if (tenant !== undefined) return this.cacheOf(tenant).invalidate(targets);
+    const counts = await Promise.all(this.router.shardIds().map((id) => this.shardCache(id).invalidate(targets)));
+    return Math.min(...counts);
+  }
+
+  async stats(): Promise<CacheStatsSnapshot> {
+    const shards: Record<string, unknown> = {};
+    for (const id of this.opened) shards[id] = await this.router.forShard(id).stats();
+    return { layer: this.layer, store: this.storeKind, defaultShard: this.router.defaultShard, shards };
+  }
+
+  async health(): Promise<{ ok: boolean; [k: string]: unknown }> {
+    const h = await this.router.health();
+    return { ok: h.status !== 'down', status: h.status, shards: h.shards };
+  }
+
+  close(): Promise<void> {
+    return this.router.close();
+  }
+}
+
 export interface GatewayCacheOptions {
   /** `tiered` (default) or `core`. */
   layer?: 'tiered' | 'core';
@@ -167,19 +238,32 @@ export interface GatewayCacheOptions {
   softTimeoutMs?: number;
 }
 
-/** The gateway's cache: Redis when `REDIS_URL` is set, else the embedded in-process store. */
-export async function createGatewayCache(
-  config: Pick<GatewayConfig, 'redisUrl' | 'cachePrefix'> & { cacheLayer?: 'tiered' | 'core' },
-  logger: Logger,
-  opts: GatewayCacheOptions = {},
-): Promise<GatewayCache> {
-  const service = new CacheService({
-    prefix: config.cachePrefix,
-    ...(config.redisUrl ? { redis: config.redisUrl } : {}),
-  });
+type CacheConfig = Pick<GatewayConfig, 'redisUrl' | 'cachePrefix'> &
+  Partial<Pick<GatewayConfig, 'cacheLayer' | 'shards' | 'tenantShards' | 'defaultShard'>>;
+
+/**
+ * The gateway's cache: a ShardRouter (one `default` shard on REDIS_URL or the embedded store,
+ * more with SHARDS) whose shards each run a TieredCache (or a bare CacheService with
+ * `CACHE_LAYER=core`).
+ */
+export async function createGatewayCache(config: CacheConfig, logger: Logger, opts: GatewayCacheOptions = {}): Promise<GatewayCache> {
   const layer = opts.layer ?? config.cacheLayer ?? 'tiered';
-  if (layer === 'core') return new CoreGatewayCache(service, logger);
-  const tiered = new TieredCache(service, { l1: { maxEntries: 10_000, ttl: '5s' }, bus: true });
-  tiered.on('error', () => undefined); // store failures are counted in stats; reads degrade to the origin
-  return new TieredGatewayCache(tiered, service, logger, opts.softTimeoutMs ?? 10_000);
+  const shardUrls = config.shards ?? { default: config.redisUrl ?? 'memory' };
+  const shards: Record<string, ShardDefinition> = {};
+  for (const [id, url] of Object.entries(shardUrls)) shards[id] = url === 'memory' ? { memory: true } : { url };
+  const router = new ShardRouter<GatewayCache>({
+    shards,
+    tenants: config.tenantShards ?? {},
+    defaultShard: config.defaultShard ?? 'default',
+    prefix: config.cachePrefix,
+    keyspace: 'shard',
+    createCache: (ctx) => {
+      const service = new CacheService(ctx.options);
+      if (layer === 'core') return new CoreGatewayCache(service, logger);
+      const tiered = new TieredCache(service, { l1: { maxEntries: 10_000, ttl: '5s' }, bus: true });
+      tiered.on('error', () => undefined); // store failures are counted in stats; reads degrade to the origin
+      return new TieredGatewayCache(tiered, service, logger, opts.softTimeoutMs ?? 10_000);
+    },
+  });
+  return new RoutedGatewayCache(router, layer);
 }

@@ -6,7 +6,7 @@ export type { GatewayConfig } from './config';
 export { loadManifest, parseManifest } from './manifest/load';
 export type { CompiledManifest, CompiledTool } from './manifest/load';
 export type { Manifest, ManifestTool, InvalidationTarget } from './manifest/schema';
-export { createGatewayCache, CoreGatewayCache, TieredGatewayCache } from './cache';
+export { createGatewayCache, CoreGatewayCache, TieredGatewayCache, RoutedGatewayCache, TenantError } from './cache';
 export type { GatewayCacheOptions } from './cache';
 export type { GatewayCache, CacheTarget, ReadSpec, ReadResult, ReadSource } from './cache-port';
 export { ToolRunner, resolveTargets } from './tool-runner';

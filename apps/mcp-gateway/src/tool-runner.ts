@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CacheTarget, GatewayCache, ReadSource } from './cache-port';
 import { credentialScope } from './credentials';
-import { UpstreamError } from './errors';
+import { GatewayError, UpstreamError } from './errors';
 import type { CompiledManifest, CompiledTool } from './manifest/load';
 import type { InvalidationTarget } from './manifest/schema';
 import { renderTemplate } from './manifest/template';
@@ -186,6 +186,9 @@ export class ToolRunner {
       return { content: [{ type: 'text', text: msg }], isError: true, _meta: { 'stratacache/error': err.code, 'stratacache/status': err.status } };
     }
     const e = err as Error;
+    if (err instanceof GatewayError) {
+      return { content: [{ type: 'text', text: `${tool.name} refused: ${e.message}` }], isError: true, _meta: { 'stratacache/error': err.code } };
+    }
     this.opts.logger.error({ tool: tool.name, err: { message: e.message, code: (e as { code?: string }).code } }, 'tool failed');
     return { content: [{ type: 'text', text: `${tool.name} failed: ${e.message}` }], isError: true };
   }

@@ -28,7 +28,7 @@ describe.each<Backend>(['redis', 'memory', 'memory-core'])('gateway end to end o
 
   it('reports the store it runs on', async () => {
     expect(s.gateway.cache.storeKind).toBe(backend === 'redis' ? 'redis' : 'memory');
-    expect(s.gateway.cache.layer).toBe(backend === 'memory-core' ? 'core' : 'tiered');
+    expect(s.gateway.cache.layer).toBe(backend === 'memory-core' ? 'core+shard' : 'tiered+shard');
     const h = (await (await fetch(`${s.gateway.url}/healthz`)).json()) as { ok: boolean; cache: { store: string } };
     expect(h.ok).toBe(true);
   });

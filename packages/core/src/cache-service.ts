@@ -5,6 +5,7 @@ import { createCodec } from './codec';
 import type { Codec } from './codec';
 import { toMs } from './duration';
 import type { Duration } from './duration';
+import { Deadlines } from './deadlines';
 import { decodeEntry, encodeEntry, stamp } from './entry';
 import type { CacheEntry } from './entry';
 import { CacheOptionsError, StoreTimeoutError } from './errors';
@@ -210,6 +211,7 @@ export class CacheService {
   /** The store answers synchronously (MemoryStore): no timeout needed. */
   private readonly local: boolean;
   private readonly events = new CacheEventEmitter();
+  private readonly deadlines: Deadlines;
   private readonly flights = new Map<string, Promise<unknown>>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly nsCache = new Map<string, NsInfo>();
@@ -247,6 +249,7 @@ export class CacheService {
 
     this.opTimeoutMs = toMs(opts.opTimeout ?? 200, 'opTimeout');
     if (this.opTimeoutMs < 1) throw new CacheOptionsError('opTimeout must be at least 1 ms');
+    this.deadlines = new Deadlines(this.opTimeoutMs);
     this.maxTtlMs = toMs(opts.maxTtl ?? '30d', 'maxTtl');
     if (this.maxTtlMs < 1000) throw new CacheOptionsError('maxTtl must be at least 1 s');
     const maxItemSize = opts.maxItemSize ?? 512 * 1024;
@@ -375,20 +378,7 @@ export class CacheService {
   // resilience: breaker + timeout around every store call
 
   private timed<T>(p: Promise<T>, op: string): Promise<T> {
-    if (this.local) return p;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(onTimeout, this.opTimeoutMs, reject, op, this.opTimeoutMs);
-      p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
+    return this.local ? p : this.deadlines.race(p, op);
   }
 
   /** Records a store failure: breaker, counters, `error` event. Returns the SetResult reason. */
@@ -1127,6 +1117,7 @@ export class CacheService {
     this.closed = true;
     this.unsubscribeBreaker();
     this.events.clear();
+    this.deadlines.stop();
     if (this.ownsStore) await this.store.close();
   }
 }

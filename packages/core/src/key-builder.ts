@@ -77,9 +77,13 @@ export function unescapeKeyPart(part: string): string {
   );
 }
 
+// eslint-disable-next-line no-control-regex
+const MAY_NEED_ESCAPE_RE = /[%:*?[\]\\{}=,()~\u0000-\u001f\u007f\uD800-\uDFFF]/;
+
 /** Escapes a key part (see {@link KeyBuilder.escape}). */
 export function escapeKeyPart(part: string): string {
-  return part.replace(ESCAPE_RE, escapeChar);
+  // fast path: most parts (ids, enum values, words) need no escaping at all
+  return MAY_NEED_ESCAPE_RE.test(part) ? part.replace(ESCAPE_RE, escapeChar) : part;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -97,7 +101,7 @@ function describe(v: unknown): string {
 export class KeyBuilder {
   readonly prefix: string;
   readonly maxIdentifierLength: number;
-  private readonly defaults: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  private readonly defaults: ReadonlyMap<string, { readonly keys: readonly string[]; readonly values: Readonly<Record<string, unknown>> }>;
 
   constructor(opts: KeyBuilderOptions) {
     if (opts === null || typeof opts !== 'object') throw new CacheOptionsError('KeyBuilder options must be an object with a prefix');
@@ -122,13 +126,13 @@ export class KeyBuilder {
       );
     }
     if (!isPlainObject(defaults)) throw new CacheOptionsError('defaults must be an object keyed by "entity:operation"');
-    const map = new Map<string, Readonly<Record<string, unknown>>>();
+    const map = new Map<string, { keys: string[]; values: Readonly<Record<string, unknown>> }>();
     for (const [ns, d] of Object.entries(defaults)) {
       if (!isPlainObject(d)) throw new CacheOptionsError(`defaults[${JSON.stringify(ns)}] must be an object of parameter defaults`);
       if (!/^[^:]+:[^:]+$/.test(ns)) {
         throw new CacheOptionsError(`defaults key must be "entity:operation", got ${JSON.stringify(ns)}`);
       }
-      map.set(ns, Object.freeze({ ...d }));
+      map.set(ns, { keys: Object.keys(d), values: Object.freeze({ ...d }) });
     }
     this.prefix = prefix;
     this.maxIdentifierLength = maxIdentifierLength;
@@ -160,24 +164,30 @@ export class KeyBuilder {
       const obj: Record<string, unknown> =
         params instanceof Map ? Object.fromEntries([...params].map(([k, v]) => [String(k), v])) : (params ?? {});
       const defaults = entity !== undefined && operation !== undefined ? this.defaults.get(`${entity}${SEP}${operation}`) : undefined;
-      const tokens: string[] = [];
-      const seen = new Set<object>([obj]);
+      const stack: object[] = [obj];
+      raw = '';
+      let first = true;
       if (defaults) {
-        for (const k of Object.keys(defaults)) {
-          const v = obj[k] !== undefined ? obj[k] : defaults[k];
-          tokens.push(v === undefined ? '' : this.token(v, seen));
+        for (const k of defaults.keys) {
+          const v = obj[k] !== undefined ? obj[k] : defaults.values[k];
+          raw += (first ? '' : SEP) + (v === undefined ? '' : this.token(v, stack));
+          first = false;
         }
       }
-      const extra = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined && !(defaults && Object.hasOwn(defaults, k)))
-        .sort();
-      for (const k of extra) tokens.push(`${escapeKeyPart(k)}=${this.token(obj[k], seen)}`);
-      raw = tokens.join(SEP);
+      const extra: string[] = [];
+      for (const k of Object.keys(obj)) {
+        if (obj[k] !== undefined && !(defaults !== undefined && Object.hasOwn(defaults.values, k))) extra.push(k);
+      }
+      if (extra.length > 1) extra.sort();
+      for (const k of extra) {
+        raw += `${first ? '' : SEP}${escapeKeyPart(k)}=${this.token(obj[k], stack)}`;
+        first = false;
+      }
     } else if (Array.isArray(params)) {
-      const seen = new Set<object>([params]);
-      raw = params.map((v) => this.token(v, seen)).join(SEP);
+      const stack: object[] = [params];
+      raw = params.map((v) => this.token(v, stack)).join(SEP);
     } else {
-      raw = this.token(params, new Set());
+      raw = this.token(params, []);
     }
     return this.shorten(raw);
   }
@@ -246,7 +256,8 @@ export class KeyBuilder {
     return escapeKeyPart(value);
   }
 
-  private token(v: unknown, seen: Set<object>): string {
+  /** One value as an identifier token. `stack` holds the objects being serialised (cycle detection). */
+  private token(v: unknown, stack: object[]): string {
     switch (typeof v) {
       case 'string':
         return escapeKeyPart(v);
@@ -265,20 +276,23 @@ export class KeyBuilder {
     if (v === null) return '~n';
     if (v instanceof Date) return Number.isNaN(v.getTime()) ? '~d' : escapeKeyPart(v.toISOString());
     if (v instanceof Uint8Array) return `~x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
-    if (seen.has(v)) throw new KeyError('a circular structure cannot be part of a cache key identifier');
-    seen.add(v);
+    if (stack.includes(v)) throw new KeyError('a circular structure cannot be part of a cache key identifier');
+    stack.push(v);
     try {
-      if (Array.isArray(v)) return `(${v.map((x) => this.token(x, seen)).join(',')})`;
-      if (v instanceof Set) return `(${[...v].map((x) => this.token(x, seen)).sort().join(',')})`;
-      const entries: [string, unknown][] =
-        v instanceof Map ? [...v].map(([k, x]) => [this.token(k, seen), x]) : Object.keys(v).map((k) => [escapeKeyPart(k), (v as Record<string, unknown>)[k]]);
-      const parts = entries
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => `${k}=${this.token(x, seen)}`)
-        .sort();
-      return parts.length === 0 ? '(=)' : `(${parts.join(',')})`;
+      if (Array.isArray(v)) return `(${v.map((x) => this.token(x, stack)).join(',')})`;
+      if (v instanceof Set) return `(${[...v].map((x) => this.token(x, stack)).sort().join(',')})`;
+      const parts: string[] = [];
+      if (v instanceof Map) {
+        for (const [k, x] of v) if (x !== undefined) parts.push(`${this.token(k, stack)}=${this.token(x, stack)}`);
+      } else {
+        for (const k of Object.keys(v)) {
+          const x = (v as Record<string, unknown>)[k];
+          if (x !== undefined) parts.push(`${escapeKeyPart(k)}=${this.token(x, stack)}`);
+        }
+      }
+      return parts.length === 0 ? '(=)' : `(${parts.sort().join(',')})`;
     } finally {
-      seen.delete(v);
+      stack.pop();
     }
   }
 

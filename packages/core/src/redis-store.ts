@@ -108,21 +108,17 @@ export class RedisStore implements Store {
     if (this.closed) throw new StoreClosedError(this.kind);
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    this.check();
-    const v = await this.client.getBuffer(key);
-    return v === null ? undefined : v;
+  // get/mget are the hot path: no async frame, no per-call closure.
+  get(key: string): Promise<Buffer | undefined> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.kind));
+    return this.client.getBuffer(key).then(nullToUndefined);
   }
 
-  async mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
-    this.check();
-    if (keys.length === 0) return [];
-    if (this.isCluster) {
-      const values = await Promise.all(keys.map((k) => this.client.getBuffer(k)));
-      return values.map((v) => (v === null ? undefined : v));
-    }
-    const values = await this.client.mgetBuffer(keys as string[]);
-    return values.map((v) => (v === null ? undefined : v));
+  mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.kind));
+    if (keys.length === 0) return Promise.resolve([]);
+    if (this.isCluster) return Promise.all(keys.map((k) => this.client.getBuffer(k))).then(nullsToUndefined);
+    return this.client.mgetBuffer(keys as string[]).then(nullsToUndefined);
   }
 
   async set(key: string, value: Buffer, ttlMs?: number): Promise<void> {
@@ -277,6 +273,16 @@ export class RedisStore implements Store {
     await Promise.all(closing);
     this.client.off('error', this.onError);
   }
+}
+
+function nullToUndefined(v: Buffer | null): Buffer | undefined {
+  return v === null ? undefined : v;
+}
+
+/** In place: ioredis answers `null` for a missing key, the Store port says `undefined`. */
+function nullsToUndefined(values: (Buffer | null)[]): (Buffer | undefined)[] {
+  for (let i = 0; i < values.length; i++) if (values[i] === null) (values as unknown[])[i] = undefined;
+  return values as (Buffer | undefined)[];
 }
 
 /** QUIT, but a hung (SIGSTOPped) or unreachable server must not hang `close()`. */

@@ -366,16 +366,21 @@ describe.each(kinds)('CacheService on $kind', ({ makeStore }) => {
 });
 
 describe('CacheService on Redis: raw foreign data', () => {
-  it('a foreign key of another type (WRONGTYPE) is a counted miss, deleted, and does not trip the breaker', async () => {
+  it('a foreign value under our key (string or another type) is a miss, never an error, and is replaced by the next write', async () => {
     const cache = new CacheService({ redis: server.url, prefix: uniquePrefix() });
     try {
-      await raw.hset(cache.key('h:1'), 'f', 'v');
+      await raw.hset(cache.key('h:1'), 'f', 'v'); // MGET answers nil for another type; a plain GET would be WRONGTYPE
+      await raw.hset(cache.key('single'), 'f', 'v'); // no namespace → plain GET → WRONGTYPE → corrupt
       await raw.set(cache.key('s:1'), 'written by someone else');
       expect(await cache.get('h:1')).toBeUndefined();
+      expect(await cache.get('single')).toBeUndefined();
       expect(await cache.get('s:1')).toBeUndefined();
       expect(cache.stats().corrupt).toBe(2);
+      expect(cache.stats().errors).toBe(0);
       expect(cache.breaker.state).toBe('CLOSED');
-      await waitFor(async () => (await raw.exists(cache.key('h:1'), cache.key('s:1'))) === 0, { timeoutMs: 5000 });
+      await waitFor(async () => (await raw.exists(cache.key('single'), cache.key('s:1'))) === 0, { timeoutMs: 5000 });
+      expect(await cache.set('h:1', 'mine')).toEqual({ ok: true });
+      expect(await cache.get('h:1')).toBe('mine');
     } finally {
       await cache.close();
     }

@@ -35,3 +35,4 @@ export {
   type RouterHealth,
   type RouterEventListener,
 } from './shard-router';
+export { tieredCaches, TieredTenantCache } from './tiered-caches';

@@ -245,7 +245,10 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     return this.#open(this.#shards.get(shard)!).store!;
   }
 
-  /** Subscribe to the cache events of every tenant cache (current and future), tagged with shard and tenant. */
+  /**
+   * Subscribe to the CacheService events of every tenant cache created from now on (and their L2
+   * CacheService when `createCache` wraps one as `service`), tagged with shard and tenant.
+   */
   on(type: CacheEventType | '*', listener: RouterEventListener): () => void {
     const entry = { type, fn: listener };
     this.#listeners.add(entry);
@@ -267,9 +270,11 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     };
     const cache = this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options });
     this.#caches.set(key, { cache, shard, tenant });
-    const onFn = (cache as unknown as { on?: CacheService['on'] }).on;
-    if (typeof onFn === 'function') {
-      onFn.call(cache, '*', (e: CacheEvent) => {
+    // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
+    const inner = (cache as unknown as { service?: unknown }).service;
+    const source = cache instanceof CacheService ? cache : inner instanceof CacheService ? inner : undefined;
+    if (source) {
+      source.on('*', (e: CacheEvent) => {
         for (const l of this.#listeners) {
           if (l.type !== '*' && l.type !== e.type) continue;
           try {
@@ -336,12 +341,13 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     return { status, shards: out };
   }
 
-  /** Stats of every tenant cache created so far (CacheService caches only). */
+  /** CacheService stats of every tenant cache created so far (of the L2 `service` for wrappers). */
   stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> {
     const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> = [];
     for (const c of this.#caches.values()) {
-      const fn = (c.cache as unknown as { stats?: () => CacheStats }).stats;
-      if (typeof fn === 'function') out.push({ shard: c.shard, tenant: c.tenant, stats: fn.call(c.cache) });
+      const inner = (c.cache as unknown as { service?: unknown }).service;
+      const svc = c.cache instanceof CacheService ? c.cache : inner instanceof CacheService ? inner : undefined;
+      if (svc) out.push({ shard: c.shard, tenant: c.tenant, stats: svc.stats() });
     }
     return out;
   }

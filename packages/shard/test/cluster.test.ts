@@ -2,7 +2,7 @@ import { CacheService, RedisStore } from '@stratacache/core';
 import { startCluster, waitFor, type RedisCluster } from '@stratacache/redis-harness';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShardRouter, createRedisConnection } from '../src/index';
+import { ShardRouter, createRedisConnection, tieredCaches } from '../src/index';
 import { clusterMasterDrill, fmtSeconds } from './support/drills';
 
 // One 3-master + 3-replica cluster for the whole file: core behaviour first, the failover drill last.
@@ -120,6 +120,46 @@ describe('CacheService on a Redis Cluster built by createRedisConnection', () =>
       expect(h.shards.guilford!.kind).toBe('cluster');
     } finally {
       await router.close();
+    }
+  });
+
+  it('TieredCache on the Cluster: L1/L2, cross-instance stampede guard, bus invalidation', async () => {
+    // two app instances = two routers, each with its own Cluster connection
+    const make = () =>
+      new ShardRouter({
+        shards: { guilford: { cluster: { nodes: cluster.startupNodes } } },
+        cache: { opTimeout: 1_000 },
+        createCache: tieredCaches({ l1: { ttl: '30s' } }),
+      });
+    const [r1, r2] = [make(), make()];
+    try {
+      const [c1, c2] = [r1.forTenant('guilford'), r2.forTenant('guilford')];
+      await Promise.all([c1.ready(), c2.ready()]);
+      let origin = 0;
+      const slow = async () => {
+        origin++;
+        await new Promise((r) => setTimeout(r, 200));
+        return 'value';
+      };
+      const results = await Promise.all([
+        ...Array.from({ length: 10 }, () => c1.getOrSet('hot:key', slow)),
+        ...Array.from({ length: 10 }, () => c2.getOrSet('hot:key', slow)),
+      ]);
+      expect(results.every((v) => v === 'value')).toBe(true);
+      expect(origin).toBe(1);
+
+      await c1.set('tagged:1', 'x', { tags: ['t1'] });
+      expect(await c2.get('tagged:1')).toBe('x');
+      expect(c2.hasInL1('tagged:1')).toBe(true);
+      await c1.invalidateTag('t1');
+      await waitFor(() => !c2.hasInL1('tagged:1'), { timeoutMs: 10_000, message: 'bus invalidation on the Cluster' });
+      expect(await c2.get('tagged:1')).toBeUndefined();
+
+      await c1.set('ns:a', 1);
+      await c1.clear();
+      expect(await c2.get('ns:a')).toBeUndefined();
+    } finally {
+      await Promise.all([r1.close(), r2.close()]);
     }
   });
 

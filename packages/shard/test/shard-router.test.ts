@@ -113,19 +113,20 @@ describe('ShardRouter on embedded memory shards', () => {
 
   it('createCache hook wraps each tenant cache (the tiered-cache seam) and events carry shard and tenant', async () => {
     const seen: string[] = [];
-    type Wrapped = { inner: CacheService; on: CacheService['on']; close(): Promise<void> };
+    type Wrapped = { service: CacheService; close(): Promise<void> };
     const options: ShardRouterOptions<Wrapped> = {
       shards: { main: { memory: true } },
       defaultShard: 'main',
       createCache: (ctx) => {
         const inner = new CacheService(ctx.options);
-        return { inner, on: inner.on.bind(inner), close: () => inner.close() };
+        return { service: inner, close: () => inner.close() };
       },
     };
     const router = new ShardRouter(options);
     router.on('set', (e, o) => seen.push(`${o.shard}/${o.tenant}/${e.key}`));
-    await router.forTenant('t1').inner.set('k', 1);
+    await router.forTenant('t1').service.set('k', 1);
     expect(seen).toEqual(['main/t1/sc:t1:k']);
+    expect(router.stats()).toHaveLength(1); // stats of the wrapped L2 service
     await router.close();
   });
 

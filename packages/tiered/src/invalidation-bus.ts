@@ -72,6 +72,7 @@ export class InvalidationBus {
     senderId: string,
     private readonly cb: BusCallbacks,
     private readonly pollIntervalMs = 200,
+    private readonly publishTimeoutMs = 1_000,
   ) {
     this.channel = channel;
     this.senderId = senderId;
@@ -168,11 +169,13 @@ export class InvalidationBus {
       this.cb.onReconnect();
     }
     this.everConnected = true;
-    if (this.retry.size > 0) {
-      const pending = [...this.retry];
-      this.retry.clear();
-      for (const m of pending) void this.send(m, true);
-    }
+    if (this.retry.size > 0) this.flushRetry();
+  }
+
+  private flushRetry(): void {
+    const pending = [...this.retry];
+    this.retry.clear();
+    for (const m of pending) void this.send(m, true);
   }
 
   /** Publishes a message; never throws. Resolves once handed to the server (or queued on failure). */
@@ -182,14 +185,25 @@ export class InvalidationBus {
 
   private async send(raw: string, isRetry: boolean): Promise<void> {
     if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.store.publish(this.channel, raw);
+      // A hung Redis (accepts TCP, never answers) must not hang the writer: bounded wait, then retry queue.
+      await Promise.race([
+        this.store.publish(this.channel, raw),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`bus publish did not answer within ${this.publishTimeoutMs} ms`)), this.publishTimeoutMs);
+        }),
+      ]);
       this.counters.sent++;
+      // the server answers again: resend what failed before (duplicates are harmless)
+      if (!isRetry && this.retry.size > 0) this.flushRetry();
     } catch (err) {
       this.counters.publishErrors++;
       // deduplicated (a Set of encoded messages) and bounded; flushed when the bus is up again
       if (this.retry.size < MAX_RETRY_QUEUE) this.retry.add(raw);
       if (!isRetry) this.cb.onError(err, 'publish');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

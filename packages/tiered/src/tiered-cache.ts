@@ -102,6 +102,8 @@ export class TieredCache {
   private readonly background = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
   private busUp: boolean;
+  /** Kept outside `c` so the hit path does one property write. */
+  private l1HitCount = 0;
   private hitListeners = false;
   private closed = false;
   private readonly busReady: Promise<void>;
@@ -165,7 +167,7 @@ export class TieredCache {
           this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
         },
         onError: (err, op) => this.onError(err, `bus.${op}`),
-      });
+      }, 200, Math.max(50, (l2 as { opTimeoutMs?: number }).opTimeoutMs ?? 1_000));
       this.busUp = false;
       this.busReady = this.bus.start().then(
         () => {
@@ -191,8 +193,8 @@ export class TieredCache {
    * use `getOrSet` for grace). The L1 hit path is synchronous and returns a resolved promise.
    */
   get<T = unknown>(key: string): Promise<T | undefined> {
-    const rec = this.l1 !== undefined ? this.l1Fresh(key) : undefined;
-    if (rec !== undefined) return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
+    const v = this.getL1<T>(key);
+    if (v !== undefined) return Promise.resolve(v);
     return this.getSlow<T>(key);
   }
 
@@ -201,26 +203,22 @@ export class TieredCache {
    * Never touches L2. Counts as an L1 hit when found.
    */
   getL1<T = unknown>(key: string): T | undefined {
-    const rec = this.l1 !== undefined ? this.l1Fresh(key) : undefined;
-    return rec === undefined ? undefined : ((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
+    const lru = this.lru;
+    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    if (rec === undefined) return undefined;
+    const now = coarseNow();
+    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
+      this.l1HitCount++;
+      if (this.hitListeners) this.emit('hit', key, 'l1');
+      return (this.cloneOut ? structuredClone(rec.value) : rec.value) as T;
+    }
+    if (rec.graceUntil <= now) this.l1?.delete(key);
+    return undefined;
   }
 
   /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
   hasInL1(key: string): boolean {
     return this.l1?.peek(key) !== undefined;
-  }
-
-  private l1Fresh(key: string): L1Record | undefined {
-    const rec = this.lru !== undefined ? this.lru.get(key) : (this.l1 as L1Cache).get(key);
-    if (rec === undefined) return undefined;
-    const now = coarseNow();
-    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
-      this.c.l1Hits++;
-      if (this.hitListeners) this.emit('hit', key, 'l1');
-      return rec;
-    }
-    if (rec.graceUntil <= now) (this.l1 as L1Cache).delete(key);
-    return undefined;
   }
 
   private async getSlow<T>(key: string): Promise<T | undefined> {
@@ -259,7 +257,7 @@ export class TieredCache {
       if (rec !== undefined) {
         const now = coarseNow();
         if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
-          this.c.l1Hits++;
+          this.l1HitCount++;
           if (this.hitListeners) this.emit('hit', key, 'l1');
           const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
           if (ra > 0 && now >= rec.createdAt + ra * (rec.expiresAt - rec.createdAt)) {
@@ -338,7 +336,7 @@ export class TieredCache {
 
     if (stale === undefined) {
       const r = await this.fetchFresh(key, factory, p, tags, undefined);
-      return r.skipped ? { value: undefined, source: 'origin' } : r;
+      return r.skipped ? { value: r.value, source: 'origin' } : r;
     }
 
     // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
@@ -366,7 +364,7 @@ export class TieredCache {
         this.serveStale(key, 'soft-timeout');
         return { value: stale.value, source: 'stale' };
       }
-      if (r.skipped) return { value: stale.value, source: 'stale' };
+      if (r.skipped) return r.value !== undefined ? { value: r.value, source: 'origin' } : { value: stale.value, source: 'stale' };
       return r;
     } catch {
       // factory failed or hard-timed out: fail-safe to the stale value
@@ -529,7 +527,8 @@ export class TieredCache {
     }
     const latencyMs = Date.now() - Math.floor(startedAt);
     if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
-    if (ctx.skipped || (value as unknown) === SKIP) return { value: undefined, source: 'origin', skipped: true };
+    // skip(): nothing is cached; a value returned anyway is still handed to the caller
+    if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
     await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt);
     return { value, source: 'origin' };
   }
@@ -771,7 +770,7 @@ export class TieredCache {
   }
 
   stats(): TieredStats {
-    const c = this.c;
+    const c = { ...this.c, l1Hits: this.l1HitCount };
     const reads = c.l1Hits + c.l2Hits + c.misses + c.stale;
     const l1 = this.l1;
     const o = this.opts.l1;

@@ -82,6 +82,26 @@ describe('grace, stale-while-revalidate, timeouts', () => {
     }
   }, 30_000);
 
+  it('a hung Redis (SIGSTOP) costs a bounded wait: reads, writes and deletes return', async () => {
+    const own = await startStandalone();
+    const a = await makeInstance(own.port, uniquePrefix('hung'), { grace: '1m' }, { opTimeout: 150 });
+    try {
+      await a.tiered.set('k', 'v', { ttl: 100 });
+      own.pause();
+      await sleep(150);
+      const t0 = Date.now();
+      expect(await a.tiered.getOrSet('k', boom)).toBe('v'); // stale from L1, at once
+      expect(await a.tiered.getOrSet('fresh', () => 'f')).toBe('f');
+      await a.tiered.delete('k');
+      expect(await a.tiered.set('x', 1)).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      own.resume();
+      await a.close();
+      await own.close();
+    }
+  }, 30_000);
+
   it('soft timeout returns stale and lets the factory finish in the background', async () => {
     const a = await one({ grace: '10s' });
     try {
@@ -197,6 +217,13 @@ describe('grace, stale-while-revalidate, timeouts', () => {
       expect(await a.tiered.get('c2')).toBeUndefined();
       expect(await a.tiered.getOrSet('c3', (ctx) => ctx.skip())).toBeUndefined();
       expect(await a.tiered.get('c3')).toBeUndefined();
+      expect(
+        await a.tiered.getOrSet('c4', (ctx) => {
+          ctx.skip();
+          return 'not cached';
+        }),
+      ).toBe('not cached');
+      expect(await a.tiered.get('c4')).toBeUndefined();
     } finally {
       await a.close();
     }
