@@ -61,6 +61,8 @@ export class CoreGatewayCache implements GatewayCache {
       );
       return { value, source: fromOrigin ? 'origin' : 'cache' };
     } catch (err) {
+      // single-flight: another caller's factory (its credential) was refused; ours may be accepted
+      if (!fromOrigin && err instanceof UpstreamError && err.isClientError) return { value: await fetch(), source: 'origin' };
       if (!servesStale(err) || spec.graceMs <= 0) throw err;
       // last good copy: an expired entry still inside its grace period (never one removed by invalidation)
       const entry = await this.service.getEntry<T>(key).catch(() => undefined);
@@ -117,20 +119,27 @@ export class TieredGatewayCache implements GatewayCache {
     let called = false;
     let failed = false;
     let clientError: unknown;
-    const value = await this.tiered.getOrSet<T>(
-      key,
-      async () => {
-        called = true;
-        try {
-          return await fetch();
-        } catch (err) {
-          failed = true;
-          if (!servesStale(err)) clientError = err;
-          throw err;
-        }
-      },
-      { ttl: spec.ttlMs, grace: spec.graceMs, tags: spec.tags, softTimeout: spec.graceMs > 0 ? this.softTimeoutMs : 0 },
-    );
+    let value: T;
+    try {
+      value = await this.tiered.getOrSet<T>(
+        key,
+        async () => {
+          called = true;
+          try {
+            return await fetch();
+          } catch (err) {
+            failed = true;
+            if (!servesStale(err)) clientError = err;
+            throw err;
+          }
+        },
+        { ttl: spec.ttlMs, grace: spec.graceMs, tags: spec.tags, softTimeout: spec.graceMs > 0 ? this.softTimeoutMs : 0 },
+      );
+    } catch (err) {
+      // single-flight: another caller's factory (its credential) was refused; ours may be accepted
+      if (!called && err instanceof UpstreamError && err.isClientError) return { value: await fetch(), source: 'origin' };
+      throw err;
+    }
     // a 4xx is the caller's error: never hide it behind a stale value
     if (clientError !== undefined) throw clientError;
     if (failed) this.logger.warn({ entity: spec.entity, operation: spec.operation }, 'upstream failed, serving stale');

@@ -93,7 +93,20 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const ctx = await createGatewayContext(config, opts);
   const { manifest, cache, runner, logger } = ctx;
   const app: FastifyInstance = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, forceCloseConnections: true });
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
+  type Session = { transport: StreamableHTTPServerTransport; server: McpServer; lastSeen: number };
+  const sessions = new Map<string, Session>();
+  // sessions a client never closed (no DELETE) are dropped after SESSION_IDLE_SEC without requests
+  const idleMs = config.sessionIdleSec * 1000;
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, sess] of sessions) {
+      if (now - sess.lastSeen > idleMs) {
+        sessions.delete(id);
+        void sess.transport.close().catch(() => undefined);
+        void sess.server.close().catch(() => undefined);
+      }
+    }
+  }, Math.min(60_000, idleMs)).unref();
 
   const contextOf = (extra: Extra) => ({
     credential: headerOf(extra.requestInfo?.headers, config.credentialHeader),
@@ -109,6 +122,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     if (!entry) {
       if (sid) return reply.code(404).send(jsonRpcError(-32001, 'Session not found'));
       if (!isInitializeRequest(req.body)) return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no valid session ID provided'));
+      if (sessions.size >= config.maxSessions) return reply.code(503).send(jsonRpcError(-32000, 'Too many open sessions, retry later'));
       const admin = isAdminRequest(req.headers, config.adminToken);
       const server = createMcpServer({
         runner,
@@ -116,8 +130,9 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
         context: contextOf,
         adminCheck: (extra) => isAdminRequest(extra.requestInfo?.headers, config.adminToken),
       });
-      const created: { transport: StreamableHTTPServerTransport; server: McpServer } = {
+      const created: Session = {
         server,
+        lastSeen: Date.now(),
         transport: new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           onsessioninitialized: (id) => {
@@ -135,6 +150,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       entry = created;
       logger.info({ admin }, 'mcp session opened');
     }
+    entry.lastSeen = Date.now();
     reply.hijack();
     await entry.transport.handleRequest(req.raw, reply.raw, req.body);
   });
@@ -142,6 +158,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     const sid = headerOf(req.headers, 'mcp-session-id');
     const entry = sid ? sessions.get(sid) : undefined;
     if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));
+    entry.lastSeen = Date.now();
     reply.hijack();
     await entry.transport.handleRequest(req.raw, reply.raw);
     return undefined;
@@ -187,6 +204,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(sweeper);
       for (const { transport, server } of [...sessions.values()]) {
         await transport.close().catch(() => undefined);
         await server.close().catch(() => undefined);

@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
       generated.push('ADMIN_TOKEN');
     }
     if (!env['UPSTREAM_API_KEY']) env['UPSTREAM_API_KEY'] = DEMO_API_KEYS.alice;
+    if (!env['KEY_SECRET']) env['KEY_SECRET'] = randomBytes(32).toString('hex');
     env['UPSTREAM_URL'] = 'http://127.0.0.1:1'; // placeholder, replaced once the demo listens
   }
   let config: GatewayConfig = loadConfig(env);

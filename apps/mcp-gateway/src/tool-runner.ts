@@ -68,12 +68,43 @@ export class ToolRunner {
     webhooks: 0,
   };
 
+  /** HMAC scope of credentials the upstream accepted recently -> until when (epoch ms). */
+  private readonly verified = new Map<string, number>();
+
   constructor(
     readonly manifest: CompiledManifest,
     private readonly upstream: UpstreamClient,
     readonly cache: GatewayCache,
-    private readonly opts: { keySecret: string; fallbackCredential?: string | undefined; logger: Logger },
+    private readonly opts: {
+      keySecret: string;
+      fallbackCredential?: string | undefined;
+      logger: Logger;
+      /** How long a credential the upstream accepted may read shared cache entries without a new upstream check. Default 5 min. */
+      credentialCheckTtlMs?: number;
+    },
   ) {}
+
+  /**
+   * A cached entry is served only to a credential the upstream accepted recently (any successful
+   * upstream call with it); otherwise that read also goes to the upstream, which checks the
+   * credential — so an unknown or revoked key never reads cached data it could not read upstream.
+   */
+  private isVerified(scope: string): boolean {
+    const until = this.verified.get(scope);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.verified.delete(scope);
+    return false;
+  }
+
+  private markVerified(scope: string): void {
+    if (this.verified.size >= 10_000) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.delete(scope);
+    this.verified.set(scope, Date.now() + (this.opts.credentialCheckTtlMs ?? 300_000));
+  }
 
   tool(name: string): CompiledTool | undefined {
     return this.manifest.tools.find((t) => t.name === name);
@@ -108,7 +139,7 @@ export class ToolRunner {
   async call(tool: CompiledTool, args: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
     const credential = ctx.credential ?? this.opts.fallbackCredential;
     try {
-      return tool.kind === 'read' ? await this.read(tool, args, credential, ctx.tenant) : await this.write(tool, args, credential, ctx.tenant);
+      return tool.kind === 'read' ? await this.read(tool, args, credential, ctx.tenant) : await this.write(tool, args, credential);
     } catch (err) {
       return this.errorResult(tool, err);
     }
@@ -117,9 +148,11 @@ export class ToolRunner {
   private async read(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolResult> {
     this.counters.reads++;
     const req = this.buildRequest(tool, args);
+    const scope = credentialScope(this.opts.keySecret, credential);
     const fetchOrigin = async (): Promise<unknown> => {
       this.counters.originCalls++;
       const res = await this.upstream.request({ ...req, credential });
+      this.markVerified(scope);
       return res.data;
     };
     if (!tool.cache) {
@@ -129,30 +162,37 @@ export class ToolRunner {
     const params: Record<string, unknown> = {};
     for (const k of tool.keyFields) if (args[k] !== undefined) params[k] = args[k];
     // caller-scoped responses: the key carries an HMAC of the credential, never the credential
-    if (tool.scope === 'caller') params['_scope'] = credentialScope(this.opts.keySecret, credential);
+    if (tool.scope === 'caller') params['_scope'] = scope;
     const tags = tool.cache.tags.map((t) => renderTemplate(t, args)).filter((t): t is string => t !== undefined);
     const { value, source } = await this.cache.read(
       { entity: tool.cache.entity, operation: tool.cache.operation, params, ttlMs: tool.ttlMs, graceMs: tool.graceMs, tags, tenant },
       fetchOrigin,
     );
+    if (source !== 'origin' && !this.isVerified(scope)) {
+      // a credential the upstream has not accepted recently never reads cached data: ask the upstream
+      const fresh = await fetchOrigin();
+      return { content: [{ type: 'text', text: text(fresh) }], _meta: { 'stratacache/source': 'origin' } };
+    }
     if (source === 'cache') this.counters.cacheHits++;
     if (source === 'stale') this.counters.staleServed++;
     return { content: [{ type: 'text', text: text(value) }], _meta: { 'stratacache/source': source satisfies ReadSource } };
   }
 
-  private async write(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolResult> {
+  private async write(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined): Promise<ToolResult> {
     this.counters.writes++;
     const req = this.buildRequest(tool, args);
     let data: unknown;
     try {
       // exactly once: the upstream client never retries a non-idempotent method
       data = (await this.upstream.request({ ...req, credential })).data;
+      this.markVerified(credentialScope(this.opts.keySecret, credential));
     } catch (err) {
       // outcome unknown (timeout, network, 5xx): the write may have happened, so invalidate anyway
-      if (err instanceof UpstreamError && !err.isClientError) await this.invalidate(tool.invalidates, { ...args, result: {} }, tenant);
+      if (err instanceof UpstreamError && !err.isClientError) await this.invalidate(tool.invalidates, { ...args, result: {} });
       throw err;
     }
-    const invalidated = await this.invalidate(tool.invalidates, { ...args, result: data ?? {} }, tenant);
+    // every tenant / shard: tenants may read the same upstream data, so a write invalidates everywhere
+    const invalidated = await this.invalidate(tool.invalidates, { ...args, result: data ?? {} });
     return {
       content: [{ type: 'text', text: data === null ? 'OK' : text(data) }],
       _meta: { 'stratacache/source': 'origin', 'stratacache/invalidated': invalidated },

@@ -210,6 +210,40 @@ describe.each<Backend>(['redis', 'memory', 'memory-core'])('gateway end to end o
     expect(r.text).toContain('401');
   });
 
+  it('shared cached entries are only served to credentials the upstream accepted', async () => {
+    const alice = await s.connect({ 'x-api-key': ALICE });
+    await call(alice, 'get_job', { id: 'job-16' });
+    expect((await call(alice, 'get_job', { id: 'job-16' })).source).toBe('cache');
+    for (const headers of [{}, { 'x-api-key': 'stolen-or-revoked-key' }] as Record<string, string>[]) {
+      const other = await s.connect(headers);
+      const r = await call(other, 'get_job', { id: 'job-16' });
+      expect(r.isError).toBe(true);
+      expect(r.text).toContain('401');
+    }
+    // a key never seen before: its first read goes upstream (which accepts it), then it shares the entry
+    const ada = await s.connect({ 'x-api-key': 'demo-key-admin' });
+    expect((await call(ada, 'get_job', { id: 'job-16' })).source).toBe('origin');
+    expect((await call(ada, 'get_job', { id: 'job-16' })).source).toBe('cache');
+  });
+
+  it('concurrent reads of one key by a refused and an accepted credential: each gets its own answer', async () => {
+    const good = await s.connect({ 'x-api-key': ALICE });
+    const bad = await s.connect({ 'x-api-key': 'not-a-key' });
+    s.upstream.setLatency(150);
+    try {
+      const pBad = call(bad, 'get_job', { id: 'job-17' });
+      await new Promise((r) => setTimeout(r, 20));
+      const pGood = call(good, 'get_job', { id: 'job-17' });
+      const [rb, rg] = await Promise.all([pBad, pGood]);
+      expect(rb.isError).toBe(true);
+      expect(rb.text).toContain('401');
+      expect(rg.isError).toBe(false);
+      expect((rg.json as { id: string }).id).toBe('job-17');
+    } finally {
+      s.upstream.setLatency(0);
+    }
+  });
+
   it('the API key never appears in logs nor in cache keys', async () => {
     const c = await s.connect({ 'x-api-key': ALICE, 'x-instance': 'tenant-a' });
     await call(c, 'get_me');

@@ -45,6 +45,13 @@ describe('tenants routed to shards (X-Instance -> ShardRouter)', () => {
     expect((await call(acme, 'get_job', { id: 'job-20' })).source).toBe('origin');
     expect((await call(globex, 'get_job', { id: 'job-20' })).source).toBe('origin');
 
+    // a write by one tenant invalidates the other tenants' copies too (same upstream data)
+    expect((await call(globex, 'get_job', { id: 'job-20' })).source).toBe('cache');
+    expect((await call(acme, 'update_job', { id: 'job-20', title: 'written by acme' })).isError).toBe(false);
+    const g = await call(globex, 'get_job', { id: 'job-20' });
+    expect(g.source).toBe('origin');
+    expect((g.json as { title: string }).title).toBe('written by acme');
+
     // an invalid tenant header is a tool error, not a crash
     const bad = await s.connect({ 'x-api-key': ALICE, 'x-instance': 'no spaces allowed!' });
     const r = await call(bad, 'get_job', { id: 'job-20' });

@@ -7,6 +7,8 @@ import { renderTemplate, templateVars } from '../src/manifest/template';
 import { parseLatency } from '../src/demo-upstream';
 import { seedCrm } from '../src/demo-upstream/data';
 import { isAdminRequest } from '../src/mcp-server';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/gateway';
 
 const SECRET = 'unit-secret-unit-secret';
 
@@ -85,5 +87,25 @@ describe('helpers', () => {
     expect(parseLatency('300-800')).toEqual({ minMs: 300, maxMs: 800 });
     expect(parseLatency(undefined)).toEqual({ minMs: 300, maxMs: 800 });
     expect(() => parseLatency('fast')).toThrow(/DEMO_LATENCY/);
+  });
+});
+
+describe('logger', () => {
+  it('redacts credentials and tokens wherever headers are logged', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(c: Buffer, _e, cb) {
+        lines.push(c.toString());
+        cb();
+      },
+    });
+    const log = createLogger({ credentialHeader: 'x-my-key', logLevel: 'info' }, sink);
+    log.info({ req: { headers: { 'x-api-key': 'k-1-secret', authorization: 'Bearer t-2-secret', 'x-my-key': 'k-3-secret', host: 'h' } } }, 'r');
+    log.info({ headers: { 'x-admin-token': 'k-4-secret', 'x-signature': 'k-5-secret' } }, 'r');
+    log.info({ credential: 'k-6-secret' }, 'r');
+    const all = lines.join('');
+    expect(all).not.toMatch(/k-\d-secret|t-2-secret/);
+    expect(all).toContain('[redacted]');
+    expect(all).toContain('"host":"h"');
   });
 });

@@ -7,7 +7,7 @@ type Reject = (err: unknown) => void;
  * pending calls are grouped in time buckets of `opTimeout / 4`; one unref'd interval rejects every
  * call of a bucket once it is `opTimeout` old. Rejecting a promise that already settled is a no-op,
  * so settled calls need no bookkeeping. Precision: a call times out between `opTimeout` and
- * `1.25 × opTimeout` (+ event-loop delay). The interval only runs while calls are pending.
+ * `1.5 × opTimeout` (+ event-loop delay), never before `opTimeout`. The interval only runs while calls are pending.
  */
 export class Deadlines {
   private readonly tickMs: number;
@@ -46,7 +46,8 @@ export class Deadlines {
     const now = performance.now();
     while (this.buckets.length > 0) {
       const b = this.buckets[0] as { at: number; rejects: Reject[] };
-      if (now - b.at < this.timeoutMs) break;
+      // the bucket's last call was added up to one tick after `b.at`: never reject before timeoutMs
+      if (now - b.at < this.timeoutMs + this.tickMs) break;
       this.buckets.shift();
       if (b.rejects === this.current) this.current = undefined;
       const err = new StoreTimeoutError('operation', this.timeoutMs);

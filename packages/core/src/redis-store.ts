@@ -88,6 +88,9 @@ export class RedisStore implements Store {
     this.deleteBatch = positiveInt(opts.deleteBatch ?? 500, 'deleteBatch');
     // Without a listener ioredis prints "Unhandled error event" on every failed reconnect.
     this.client.on('error', this.onError);
+    // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
+    // with the offline queue disabled, is not refused while it is being established).
+    if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
   }
 
   private readonly onError = (err: unknown): void => {
@@ -172,7 +175,13 @@ export class RedisStore implements Store {
 
   async deleteMatching(glob: string): Promise<number> {
     this.check();
-    const nodes: Redis[] = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    let nodes: Redis[] = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    if (this.isCluster && nodes.length === 0) {
+      // Slots not discovered yet (just created / reconnecting): wait for the cluster, then ask again.
+      await this.client.ping();
+      nodes = (this.client as Cluster).nodes('master');
+      if (nodes.length === 0) throw new Error('deleteMatching: no Cluster master is known');
+    }
     const counts = await Promise.all(nodes.map((node) => this.deleteOnNode(node, glob)));
     return counts.reduce((a, b) => a + b, 0);
   }

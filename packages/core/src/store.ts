@@ -6,7 +6,8 @@
  * - values are bytes (`Buffer`); `get` of a missing or expired key resolves `undefined`;
  * - `ttlMs` is a positive integer number of milliseconds; omitted = no expiry;
  * - `deleteMatching(glob)` uses Redis glob syntax (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`);
- * - `publish`/`subscribe` are fire-and-forget pub/sub (no persistence, at-most-once);
+ * - `publish`/`subscribe` are fire-and-forget pub/sub (no persistence, at-most-once; on a Redis
+ *   Cluster two messages may arrive in another order than they were published);
  * - errors (connection lost, timeouts) reject; the CacheService turns them into misses.
  */
 export interface Store {

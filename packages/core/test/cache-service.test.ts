@@ -166,8 +166,12 @@ describe.each(kinds)('CacheService on $kind', ({ makeStore }) => {
     const cache = make();
     const key = cache.keys.build('jobs', 'list', 'all');
     const gate = deferred<string>();
-    const p = cache.getOrSet(key, () => gate.promise);
-    await new Promise((r) => setTimeout(r, 20));
+    const started = deferred();
+    const p = cache.getOrSet(key, () => {
+      started.resolve();
+      return gate.promise;
+    });
+    await started.promise; // the factory is running (it read the origin before the invalidation)
     await cache.invalidateNamespace('jobs', 'list');
     gate.resolve('old data');
     expect(await p).toBe('old data');

@@ -29,3 +29,42 @@ export function deferred<T = void>() {
   });
   return { promise, resolve, reject };
 }
+
+/**
+ * Chaos wrapper around a real store: on demand, every call fails (`mode = 'error'`), hangs until
+ * `mode` changes back (`'hang'`), or is delayed (`delayMs`).
+ */
+export class ChaosStore implements Store {
+  mode: 'ok' | 'error' | 'hang' = 'ok';
+  delayMs = 0;
+  calls = 0;
+  private waiters: (() => void)[] = [];
+  constructor(readonly inner: Store) {}
+  get kind() {
+    return `chaos(${this.inner.kind})`;
+  }
+  setMode(mode: 'ok' | 'error' | 'hang'): void {
+    this.mode = mode;
+    if (mode !== 'hang') for (const w of this.waiters.splice(0)) w();
+  }
+  private async gate(): Promise<void> {
+    this.calls++;
+    if (this.delayMs > 0) await sleep(this.delayMs);
+    if (this.mode === 'hang') await new Promise<void>((r) => this.waiters.push(r));
+    if (this.mode === 'error') throw new Error('chaos: injected store failure');
+  }
+  async get(key: string) { await this.gate(); return this.inner.get(key); }
+  async mget(keys: readonly string[]) { await this.gate(); return this.inner.mget(keys); }
+  async set(key: string, value: Buffer, ttlMs?: number) { await this.gate(); return this.inner.set(key, value, ttlMs); }
+  async mset(entries: Parameters<Store['mset']>[0]) { await this.gate(); return this.inner.mset(entries); }
+  async del(keys: string | readonly string[]) { await this.gate(); return this.inner.del(keys); }
+  async has(key: string) { await this.gate(); return this.inner.has(key); }
+  async expire(key: string, ttlMs: number) { await this.gate(); return this.inner.expire(key, ttlMs); }
+  async incr(key: string, by?: number, ttlMs?: number) { await this.gate(); return this.inner.incr(key, by, ttlMs); }
+  async deleteMatching(glob: string) { await this.gate(); return this.inner.deleteMatching(glob); }
+  async publish(channel: string, message: Buffer | string) { await this.gate(); return this.inner.publish(channel, message); }
+  async subscribe(channel: string, handler: Parameters<Store['subscribe']>[1]) { await this.gate(); return this.inner.subscribe(channel, handler); }
+  async ping() { await this.gate(); return this.inner.ping(); }
+  isReady() { return this.mode === 'ok' && this.inner.isReady(); }
+  async close() { this.setMode('ok'); return this.inner.close(); }
+}

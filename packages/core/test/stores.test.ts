@@ -71,6 +71,27 @@ describe('RedisStore specifics', () => {
     await expect(own.get('x')).rejects.toMatchObject({ code: 'E_STORE_CLOSED' });
   });
 
+  it('starts connecting a lazyConnect client at once (works even with the offline queue off)', async () => {
+    const client = new Redis(server.url, { lazyConnect: true, enableOfflineQueue: false });
+    const store = new RedisStore(client, { ownsClient: true });
+    await waitFor(() => store.isReady(), { timeoutMs: 5000 });
+    expect(await store.ping()).toBeGreaterThanOrEqual(0);
+    await store.close();
+  });
+
+  it('deleteMatching on a brand-new Cluster client waits for slot discovery instead of seeing no masters', async () => {
+    const seed = new Cluster(cluster.startupNodes);
+    await seed.set('fresh:1', 'x');
+    await seed.set('fresh:2', 'x');
+    const store = new RedisStore(new Cluster(cluster.startupNodes, { enableAutoPipelining: true }), { ownsClient: true });
+    try {
+      expect(await store.deleteMatching('fresh:*')).toBe(2);
+    } finally {
+      await store.close();
+      await seed.quit();
+    }
+  });
+
   it('rejects a string that is not a redis URL', () => {
     expect(() => new RedisStore('localhost:6379')).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
   });

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import {
   parseHostPort,
@@ -71,7 +72,8 @@ function toTls(tls: ShardTlsConfig | undefined, host?: string): ConnectionOption
   if (tls.ca !== undefined) out.ca = tls.ca;
   if (tls.cert !== undefined) out.cert = tls.cert;
   if (tls.key !== undefined) out.key = tls.key;
-  const servername = tls.servername ?? host;
+  // SNI must be a host name: never default it to an IP address (RFC 6066).
+  const servername = tls.servername ?? (host !== undefined && isIP(host.replace(/^\[|\]$/g, '')) === 0 ? host : undefined);
   if (servername !== undefined) out.servername = servername;
   if (tls.rejectUnauthorized !== undefined) out.rejectUnauthorized = tls.rejectUnauthorized;
   return out;

@@ -23,8 +23,8 @@ export class ShardConfigError extends StrataCacheError {
   /** Dotted path of the offending option, e.g. `shards.stamford.url` (empty when not applicable). */
   readonly path: string;
 
-  constructor(reason: ShardConfigErrorReason, path: string, message: string) {
-    super('E_SHARD_CONFIG', path ? `${path}: ${message}` : message);
+  constructor(reason: ShardConfigErrorReason, path: string, message: string, options?: { cause?: unknown }) {
+    super('E_SHARD_CONFIG', path ? `${path}: ${message}` : message, options);
     this.reason = reason;
     this.path = path;
   }

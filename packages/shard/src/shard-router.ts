@@ -100,19 +100,34 @@ export interface RouterHealth {
 /** Listener of router-wide cache events, with the shard and tenant that emitted them. */
 export type RouterEventListener = (event: CacheEvent, origin: { shard: string; tenant: string | undefined }) => void;
 
+interface EventSource {
+  svc: CacheService;
+  shard: string;
+  tenant: string | undefined;
+  off: (() => void) | undefined;
+}
+
 interface ShardState {
   id: string;
   def: ShardDefinition;
   kind: ConnectionKind;
   target: string;
   store?: Store;
-  breaker?: CircuitBreaker;
+  breaker: CircuitBreaker;
   ownsStore: boolean;
   /** Shard-level CacheService (health, admin). */
   admin?: CacheService;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Per-shard breaker defaults (the shared `cache.breaker` and a shard's `cache.breaker` override them). */
+const SHARD_BREAKER_DEFAULTS = Object.freeze({
+  failureThreshold: 5,
+  monitoringWindow: 30_000,
+  resetTimeout: 5_000,
+  halfOpenMaxCalls: 1,
+});
 
 /**
  * Routes tenants to their own Redis (or Cluster, Sentinel group, embedded memory store).
@@ -145,6 +160,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   readonly #connectionName: string;
   readonly #createCache: (ctx: ShardCacheContext) => C;
   readonly #listeners = new Set<{ type: CacheEventType | '*'; fn: RouterEventListener }>();
+  readonly #sources: EventSource[] = [];
   #closed = false;
 
   constructor(options: ShardRouterOptions<C>) {
@@ -173,13 +189,27 @@ export class ShardRouter<C extends ShardCache = CacheService> {
         throw new ShardConfigError('invalid-option', `shards.${id}`, 'shard ids are 1-64 characters: letters, digits, "_", "-", "."');
       }
       const kind = validateConnectionConfig(def, `shards.${id}`);
-      checkCacheOptions((def as { cache?: ShardCacheOptions }).cache, `shards.${id}.cache`);
+      const shardCache = checkCacheOptions((def as { cache?: ShardCacheOptions }).cache, `shards.${id}.cache`);
+      // Breakers hold no timers: create them now, so bad breaker options fail at construction.
+      let breaker: CircuitBreaker;
+      try {
+        breaker = new CircuitBreaker({
+          ...SHARD_BREAKER_DEFAULTS,
+          ...(this.#common.breaker ?? {}),
+          ...(shardCache.breaker ?? {}),
+          name: `shard:${id}`,
+        });
+      } catch (e) {
+        throw new ShardConfigError('invalid-option', `shards.${id}.cache.breaker`, errorMessage(e), { cause: e });
+      }
+      validateCacheServiceOptions({ ...this.#common, ...shardCache }, breaker, prefix, `shards.${id}.cache`);
       this.#shards.set(id, {
         id,
         def,
         kind,
         target: describeConnection(def),
         ownsStore: kind !== 'client' || (def as ClientConnectionConfig).owned === true,
+        breaker,
       });
     }
 
@@ -241,18 +271,45 @@ export class ShardRouter<C extends ShardCache = CacheService> {
 
   /** The Store of a shard (opens the connection). Owned by the router. */
   storeOf(shard: string): Store {
-    this.forShard(shard);
-    return this.#open(this.#shards.get(shard)!).store!;
+    const state = this.#shards.get(shard);
+    if (!state) {
+      throw new ShardConfigError('unknown-shard', 'shard', `shard ${JSON.stringify(shard)} is not defined (shards: ${this.shardIds().join(', ')})`);
+    }
+    if (this.#closed) throw new ShardConfigError('closed', '', 'the ShardRouter is closed');
+    return this.#open(state).store!;
   }
 
   /**
-   * Subscribe to the CacheService events of every tenant cache created from now on (and their L2
-   * CacheService when `createCache` wraps one as `service`), tagged with shard and tenant.
+   * Subscribe to the CacheService events of every tenant cache, current and future (for wrappers
+   * built by `createCache`, the events of their L2 CacheService exposed as `service`), tagged with
+   * shard and tenant. The router only listens to its caches while it has listeners, so the cache
+   * hot path does not build events nobody reads.
    */
   on(type: CacheEventType | '*', listener: RouterEventListener): () => void {
     const entry = { type, fn: listener };
     this.#listeners.add(entry);
-    return () => this.#listeners.delete(entry);
+    if (this.#listeners.size === 1) for (const src of this.#sources) this.#attach(src);
+    return () => {
+      if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
+      for (const src of this.#sources) {
+        src.off?.();
+        src.off = undefined;
+      }
+    };
+  }
+
+  #attach(src: EventSource): void {
+    if (src.off) return;
+    src.off = src.svc.on('*', (e: CacheEvent) => {
+      for (const l of this.#listeners) {
+        if (l.type !== '*' && l.type !== e.type) continue;
+        try {
+          l.fn(e, { shard: src.shard, tenant: src.tenant });
+        } catch {
+          // listeners never break the cache
+        }
+      }
+    });
   }
 
   #cacheFor(shard: string, tenant: string | undefined): C {
@@ -272,18 +329,11 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     this.#caches.set(key, { cache, shard, tenant });
     // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
     const inner = (cache as unknown as { service?: unknown }).service;
-    const source = cache instanceof CacheService ? cache : inner instanceof CacheService ? inner : undefined;
-    if (source) {
-      source.on('*', (e: CacheEvent) => {
-        for (const l of this.#listeners) {
-          if (l.type !== '*' && l.type !== e.type) continue;
-          try {
-            l.fn(e, { shard, tenant });
-          } catch {
-            // listeners never break the cache
-          }
-        }
-      });
+    const svc = cache instanceof CacheService ? cache : inner instanceof CacheService ? inner : undefined;
+    if (svc) {
+      const src: EventSource = { svc, shard, tenant, off: undefined };
+      this.#sources.push(src);
+      if (this.#listeners.size > 0) this.#attach(src);
     }
     return cache;
   }
@@ -298,15 +348,6 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       const client = createRedisConnection(def as RedisConnectionConfig, { connectionName: `${this.#connectionName}:${state.id}` });
       store = new RedisStore(client, { ownsClient: true });
     }
-    const breakerOpts = { ...(this.#common.breaker ?? {}), ...(def.cache?.breaker ?? {}) };
-    state.breaker = new CircuitBreaker({
-      failureThreshold: 5,
-      monitoringWindow: 30_000,
-      resetTimeout: 5_000,
-      halfOpenMaxCalls: 1,
-      ...breakerOpts,
-      name: `shard:${state.id}`,
-    });
     state.store = store;
     return state;
   }
@@ -382,7 +423,26 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       }),
     );
     this.#listeners.clear();
+    this.#sources.length = 0;
   }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Builds (and closes) a throw-away CacheService on a timer-less MemoryStore, so invalid CacheService
+ * options (`opTimeout: -1`, a bad TTL rule…) fail when the router is constructed, not on first use.
+ */
+function validateCacheServiceOptions(cache: ShardCacheOptions, breaker: CircuitBreaker, prefix: string, path: string): void {
+  let probe: CacheService | undefined;
+  try {
+    probe = new CacheService({ ...cache, store: new MemoryStore({ sweepIntervalMs: 0 }), breaker, prefix });
+  } catch (e) {
+    throw new ShardConfigError('invalid-option', path, errorMessage(e), { cause: e });
+  }
+  void probe.close();
 }
 
 function checkTenantId(tenant: unknown, path: string): void {

@@ -62,9 +62,9 @@ describe('HashedStore over three Redis servers under a CacheService', () => {
     stores = servers.map((s) => new RedisStore(s.url));
     hashed = new HashedStore({
       shards: { r1: stores[0]!, r2: stores[1]!, r3: stores[2]! },
-      breaker: { failureThreshold: 3, resetTimeout: 500, callTimeout: 300 },
+      breaker: { failureThreshold: 3, resetTimeout: 500, callTimeout: 1_000 },
     });
-    cache = new CacheService({ store: hashed, prefix: 'hs', opTimeout: 1_000 });
+    cache = new CacheService({ store: hashed, prefix: 'hs', opTimeout: 3_000 });
   });
 
   afterAll(async () => {
@@ -154,4 +154,30 @@ describe('HashedStore over three Redis servers under a CacheService', () => {
       return (await cache.get('p:0')) === 'again' && hashed.shardStats().every((s) => s.breaker === 'CLOSED');
     }, { timeoutMs: 20_000, intervalMs: 200, message: 'dead shard back in service' });
   }, 60_000);
+
+  it('a frozen shard (SIGSTOP) is cut by its own call timeout: reads miss fast, the CacheService breaker stays closed', async () => {
+    const frozen = servers[2]!;
+    const key = Array.from({ length: 200 }, (_, i) => `f:${i}`).find((k) => hashed.shardFor(cache.key(k)) === 'r3')!;
+    await cache.set(key, 'v');
+    frozen.pause();
+    try {
+      const t0 = performance.now();
+      const v = await cache.getOrSet(key, () => 'origin');
+      const took = performance.now() - t0;
+      console.log(`[hash] read on a SIGSTOPped shard answered from the origin in ${took.toFixed(0)} ms (shard callTimeout 1000 ms, CacheService opTimeout 3000 ms)`);
+      expect(v).toBe('origin');
+      expect(cache.breaker.state).toBe('CLOSED');
+      expect(cache.stats().timeouts).toBe(0); // cut by the shard, not by the CacheService
+    } finally {
+      frozen.resume();
+    }
+  }, 30_000);
+
+  it("onShardError 'throw' rejects like a plain Store", async () => {
+    const dead = new RedisStore({ port: 1, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const h = new HashedStore({ shards: { dead }, onShardError: 'throw', breaker: false, ownsStores: true });
+    await expect(h.get('k')).rejects.toThrow();
+    expect(h.shardStats()[0]).toMatchObject({ shard: 'dead', errors: 1, degraded: 0, breaker: 'DISABLED' });
+    await h.close();
+  });
 });

@@ -38,6 +38,8 @@ describe('ShardRouter configuration errors', () => {
     ['cache.redis', () => new ShardRouter({ shards: { a: { ...mem, cache: { redis: 'redis://h' } as never } } }), 'conflicting-options', 'shards.a.cache.redis'],
     ['shared breaker instance', () => new ShardRouter({ shards: { a: mem }, cache: { breaker: new CircuitBreaker() as never } }), 'invalid-option', 'cache.breaker'],
     ['bad keyspace', () => new ShardRouter({ shards: { a: mem }, keyspace: 'global' as never }), 'invalid-option', 'keyspace'],
+    ['bad breaker option (eager)', () => new ShardRouter({ shards: { a: mem }, cache: { breaker: { failureThreshold: 0 } } }), 'invalid-option', 'shards.a.cache.breaker'],
+    ['bad CacheService option (eager)', () => new ShardRouter({ shards: { a: { ...mem, cache: { opTimeout: -5 } } } }), 'invalid-option', 'shards.a.cache'],
   ])('%s', (_name, fn, reason, path) => {
     const e = configError(fn);
     expect(e.reason).toBe(reason);
@@ -104,6 +106,18 @@ describe('ShardRouter on embedded memory shards', () => {
     expect(() => router.forTenant('acme')).toThrow(/closed/);
   });
 
+  it('health({ connect: true }) opens and probes every shard', async () => {
+    const router = new ShardRouter({ shards: { a: { memory: true }, b: { memory: true } } });
+    expect(Object.values((await router.health()).shards).map((h) => h.status)).toEqual(['idle', 'idle']);
+    const h = await router.health({ connect: true });
+    expect(h.status).toBe('ok');
+    expect(Object.values(h.shards).map((x) => [x.status, x.kind, x.circuit])).toEqual([
+      ['ok', 'memory', 'CLOSED'],
+      ['ok', 'memory', 'CLOSED'],
+    ]);
+    await router.close();
+  });
+
   it("keyspace 'shard' shares one CacheService per shard", async () => {
     const router = new ShardRouter({ shards: { shared: { memory: true } }, defaultShard: 'shared', keyspace: 'shard' });
     expect(router.forTenant('a')).toBe(router.forTenant('b'));
@@ -126,6 +140,14 @@ describe('ShardRouter on embedded memory shards', () => {
     router.on('set', (e, o) => seen.push(`${o.shard}/${o.tenant}/${e.key}`));
     await router.forTenant('t1').service.set('k', 1);
     expect(seen).toEqual(['main/t1/sc:t1:k']);
+    // a late listener sees existing caches; after unsubscribing nothing more arrives
+    const late: string[] = [];
+    const off = router.on('*', (e, o) => late.push(`${o.tenant}:${e.type}`));
+    await router.forTenant('t1').service.get('k');
+    expect(late).toEqual(['t1:hit']);
+    off();
+    await router.forTenant('t1').service.get('k');
+    expect(late).toHaveLength(1);
     expect(router.stats()).toHaveLength(1); // stats of the wrapped L2 service
     await router.close();
   });
@@ -158,7 +180,7 @@ describe('ShardRouter: a failing shard only affects its own tenants', () => {
         stamford: { url: stamfordRedis.url },
         guilford: { url: guilfordRedis.url },
       },
-      cache: { opTimeout: 500, breaker: { resetTimeout: 1_000 } },
+      cache: { opTimeout: 2_000, breaker: { resetTimeout: 1_000 } },
     });
   });
 

@@ -11,7 +11,7 @@ let b: ShardRouter<TieredTenantCache>;
 function makeRouter(): ShardRouter<TieredTenantCache> {
   return new ShardRouter({
     shards: { stamford: { url: stamfordRedis.url }, guilford: { url: guilfordRedis.url } },
-    cache: { opTimeout: 500 },
+    cache: { opTimeout: 3_000 },
     createCache: tieredCaches({ l1: { ttl: '30s' } }),
   });
 }

@@ -1,4 +1,4 @@
-import { toMs } from '@stratacache/core';
+import { CacheOptionsError, toMs } from '@stratacache/core';
 import type { Duration } from '@stratacache/core';
 
 /** What a `getOrSet` factory receives. */
@@ -32,7 +32,9 @@ export class FactoryContextImpl<T> implements FactoryContext<T> {
     this.tags = tags;
   }
   setTtl(ttl: Duration): void {
-    this.ttl = toMs(ttl, 'FactoryContext.setTtl');
+    const ms = toMs(ttl, 'FactoryContext.setTtl');
+    if (ms === 0) throw new CacheOptionsError('FactoryContext.setTtl: ttl must be > 0 ms (use skip() to cache nothing)');
+    this.ttl = ms;
   }
   setTags(tags: readonly string[]): void {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) {

@@ -25,8 +25,10 @@ export interface BusCallbacks {
   onMessage(msg: BusMessage): void;
   /** The bus went down (messages may be missed from now on). */
   onDown(): void;
-  /** The bus is subscribed again after being down: everything missed must be assumed stale. */
+  /** The bus is subscribed again after being down: everything missed must be assumed stale (called before `onUp`). */
   onReconnect(): void;
+  /** The bus is subscribed (first time or again). */
+  onUp(): void;
   onError(err: unknown, op: 'publish' | 'subscribe'): void;
 }
 
@@ -145,12 +147,30 @@ export class InvalidationBus {
     });
   }
 
-  private async startViaStore(): Promise<void> {
+  private startViaStore(): Promise<void> {
     const handler = (m: Buffer): void => this.onRaw(m.toString('utf8'));
-    this.unsubscribeStore = await this.store.subscribe(this.channel, handler);
-    if (this.closed) return;
-    this.markUp();
+    let subscribing = false;
+    const trySubscribe = async (): Promise<void> => {
+      if (subscribing || this.closed || this.unsubscribeStore) return;
+      subscribing = true;
+      try {
+        const off = await this.store.subscribe(this.channel, handler);
+        if (this.closed) {
+          await off().catch(() => undefined);
+          return;
+        }
+        this.unsubscribeStore = off;
+        if (this.store.isReady()) this.markUp();
+      } finally {
+        subscribing = false;
+      }
+    };
+    // The poll follows the store's readiness and retries a failed first subscription.
     this.poll = setInterval(() => {
+      if (!this.unsubscribeStore) {
+        trySubscribe().catch((err: unknown) => this.cb.onError(err, 'subscribe'));
+        return;
+      }
       const ready = this.store.isReady();
       if (!ready && this.connected) {
         this.connected = false;
@@ -160,6 +180,7 @@ export class InvalidationBus {
       }
     }, this.pollIntervalMs);
     this.poll.unref();
+    return trySubscribe();
   }
 
   private markUp(): void {
@@ -169,6 +190,7 @@ export class InvalidationBus {
       this.cb.onReconnect();
     }
     this.everConnected = true;
+    this.cb.onUp();
     if (this.retry.size > 0) this.flushRetry();
   }
 

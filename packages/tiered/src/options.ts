@@ -111,6 +111,7 @@ function fraction(v: unknown, name: string): number {
 export function resolvePolicy(o: GetOrSetPolicy, base: ResolvedPolicy | undefined, where: string): ResolvedPolicy {
   const d = (v: Duration | undefined, name: string, dflt: number): number => (v === undefined ? dflt : toMs(v, `${where}.${name}`));
   const ttl = o.ttl === undefined ? base?.ttl : toMs(o.ttl, `${where}.ttl`);
+  if (ttl === 0) fail(`${where}.ttl must be > 0 ms (use useCache: false or delete() instead of ttl 0)`);
   return {
     ttl,
     grace: d(o.grace, 'grace', base?.grace ?? 0),

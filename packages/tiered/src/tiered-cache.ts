@@ -102,6 +102,9 @@ export class TieredCache {
   private readonly background = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
   private busUp: boolean;
+  /** Incremented on every L2 error event: tells "L2 says missing" from "L2 could not answer". */
+  private l2ErrorSeq = 0;
+  private readonly offL2Errors: (() => void) | undefined;
   /** Kept outside `c` so the hit path does one property write. */
   private l1HitCount = 0;
   private hitListeners = false;
@@ -138,6 +141,9 @@ export class TieredCache {
     this.refreshAheadDefault = this.opts.refreshAhead;
     this.cloneOut = l1o ? l1o.clone : false;
 
+    this.offL2Errors = l2.on?.('error', () => {
+      this.l2ErrorSeq++;
+    });
     const store = l2.store;
     const isRedis = store.kind === 'redis' || store.kind === 'redis-cluster';
     const client = (store as { client?: unknown }).client;
@@ -161,18 +167,19 @@ export class TieredCache {
           this.emit('bus', undefined, 'l1', { kind: 'down' });
         },
         onReconnect: () => {
-          // Messages may have been missed while the bus was down: nothing in L1 can be trusted.
+          this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
+        },
+        onUp: () => {
+          // Messages may have been missed while the bus was not subscribed (an outage, or a start
+          // with Redis unreachable): nothing already in L1 can be trusted.
           this.l1?.clear();
           this.busUp = true;
-          this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
         },
         onError: (err, op) => this.onError(err, `bus.${op}`),
       }, 200, Math.max(50, (l2 as { opTimeoutMs?: number }).opTimeoutMs ?? 1_000));
       this.busUp = false;
       this.busReady = this.bus.start().then(
-        () => {
-          this.busUp = true;
-        },
+        () => undefined,
         (err: unknown) => this.onError(err, 'bus.subscribe'),
       );
     } else {
@@ -181,9 +188,20 @@ export class TieredCache {
     }
   }
 
-  /** Resolves once the invalidation bus is subscribed (or at once without a bus). Never rejects. */
-  ready(): Promise<void> {
-    return this.busReady;
+  /**
+   * Resolves once the invalidation bus is subscribed (at once without a bus), or after
+   * `timeoutMs` (default 5 s) if Redis is unreachable — check `busConnected`. Never rejects.
+   * Reads and writes work before; until the bus is up, L1 copies are trusted for `busDownL1Ttl` only.
+   */
+  ready(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.busReady,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   // ---------------------------------------------------------------- reads
@@ -283,12 +301,9 @@ export class TieredCache {
     }
     let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
     if (flight === undefined) {
+      // resolveMiss removes the entry itself (in `finally`, after its first await)
       flight = this.resolveMiss(key, factory, policy, options?.tags);
       this.flights.set(key, flight);
-      const clear = (): void => {
-        if (this.flights.get(key) === flight) this.flights.delete(key);
-      };
-      flight.then(clear, clear);
     }
     const r = await flight;
     switch (r.source) {
@@ -313,65 +328,80 @@ export class TieredCache {
 
   /** The miss path: L2, then (single-flighted, guarded) the factory, with grace and timeouts. */
   private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
-    const l1rec = this.l1?.peek(key);
-    const entry = await this.readL2<T>(key);
-    const now = Date.now();
-    let stale: StaleCandidate<T> | undefined;
-    if (entry !== undefined) {
-      if (entry.expiresAt > now) {
-        this.fillL1(key, entry);
-        if (this.hitListeners) this.emit('hit', key, 'l2');
-        if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
-          this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
-        }
-        return { value: entry.value, source: 'l2' };
-      }
-      if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
-    }
-    if (stale === undefined && l1rec !== undefined && l1rec.graceUntil > now) {
-      // L2 has nothing (unreachable, or evicted): the last L1 copy within grace is the fail-safe value.
-      stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
-    }
-    if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
-
-    if (stale === undefined) {
-      const r = await this.fetchFresh(key, factory, p, tags, undefined);
-      return r.skipped ? { value: r.value, source: 'origin' } : r;
-    }
-
-    // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
-    const alreadyRunning = this.refreshing.has(key);
-    const fresh = this.fetchFresh(key, factory, p, tags, stale);
-    if (p.softTimeout === 0) {
-      // stale-while-revalidate: answer now, refresh in the background (once per key)
-      this.track(fresh);
-      if (!alreadyRunning) {
-        this.c.backgroundRefreshes++;
-        if (this.emitter.has('refresh')) this.emit('refresh', key, 'origin', { kind: 'stale' });
-      }
-      this.serveStale(key, 'swr');
-      return { value: stale.value, source: 'stale' };
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const soft = new Promise<'soft'>((resolve) => {
-      timer = setTimeout(() => resolve('soft'), p.softTimeout);
-    });
     try {
-      const r = await Promise.race([fresh, soft]);
-      if (r === 'soft') {
-        this.c.softTimeouts++;
+      const l1rec = this.l1?.peek(key);
+      const errSeq = this.l2ErrorSeq;
+      let entry: CacheEntry<T> | undefined;
+      let l2Failed = false;
+      try {
+        entry = await this.l2.getEntry<T>(key);
+      } catch (err) {
+        l2Failed = true;
+        this.onError(err, 'l2.get', key);
+      }
+      if (entry === undefined && (this.l2ErrorSeq !== errSeq || !this.l2.store.isReady())) l2Failed = true;
+      const now = Date.now();
+      let stale: StaleCandidate<T> | undefined;
+      if (entry !== undefined) {
+        if (entry.expiresAt > now) {
+          this.fillL1(key, entry);
+          if (this.hitListeners) this.emit('hit', key, 'l2');
+          if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
+            this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
+          }
+          return { value: entry.value, source: 'l2' };
+        }
+        if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
+      }
+      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > now) {
+        // L2 could not answer: the last L1 copy within grace is the fail-safe value. (When L2 answers
+        // "missing", it is the authority: the key was deleted or invalidated — never resurrect it.)
+        stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
+      }
+      if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
+
+      if (stale === undefined) {
+        const r = await this.fetchFresh(key, factory, p, tags, undefined);
+        return r.skipped ? { value: r.value, source: 'origin' } : r;
+      }
+
+      // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
+      const alreadyRunning = this.refreshing.has(key);
+      const fresh = this.fetchFresh(key, factory, p, tags, stale);
+      if (p.softTimeout === 0) {
+        // stale-while-revalidate: answer now, refresh in the background (once per key)
         this.track(fresh);
-        this.serveStale(key, 'soft-timeout');
+        if (!alreadyRunning) {
+          this.c.backgroundRefreshes++;
+          if (this.emitter.has('refresh')) this.emit('refresh', key, 'origin', { kind: 'stale' });
+        }
+        this.serveStale(key, 'swr');
         return { value: stale.value, source: 'stale' };
       }
-      if (r.skipped) return r.value !== undefined ? { value: r.value, source: 'origin' } : { value: stale.value, source: 'stale' };
-      return r;
-    } catch {
-      // factory failed or hard-timed out: fail-safe to the stale value
-      this.serveStale(key, 'fail-safe');
-      return { value: stale.value, source: 'stale' };
+      let timer: NodeJS.Timeout | undefined;
+      const soft = new Promise<'soft'>((resolve) => {
+        timer = setTimeout(() => resolve('soft'), p.softTimeout);
+      });
+      try {
+        const r = await Promise.race([fresh, soft]);
+        if (r === 'soft') {
+          this.c.softTimeouts++;
+          this.track(fresh);
+          this.serveStale(key, 'soft-timeout');
+          return { value: stale.value, source: 'stale' };
+        }
+        if (r.skipped) return r.value !== undefined ? { value: r.value, source: 'origin' } : { value: stale.value, source: 'stale' };
+        return r;
+      } catch {
+        // factory failed or hard-timed out: fail-safe to the stale value
+        this.serveStale(key, 'fail-safe');
+        return { value: stale.value, source: 'stale' };
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
-      clearTimeout(timer);
+      // the flight ends with this call (it always awaits before getting here, after flights.set)
+      this.flights.delete(key);
     }
   }
 
@@ -540,6 +570,8 @@ export class TieredCache {
     this.checkOpen();
     if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.set: key must be a non-empty string');
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
+    if (ttl === 0) throw new CacheOptionsError('TieredCache.set: ttl must be > 0 ms (use delete() instead of ttl 0)');
+    if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
     const grace = options?.grace === undefined ? this.opts.grace : toMs(options.grace, 'TieredCache.set grace');
     return this.write(key, value, ttl, grace, options?.tags, stamp());
   }
@@ -561,13 +593,15 @@ export class TieredCache {
   private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number): Promise<boolean> {
     const ttl = this.resolveTtl(key, ttlIn);
     if (!(ttl > 0)) {
-      // ttl 0: do not cache (and drop what is there)
+      // unreachable through the public API (ttl 0 is rejected); a TTL policy returning 0 caches nothing
       this.l1?.delete(key);
       return false;
     }
     const entry: CacheEntry = { value, createdAt, expiresAt: createdAt + ttl };
     if (grace > 0) entry.graceUntil = createdAt + ttl + grace;
     if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
+    // L1 first: this process sees the new value at once, even while L2 is slow or down.
+    this.fillL1(key, entry);
     let ok = false;
     try {
       const res = await this.l2.setEntry(key, entry, ttl + grace);
@@ -577,7 +611,6 @@ export class TieredCache {
       if (isOptionsError(err)) throw err;
       this.onError(err, 'l2.set', key);
     }
-    this.fillL1(key, entry);
     if (this.emitter.has('set')) this.emit('set', key, 'origin', { ttlMs: ttl });
     // Publish only after L2 accepted the write; also wakes stampede followers elsewhere.
     if (ok && this.bus !== undefined) await this.bus.publish('s', [key]);
@@ -758,9 +791,24 @@ export class TieredCache {
     };
   }
 
+  /** Builds an event the way core does: full key, entity / operation / namespace parsed from it. */
   private emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
     const e: TieredEvent = { type, source, ...extra };
-    if (key !== undefined) e.key = key;
+    if (key !== undefined) {
+      let full = key;
+      try {
+        full = this.l2.key !== undefined ? this.l2.key(key) : key;
+      } catch {
+        // keep the key as given
+      }
+      e.key = full;
+      const ns = ttlHint(full, this.l2.keys.prefix);
+      if (ns !== undefined) {
+        e.entity = ns.entity;
+        if (ns.operation !== undefined) e.operation = ns.operation;
+        e.namespace = ns.operation === undefined ? ns.entity : `${ns.entity}:${ns.operation}`;
+      }
+    }
     this.emitter.emit(e);
   }
 
@@ -820,6 +868,7 @@ export class TieredCache {
       await Promise.race([Promise.all([...this.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     await this.bus?.close();
+    this.offL2Errors?.();
     this.l1?.clear();
     this.emitter.clear();
   }

@@ -127,6 +127,24 @@ describe('invalidation bus (two instances, two connections)', () => {
 });
 
 describe('bus outage', () => {
+  it('an instance started while Redis is down subscribes when Redis comes up, and clears what it cached meanwhile', async () => {
+    const own = await startStandalone();
+    await own.stop();
+    const a = await makeInstance(own.port, uniquePrefix('late'), {}, { opTimeout: 100 });
+    try {
+      await a.tiered.ready(100);
+      expect(a.tiered.busConnected).toBe(false);
+      expect(await a.tiered.getOrSet('k', () => 'v')).toBe('v');
+      expect(a.tiered.hasInL1('k')).toBe(true);
+      await own.restart();
+      await waitFor(() => a.tiered.busConnected, { timeoutMs: 15_000, message: 'bus never came up' });
+      expect(a.tiered.hasInL1('k')).toBe(false);
+    } finally {
+      await a.close();
+      await own.close();
+    }
+  }, 60_000);
+
   it('while disconnected L1 is trusted for busDownL1Ttl at most; on reconnect L1 is cleared and the bus resubscribes', async () => {
     const own = await startStandalone();
     const prefix = uniquePrefix('down');

@@ -102,6 +102,28 @@ describe('grace, stale-while-revalidate, timeouts', () => {
     }
   }, 30_000);
 
+  it('starts with Redis unreachable: ready() resolves after its timeout, reads fall back to the origin, close() returns', async () => {
+    const { freePort } = await import('@stratacache/redis-harness');
+    const port = await freePort();
+    const a = await makeInstance(port, uniquePrefix('nodb'), { grace: '1m' }, { opTimeout: 100 });
+    try {
+      expect(a.tiered.busConnected).toBe(false);
+      await a.tiered.ready(200);
+      let calls = 0;
+      expect(await a.tiered.getOrSet('k', () => ++calls)).toBe(1);
+      expect(await a.tiered.getOrSet('k', () => ++calls)).toBe(1); // L1 (trusted for busDownL1Ttl)
+      await sleep(1_100);
+      // the L1 copy is no longer trusted as fresh; L2 cannot answer, so it is served as the fail-safe
+      // (stale) value and refreshed in the background
+      expect(await a.tiered.getOrSet('k', () => ++calls)).toBe(1);
+      expect(a.tiered.stats().stale).toBe(1);
+      await waitFor(async () => (await a.tiered.getOrSet('k', () => ++calls)) === 2, { timeoutMs: 5_000 });
+      expect(calls).toBe(2);
+    } finally {
+      await a.close();
+    }
+  }, 30_000);
+
   it('soft timeout returns stale and lets the factory finish in the background', async () => {
     const a = await one({ grace: '10s' });
     try {
@@ -191,6 +213,23 @@ describe('grace, stale-while-revalidate, timeouts', () => {
           await expect(inst.tiered.getOrSet(k, boom), k).rejects.toThrow('origin down');
         }
       }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('an L1 copy that missed a delete is not resurrected as stale when L2 answers "missing"', async () => {
+    const prefix = uniquePrefix('miss');
+    const a = await makeInstance(redis.port, prefix, { grace: '1m' });
+    const b = await makeInstance(redis.port, prefix, { grace: '1m', bus: false, l1: { ttl: 80 } }); // B hears nothing
+    try {
+      await a.tiered.set('k', 'v', { ttl: 60_000 });
+      expect(await b.tiered.get('k')).toBe('v');
+      await a.tiered.delete('k');
+      await sleep(120);
+      expect(b.tiered.hasInL1('k')).toBe(true);
+      await expect(b.tiered.getOrSet('k', boom)).rejects.toThrow('origin down');
     } finally {
       await a.close();
       await b.close();

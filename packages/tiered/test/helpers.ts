@@ -18,7 +18,7 @@ export async function makeInstance(port: number, prefix: string, opts?: TieredCa
   const store = new RedisStore(client);
   const l2 = new CacheService({ store, prefix, opTimeout: 1_000, ...l2opts });
   const tiered = new TieredCache(l2, opts);
-  await tiered.ready();
+  await tiered.ready(2_000);
   return {
     tiered,
     l2,

@@ -153,6 +153,8 @@ describe('L1 over L2', () => {
     await b.getOrSet('e', () => 1);
     expect(seen.filter((e) => e.type === 'origin').map((e) => e.source)).toEqual(['origin']);
     expect(seen.filter((e) => e.type === 'hit').map((e) => e.source)).toEqual(['l1', 'l2']);
+    await a.getOrSet('user:get:7', () => 1);
+    expect(seen.find((e) => e.type === 'origin' && e.key === 'l1t:user:get:7')).toMatchObject({ entity: 'user', operation: 'get', namespace: 'user:get' });
   });
 
   it('the bus also works on the embedded MemoryStore (instances sharing one store)', async () => {
@@ -174,7 +176,7 @@ describe('L1 over L2', () => {
     expect(b.stats().bus!.received).toBeGreaterThanOrEqual(2);
   });
 
-  it('validates options with typed errors', () => {
+  it('validates options and arguments with typed errors', async () => {
     const l2 = new CacheService({ store: new MemoryStore() });
     const bad: unknown[] = [
       { l1: { maxEntries: 0 } },
@@ -186,13 +188,18 @@ describe('L1 over L2', () => {
       { busDownL1Ttl: 'x' },
       { bogus: true },
       { instanceId: 'short' },
+      { ttl: 0 },
     ];
     for (const o of bad) {
       expect(() => new TieredCache(l2, o as TieredCacheOptions), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     }
     expect(() => new TieredCache({} as never)).toThrow(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     const t = new TieredCache(l2, { ttl: '5m', grace: '1h', softTimeout: '50ms', hardTimeout: '2s' });
-    return t.close();
+    await expect(t.set('k', 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    await expect(t.set('k', undefined)).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    await expect(t.getOrSet('k', () => 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    await expect(t.getOrSet('k', () => 1, { hardTimeout: 'later' })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    await t.close();
   });
 
   it('rejects after close with E_TIERED_CLOSED', async () => {

@@ -98,7 +98,7 @@ export function runStoreContract(name: string, factory: () => Store | Promise<St
       const p = ns();
       await store.mset([
         { key: `${p}a`, value: Buffer.from('A') },
-        { key: `${p}b`, value: Buffer.from('B'), ttlMs: 150 },
+        { key: `${p}b`, value: Buffer.from('B'), ttlMs: 1000 },
         { key: `${p}c`, value: Buffer.from('C'), ttlMs: 60_000 },
       ]);
       expect((await store.mget([`${p}a`, `${p}b`, `${p}c`])).map((v) => v?.toString())).toEqual(['A', 'B', 'C']);
@@ -163,7 +163,7 @@ export function runStoreContract(name: string, factory: () => Store | Promise<St
       expect(await store.deleteMatching(`${ep}c[^u]t`)).toBe(1); // c-t
       expect(await store.deleteMatching(`${ep}c?t`)).toBe(1); // cut
       expect(await store.deleteMatching(`${ep}nothing*`)).toBe(0);
-      expect((await remaining()).sort()).toEqual(['a?b', 'axb', 'jobs:detail:1', 'jobs:lists', 'starXkey'].filter((k) => k !== 'a?b').sort());
+      expect((await remaining()).sort()).toEqual(['axb', 'jobs:detail:1', 'jobs:lists', 'starXkey']);
     });
 
     it('deleteMatching handles thousands of keys (several SCAN pages)', async () => {
@@ -191,11 +191,12 @@ export function runStoreContract(name: string, factory: () => Store | Promise<St
       await store.publish(ch, 'hello');
       await store.publish(ch, Buffer.from('bytes'));
       await eventually(() => got.length === 2 && got2.length === 2, timeoutMs, 'pub/sub delivery');
-      expect(got).toEqual(['hello', 'bytes']);
+      // order is not part of the contract: on a Cluster two PUBLISHes may enter through different nodes
+      expect([...got].sort()).toEqual(['bytes', 'hello']);
       await unsub();
       await store.publish(ch, 'after');
       await eventually(() => got2.length === 3, timeoutMs, 'delivery to the remaining subscriber');
-      expect(got).toEqual(['hello', 'bytes']);
+      expect(got).toHaveLength(2);
       await unsub2();
       await unsub2(); // idempotent
     });
