@@ -49,6 +49,7 @@ const envSchema = z.object({
   STDIO_ADMIN: bool.default(false),
   CACHE_LAYER: z.enum(['tiered', 'core']).default('tiered'),
   SHARDS: z.string().optional(),
+  ALLOWED_ORIGINS: z.string().optional(),
   SESSION_IDLE_SEC: z.coerce.number().int().min(10).max(86_400).default(1800),
   MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(1000),
   TENANT_SHARDS: z.string().optional(),
@@ -112,6 +113,8 @@ export interface GatewayConfig {
   /** Tenant (X-Instance value) -> shard id. */
   tenantShards: Record<string, string>;
   defaultShard: string;
+  /** Browser origins allowed to call `/mcp` besides localhost (DNS-rebinding protection). */
+  allowedOrigins: string[];
   /** MCP sessions without a request for this long are closed. */
   sessionIdleSec: number;
   /** Open MCP sessions at most; further `initialize` requests get 503. */
@@ -163,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shards,
     tenantShards,
     defaultShard,
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     sessionIdleSec: e.SESSION_IDLE_SEC,
     maxSessions: e.MAX_SESSIONS,
   };

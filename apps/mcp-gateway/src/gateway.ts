@@ -115,7 +115,27 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
 
   // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
-  const quiet = { logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' } as const;
+  // DNS-rebinding / cross-site protection: a browser request (Origin header) must come from
+  // localhost or an origin listed in ALLOWED_ORIGINS; non-browser clients send no Origin.
+  const originAllowed = (origin: string | undefined): boolean => {
+    if (!origin) return true;
+    if (config.allowedOrigins.includes(origin)) return true;
+    try {
+      const host = new URL(origin).hostname;
+      return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+    } catch {
+      return false;
+    }
+  };
+  const quiet = {
+    logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
+    preHandler: async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+      if (!originAllowed(headerOf(req.headers, 'origin'))) {
+        return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
+      }
+      return undefined;
+    },
+  } as const;
   app.post('/mcp', quiet, async (req, reply) => {
     const sid = headerOf(req.headers, 'mcp-session-id');
     let entry = sid ? sessions.get(sid) : undefined;

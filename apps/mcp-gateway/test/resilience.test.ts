@@ -72,7 +72,7 @@ describe('resilience', () => {
         intervalMs: 250,
         message: 'cache did not recover after redis restart',
       });
-    });
+    }, 60_000);
   });
 
   describe.each(['memory', 'redis', 'memory-core'] as const)('upstream failures on %s', (backend) => {

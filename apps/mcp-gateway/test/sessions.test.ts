@@ -43,4 +43,28 @@ describe('MCP sessions', () => {
     });
     expect(noSession.status).toBe(400);
   });
+
+  it('refuses browser requests from foreign origins (DNS rebinding), accepts localhost ones', async () => {
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '0' } },
+    });
+    const post = (origin: string) =>
+      fetch(`${s.gateway.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', origin },
+        body: init,
+      });
+    const evil = await post('https://evil.example');
+    expect(evil.status).toBe(403);
+    await evil.arrayBuffer();
+    // the cap is 2 sessions and one may still be open from the previous test: close what we open
+    const local = await post('http://localhost:6274');
+    expect(local.status).not.toBe(403);
+    const sid = local.headers.get('mcp-session-id');
+    await local.arrayBuffer();
+    if (sid) await fetch(`${s.gateway.url}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': sid } });
+  });
 });

@@ -47,7 +47,7 @@ describe('stdio mode (spawned with tsx)', () => {
     } finally {
       await client.close();
     }
-  });
+  }, 90_000);
 
   it('without UPSTREAM_URL it starts the demo upstream itself', async () => {
     const transport = new StdioClientTransport({ command: process.execPath, args: [...NODE_ARGS, '--stdio'], cwd: appDir, env: baseEnv(), stderr: 'pipe' });
@@ -63,7 +63,7 @@ describe('stdio mode (spawned with tsx)', () => {
     } finally {
       await client.close();
     }
-  });
+  }, 90_000);
 });
 
 describe('start (HTTP, demo mode)', () => {
@@ -98,5 +98,5 @@ describe('start (HTTP, demo mode)', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-  });
+  }, 90_000);
 });

@@ -15,6 +15,7 @@ import { escapeGlob } from './glob';
 import { KeyBuilder, KeyError, unescapeKeyPart } from './key-builder';
 import type { KeyBuilderOptions } from './key-builder';
 import { MemoryStore } from './memory-store';
+import type { MemoryStoreOptions } from './memory-store';
 import { RedisStore } from './redis-store';
 import { Latency, NsCounters } from './stats';
 import type { CacheStats, NamespaceStats } from './stats';
@@ -27,6 +28,8 @@ export interface CacheServiceOptions {
   store?: Store;
   /** Redis to use when no `store` is given: URL, ioredis options, or an existing `Redis` / `Cluster` (kept as is). */
   redis?: string | RedisOptions | Redis | Cluster;
+  /** Options of the embedded MemoryStore used when neither `store` nor `redis` is given (e.g. `{ maxEntries: 100_000 }`). */
+  memory?: MemoryStoreOptions;
   /** Key prefix; every key, barrier and `clear()` stays under `{prefix}:`. Default `'sc'`. */
   prefix?: string;
   /** TTL when neither the call nor a TTL rule gives one. Default: the TtlPolicy default (`'5m'`). */
@@ -204,7 +207,8 @@ export class CacheService {
   readonly maxItemSize: number;
   readonly maxTtlMs: number;
 
-  private readonly codec: Codec;
+  /** The codec entries are encoded with (upper layers may use it to size values). */
+  readonly codec: Codec;
   private readonly prefixColon: string;
   private readonly globPrefix: string;
   private readonly ownsStore: boolean;
@@ -296,8 +300,13 @@ export class CacheService {
       });
     }
 
-    if (opts.store !== undefined && opts.redis !== undefined) {
+    // An empty string (an unset REDIS_URL exported as '') means "no Redis", like undefined.
+    const redis = opts.redis === '' ? undefined : opts.redis;
+    if (opts.store !== undefined && redis !== undefined) {
       throw new CacheOptionsError('pass either store or redis, not both');
+    }
+    if (opts.memory !== undefined && (opts.store !== undefined || redis !== undefined)) {
+      throw new CacheOptionsError('memory options apply only to the embedded store (no store, no redis)');
     }
     if (opts.store !== undefined) {
       if (typeof opts.store?.get !== 'function' || typeof opts.store?.set !== 'function') {
@@ -305,11 +314,11 @@ export class CacheService {
       }
       this.store = opts.store;
       this.ownsStore = false;
-    } else if (opts.redis !== undefined) {
-      this.store = new RedisStore(opts.redis);
+    } else if (redis !== undefined) {
+      this.store = new RedisStore(redis);
       this.ownsStore = true;
     } else {
-      this.store = new MemoryStore();
+      this.store = new MemoryStore(opts.memory);
       this.ownsStore = true;
     }
     this.local = this.store instanceof MemoryStore;
@@ -691,7 +700,15 @@ export class CacheService {
         plan = undefined; // an invalid ctx.setTtl/setTags: serve the value, skip the write
       }
       // Fire-and-forget: the caller gets the value now; ordering on one connection keeps a later read consistent.
-      if (plan) this.background(this.writeValue(k, ns, value, plan, createdAt));
+      if (plan) {
+        this.background(
+          this.writeValue(k, ns, value, plan, createdAt).catch((err: unknown) => {
+            // e.g. EncodeError (a symbol, a cycle): the caller has its value; report, don't throw
+            this.errors++;
+            if (this.events.has('error')) this.emitFor('error', k, ns, { kind: 'encode', error: err });
+          }),
+        );
+      }
     }
     return value;
   }

@@ -15,6 +15,7 @@ export type {
   Factory,
 } from './cache-service';
 export type { CacheEntry } from './entry';
+export { stamp } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
 export type { CacheStats, NamespaceStats, LatencyStats } from './stats';
 export type { Store, StoreEntry, MessageHandler } from './store';
@@ -30,9 +31,9 @@ export type { CachedDecoratorOptions, InvalidateCacheOptions, WarmUpReport } fro
 export { setDefaultCache, getDefaultCache } from './default-cache';
 export type { CacheRef } from './default-cache';
 // sibling modules (codec, keys, TTL, durations)
-export { createCodec, CorruptEntryError } from './codec';
-export type { Codec, CodecOptions, CompressionAlgorithm } from './codec';
-export { KeyBuilder, KeyError } from './key-builder';
+export { createCodec, CorruptEntryError, EncodeError, peekHeader } from './codec';
+export type { Codec, CodecOptions, CompressionAlgorithm, MsgpackCodec, EntryHeader } from './codec';
+export { KeyBuilder, KeyError, escapeKeyPart, unescapeKeyPart } from './key-builder';
 export type { KeyBuilderOptions, KeyIdentifier, ParsedKey } from './key-builder';
 export { TtlPolicy } from './ttl-policy';
 export type { TtlPolicyOptions, TtlRule, TtlHint, TtlDescription } from './ttl-policy';

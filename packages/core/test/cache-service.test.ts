@@ -358,6 +358,10 @@ describe.each(kinds)('CacheService on $kind', ({ makeStore }) => {
     expect(() => new CacheService({ prefix: 'a*b' })).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     expect(() => new CacheService({ opTimeout: 'soon' })).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     expect(() => new CacheService({ maxItemSize: -1 })).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
+    const embedded = new CacheService({ redis: '', memory: { maxEntries: 10 } });
+    expect(embedded.store.kind).toBe('memory');
+    await embedded.close();
+    expect(() => new CacheService({ store: new MemoryStore(), memory: {} })).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     expect(() => new CacheService({ breaker: { failureThreshold: 0 } })).toThrowError(expect.objectContaining({ code: 'E_BREAKER_OPTIONS' }));
     await expect(cache.get('')).rejects.toMatchObject({ code: 'E_CACHE_KEY' });
     await expect(cache.set('k', undefined)).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });

@@ -1,5 +1,6 @@
 import { CacheService, MemoryStore, RedisStore, type Store } from '@stratacache/core';
 import { startStandalone, waitFor, type StandaloneRedis } from '@stratacache/redis-harness';
+import { Redlock } from '@stratacache/lock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashedStore, ShardConfigError } from '../src/index';
 
@@ -105,6 +106,14 @@ describe('HashedStore over three Redis servers under a CacheService', () => {
     await hashed.publish('chan', 'hello');
     await waitFor(() => got.length === 1);
     await unsub();
+  });
+
+  it('Redlock over the same independent masters (quorum 2 of 3)', async () => {
+    const redlock = new Redlock(stores.map((s) => s.client), { prefix: 'hs:lock', ttl: 5_000 });
+    const lock = await redlock.acquire('invoice:7');
+    expect(await redlock.tryAcquire('invoice:7')).toBeNull();
+    expect(await lock.release()).toBe(true);
+    expect(await redlock.tryAcquire('invoice:7')).not.toBeNull();
   });
 
   it('one dead shard: its keys degrade to misses, the others keep hitting, the CacheService breaker stays closed', async () => {

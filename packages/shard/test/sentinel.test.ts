@@ -1,5 +1,6 @@
 import { CacheService } from '@stratacache/core';
 import { startSentinel, waitFor, type RedisSentinelSet } from '@stratacache/redis-harness';
+import { LockManager } from '@stratacache/lock';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardRouter, createRedisConnection } from '../src/index';
@@ -60,6 +61,19 @@ describe('Sentinel through createRedisConnection', () => {
     await cache.set('k', 1);
     expect((await cache.clear()).ok).toBe(true);
     expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it('@stratacache/lock works unchanged on this topology: exclusive acquire, owner-only release, fencing, using()', async () => {
+    const locks = new LockManager(client, { prefix: 'sen:lock', ttl: 5_000 });
+    const a = await locks.acquire('report');
+    expect(await locks.tryAcquire('report')).toBeNull();
+    const b = locks.acquire('report', { retries: 50, retryDelay: 20 });
+    expect(await a.release()).toBe(true);
+    const held = await b;
+    expect(held.fence).toBeGreaterThan(a.fence);
+    expect(await held.release()).toBe(true);
+    expect(await locks.using('job', async (_signal, l) => (await l.isHeld()) && 'done')).toBe('done');
+    expect(await locks.isLocked('job')).toBe(false);
   });
 
   it('ShardRouter: a tenant on a Sentinel shard', async () => {

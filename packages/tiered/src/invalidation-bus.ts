@@ -27,8 +27,8 @@ export interface BusCallbacks {
   onDown(): void;
   /** The bus is subscribed again after being down: everything missed must be assumed stale (called before `onUp`). */
   onReconnect(): void;
-  /** The bus is subscribed (first time or again). */
-  onUp(): void;
+  /** The bus is subscribed (`first`: for the first time since start). */
+  onUp(first: boolean): void;
   onError(err: unknown, op: 'publish' | 'subscribe'): void;
 }
 
@@ -185,12 +185,13 @@ export class InvalidationBus {
 
   private markUp(): void {
     this.connected = true;
-    if (this.everConnected) {
+    const first = !this.everConnected;
+    if (!first) {
       this.counters.reconnects++;
       this.cb.onReconnect();
     }
     this.everConnected = true;
-    this.cb.onUp();
+    this.cb.onUp(first);
     if (this.retry.size > 0) this.flushRetry();
   }
 

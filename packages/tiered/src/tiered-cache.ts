@@ -167,12 +167,19 @@ export class TieredCache {
           this.emit('bus', undefined, 'l1', { kind: 'down' });
         },
         onReconnect: () => {
+          // Messages may have been missed during the outage: nothing in L1 can be trusted.
+          this.l1?.clear();
           this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
         },
-        onUp: () => {
-          // Messages may have been missed while the bus was not subscribed (an outage, or a start
-          // with Redis unreachable): nothing already in L1 can be trusted.
-          this.l1?.clear();
+        onUp: (first) => {
+          // Copies stored before the first subscription keep the bus-down trust bound for good
+          // (invalidations sent before we listened were missed).
+          if (first && this.l1 !== undefined && this.l1.size > 0) {
+            for (const k of [...this.l1.keys()]) {
+              const r = this.l1.peek(k);
+              if (r !== undefined) r.freshUntil = Math.min(r.freshUntil, r.storedAt + this.busDownTtl);
+            }
+          }
           this.busUp = true;
         },
         onError: (err, op) => this.onError(err, `bus.${op}`),

@@ -1,4 +1,4 @@
-import { startStandalone } from '@stratacache/redis-harness';
+import { startStandalone, waitFor } from '@stratacache/redis-harness';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker } from './fixtures/spawn';
@@ -73,6 +73,43 @@ describe('stampede guard', () => {
       expect(await pb).toBe('v1');
       expect(calls).toBe(1);
       expect(b.tiered.stats().lockFollowers).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a stale refresh and a refresh-ahead run once across instances', async () => {
+    const prefix = uniquePrefix('swr2');
+    const a = await makeInstance(redis.port, prefix, { grace: '1m' });
+    const b = await makeInstance(redis.port, prefix, { grace: '1m' });
+    try {
+      await a.tiered.set('s', 'old', { ttl: 50 });
+      await b.tiered.get('s');
+      await new Promise((r) => setTimeout(r, 80));
+      let calls = 0;
+      const f = async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 150));
+        return 'new';
+      };
+      const vals = await Promise.all([
+        ...Array.from({ length: 20 }, () => a.tiered.getOrSet('s', f, { ttl: 60_000 })),
+        ...Array.from({ length: 20 }, () => b.tiered.getOrSet('s', f, { ttl: 60_000 })),
+      ]);
+      expect(new Set(vals)).toEqual(new Set(['old']));
+      await waitFor(async () => (await a.tiered.get('s')) === 'new' && (await b.tiered.get('s')) === 'new', { timeoutMs: 5_000 });
+      expect(calls).toBe(1);
+
+      let ahead = 0;
+      const g = async () => `r${++ahead}`;
+      await a.tiered.getOrSet('r', g, { ttl: 400, refreshAhead: 0.5 });
+      await b.tiered.get('r');
+      await new Promise((r) => setTimeout(r, 250));
+      await Promise.all([a.tiered.getOrSet('r', g, { ttl: 400, refreshAhead: 0.5 }), b.tiered.getOrSet('r', g, { ttl: 400, refreshAhead: 0.5 })]);
+      await waitFor(async () => (await a.tiered.get('r')) === 'r2', { timeoutMs: 5_000 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(ahead).toBe(2);
     } finally {
       await a.close();
       await b.close();
