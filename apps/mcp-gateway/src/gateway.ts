@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -114,7 +114,6 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   });
   const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
 
-  // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
   // DNS-rebinding / cross-site protection: a browser request (Origin header) must come from
   // localhost or an origin listed in ALLOWED_ORIGINS; non-browser clients send no Origin.
   const originAllowed = (origin: string | undefined): boolean => {
@@ -127,9 +126,10 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       return false;
     }
   };
+  // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
   const quiet = {
     logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
-    preHandler: async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
       if (!originAllowed(headerOf(req.headers, 'origin'))) {
         return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
       }
@@ -174,7 +174,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     reply.hijack();
     await entry.transport.handleRequest(req.raw, reply.raw, req.body);
   });
-  const sessionRoute = async (req: { headers: Record<string, string | string[] | undefined>; raw: import('node:http').IncomingMessage }, reply: import('fastify').FastifyReply) => {
+  const sessionRoute = async (req: FastifyRequest, reply: FastifyReply) => {
     const sid = headerOf(req.headers, 'mcp-session-id');
     const entry = sid ? sessions.get(sid) : undefined;
     if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));

@@ -369,6 +369,14 @@ describe.each(kinds)('CacheService on $kind', ({ makeStore }) => {
     await expect(cache.set('k', 1, { tags: [''] })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await expect(cache.getOrSet('k', () => 1, { ttl: -5 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await expect(cache.invalidate({})).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    await expect(cache.set('cyc', cyclic)).rejects.toMatchObject({ code: 'E_CACHE_ENCODE' });
+    const errors: unknown[] = [];
+    cache.on('error', (e) => errors.push(e.error));
+    expect(await cache.getOrSet('cyc', () => cyclic)).toBe(cyclic); // the caller still gets its value
+    await waitFor(() => errors.length === 1, { timeoutMs: 5000 });
+    expect(errors[0]).toMatchObject({ code: 'E_CACHE_ENCODE' });
     await expect(cache.invalidatePattern('')).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
   });
 });
