@@ -136,11 +136,13 @@ interface NsInfo {
 }
 
 type FetchStatus = 'ok' | 'missing' | 'error' | 'corrupt' | 'invalidated';
-interface Fetched {
-  status: FetchStatus;
-  entry: CacheEntry | undefined;
-  bytes: number;
-  latencyMs: number;
+
+/** What a read resolves to: GET → value (counted), LOAD → fresh entry (counted), ENTRY → entry incl. grace, HAS → boolean. */
+const enum ReadMode {
+  GET,
+  LOAD,
+  ENTRY,
+  HAS,
 }
 
 interface WritePlan {
@@ -443,11 +445,11 @@ export class CacheService {
   // reads
 
   /** One read: value GET + namespace barrier GETs in the same tick (one round trip), then tag barriers if the entry has tags. */
-  private async fetch(k: string, ns: NsInfo | undefined): Promise<Fetched> {
-    if (this.closed) return { status: 'error', entry: undefined, bytes: 0, latencyMs: 0 };
+  private async read(k: string, ns: NsInfo | undefined, mode: ReadMode): Promise<unknown> {
+    if (this.closed) return this.settle(mode, k, ns, 'error', undefined, 0, 0);
     if (!this.breaker.tryAcquire()) {
       this.rejected('get', k, ns);
-      return { status: 'error', entry: undefined, bytes: 0, latencyMs: 0 };
+      return this.settle(mode, k, ns, 'error', undefined, 0, 0);
     }
     const t0 = performance.now();
     let raw: Buffer | undefined;
@@ -469,23 +471,25 @@ export class CacheService {
       if (isWrongType(err)) {
         // A foreign value of another type sits under our key: the server answered, so it is not a failure.
         this.breaker.onSuccess();
-        return this.corruptFound(k, ns, 0, performance.now() - t0);
+        this.corruptFound(k, ns, 0);
+        return this.settle(mode, k, ns, 'corrupt', undefined, 0, performance.now() - t0);
       }
       this.failed(err, 'get', k, ns);
-      return { status: 'error', entry: undefined, bytes: 0, latencyMs: performance.now() - t0 };
+      return this.settle(mode, k, ns, 'error', undefined, 0, performance.now() - t0);
     }
-    if (raw === undefined) return { status: 'missing', entry: undefined, bytes: 0, latencyMs: performance.now() - t0 };
+    if (raw === undefined) return this.settle(mode, k, ns, 'missing', undefined, 0, performance.now() - t0);
     let entry: CacheEntry;
     try {
       entry = decodeEntry(this.codec, raw);
     } catch {
-      return this.corruptFound(k, ns, raw.length, performance.now() - t0);
+      this.corruptFound(k, ns, raw.length);
+      return this.settle(mode, k, ns, 'corrupt', undefined, raw.length, performance.now() - t0);
     }
     let barrier = nsBarrier;
     if (entry.tags !== undefined && entry.tags.length > 0) {
       if (!this.breaker.tryAcquire()) {
         this.rejected('get', k, ns);
-        return { status: 'error', entry: undefined, bytes: raw.length, latencyMs: performance.now() - t0 };
+        return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
       }
       try {
         const bars = await this.timed(this.store.mget(entry.tags.map((t) => this.tagBarrierKey(t))), 'get');
@@ -496,55 +500,64 @@ export class CacheService {
         }
       } catch (err) {
         this.failed(err, 'get', k, ns);
-        return { status: 'error', entry: undefined, bytes: raw.length, latencyMs: performance.now() - t0 };
+        return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
       }
     }
     const latencyMs = performance.now() - t0;
     if (barrier !== 0 && entry.createdAt <= barrier) {
       this.invalidated++;
       this.dropInBackground(k);
-      return { status: 'invalidated', entry: undefined, bytes: raw.length, latencyMs };
+      return this.settle(mode, k, ns, 'invalidated', undefined, raw.length, latencyMs);
     }
-    return { status: 'ok', entry, bytes: raw.length, latencyMs };
+    return this.settle(mode, k, ns, 'ok', entry, raw.length, latencyMs);
   }
 
-  private corruptFound(k: string, ns: NsInfo | undefined, bytes: number, latencyMs: number): Fetched {
+  private corruptFound(k: string, ns: NsInfo | undefined, bytes: number): void {
     this.corrupt++;
     if (this.events.has('corrupt')) this.emitFor('corrupt', k, ns, { bytes });
     this.dropInBackground(k);
-    return { status: 'corrupt', entry: undefined, bytes, latencyMs };
+  }
+
+  /** Ends a read: counts it (GET / LOAD) and shapes the result for the mode. */
+  private settle(mode: ReadMode, k: string, ns: NsInfo | undefined, status: FetchStatus, entry: CacheEntry | undefined, bytes: number, latencyMs: number): unknown {
+    if (mode === ReadMode.ENTRY) return status === 'ok' ? entry : undefined;
+    const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > Date.now();
+    if (mode === ReadMode.HAS) return fresh;
+    this.countRead(k, ns, fresh, status === 'error', bytes, latencyMs);
+    if (!fresh) return undefined;
+    return mode === ReadMode.GET ? (entry as CacheEntry).value : entry;
   }
 
   /** Counts a read outcome (hit when a fresh entry was found). */
-  private countRead(k: string, ns: NsInfo | undefined, f: Fetched, fresh: boolean): void {
-    if (f.status !== 'error') this.l2Latency.add(f.latencyMs);
+  private countRead(k: string, ns: NsInfo | undefined, fresh: boolean, errored: boolean, bytes: number, latencyMs: number): void {
+    if (!errored) this.l2Latency.add(latencyMs);
     if (fresh) {
       this.hits++;
-      this.bytesRead += f.bytes;
+      this.bytesRead += bytes;
       if (ns) ns.stats.hits++;
-      if (this.events.has('hit')) this.emitFor('hit', k, ns, { latencyMs: f.latencyMs, bytes: f.bytes });
+      if (this.events.has('hit')) this.emitFor('hit', k, ns, { latencyMs, bytes });
     } else {
       this.misses++;
       if (ns) ns.stats.misses++;
-      if (this.events.has('miss')) this.emitFor('miss', k, ns, { latencyMs: f.latencyMs });
+      if (this.events.has('miss')) this.emitFor('miss', k, ns, { latencyMs });
     }
   }
 
   /** The value, or `undefined` on a miss, a logically expired entry, a store failure, or an open circuit. Never rejects for store failures. */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    const k = this.key(key);
-    const ns = this.nsOf(k);
-    const f = await this.fetch(k, ns);
-    const fresh = f.status === 'ok' && (f.entry as CacheEntry).expiresAt > Date.now();
-    this.countRead(k, ns, f, fresh);
-    return fresh ? ((f.entry as CacheEntry).value as T) : undefined;
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    let k: string;
+    try {
+      k = this.key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.read(k, this.nsOf(k), ReadMode.GET) as Promise<T | undefined>;
   }
 
   /** True when a fresh entry exists (barriers and logical expiry respected). Not counted as a hit or miss. */
   async has(key: string): Promise<boolean> {
     const k = this.key(key);
-    const f = await this.fetch(k, this.nsOf(k));
-    return f.status === 'ok' && (f.entry as CacheEntry).expiresAt > Date.now();
+    return (await this.read(k, this.nsOf(k), ReadMode.HAS)) as boolean;
   }
 
   /**
@@ -554,8 +567,7 @@ export class CacheService {
    */
   async getEntry<T = unknown>(key: string): Promise<CacheEntry<T> | undefined> {
     const k = this.key(key);
-    const f = await this.fetch(k, this.nsOf(k));
-    return f.status === 'ok' ? (f.entry as CacheEntry<T>) : undefined;
+    return (await this.read(k, this.nsOf(k), ReadMode.ENTRY)) as CacheEntry<T> | undefined;
   }
 
   /** One result per key, in order; one round trip for values + namespace barriers, one more if entries carry tags. */
@@ -566,7 +578,7 @@ export class CacheService {
     if (ks.length === 0) return out;
     const nss = ks.map((k) => this.nsOf(k));
     const countAll = (latencyMs: number) => {
-      for (let i = 0; i < ks.length; i++) this.countRead(ks[i] as string, nss[i], { status: 'missing', entry: undefined, bytes: 0, latencyMs }, false);
+      for (let i = 0; i < ks.length; i++) this.countRead(ks[i] as string, nss[i], false, false, 0, latencyMs);
     };
     if (this.closed || !this.breaker.tryAcquire()) {
       this.rejected('mget', undefined, undefined);
@@ -597,7 +609,7 @@ export class CacheService {
         entries[i] = e;
         if (e.tags) for (const t of e.tags) tagSet.add(t);
       } catch {
-        this.corruptFound(ks[i] as string, nss[i], raw.length, 0);
+        this.corruptFound(ks[i] as string, nss[i], raw.length);
       }
     }
     const tagBarrier = new Map<string, number>();
@@ -637,7 +649,7 @@ export class CacheService {
           out[i] = e.value as T;
         }
       }
-      this.countRead(k, ns, { status: fresh ? 'ok' : 'missing', entry: e, bytes: fresh ? (raws[i] as Buffer).length : 0, latencyMs }, fresh);
+      this.countRead(k, ns, fresh, false, fresh ? (raws[i] as Buffer).length : 0, latencyMs);
     }
     return out;
   }
@@ -675,10 +687,8 @@ export class CacheService {
 
   private async loadOrCompute<T>(k: string, factory: Factory<T>, opts: GetOrSetOptions | undefined): Promise<T> {
     const ns = this.nsOf(k);
-    const f = await this.fetch(k, ns);
-    const fresh = f.status === 'ok' && (f.entry as CacheEntry).expiresAt > Date.now();
-    this.countRead(k, ns, f, fresh);
-    if (fresh) return (f.entry as CacheEntry).value as T;
+    const hit = (await this.read(k, ns, ReadMode.LOAD)) as CacheEntry | undefined;
+    if (hit !== undefined) return hit.value as T;
 
     // createdAt = when the factory started, so an invalidation that lands while the factory runs wins.
     const createdAt = stamp();

@@ -1,4 +1,4 @@
-import { StoreTimeoutError } from './errors';
+import { StoreClosedError, StoreTimeoutError } from './errors';
 
 type Reject = (err: unknown) => void;
 
@@ -59,11 +59,14 @@ export class Deadlines {
     }
   };
 
-  /** Stops the interval (pending calls then settle only by themselves). */
+  /** Stops the interval and rejects every call still pending (so nobody waits on a closed cache). */
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    this.buckets.length = 0;
+    const buckets = this.buckets.splice(0);
     this.current = undefined;
+    if (buckets.length === 0) return;
+    const err = new StoreClosedError('cache');
+    for (const b of buckets) for (const r of b.rejects) r(err);
   }
 }

@@ -87,4 +87,15 @@ describe('fail-safe with an injected-fault store (chaos wrapper)', () => {
       await done();
     }
   });
+
+  it('close() releases readers stuck on a hung store', async () => {
+    const { chaos, cache } = setup({ opTimeout: 60_000 });
+    await cache.set('a', 1);
+    chaos.setMode('hang');
+    const pending = cache.get('a');
+    await new Promise((r) => setTimeout(r, 20));
+    await cache.close();
+    expect(await pending).toBeUndefined();
+    await chaos.close();
+  });
 });
