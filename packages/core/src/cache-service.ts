@@ -54,6 +54,15 @@ export interface CacheServiceOptions {
   maxIdentifierLength?: number;
   /** Namespaces tracked separately in `stats().byNamespace` (the rest is `'(other)'`). Default 1000. */
   maxNamespaces?: number;
+  /**
+   * How long (ms) a namespace/tag barrier value read from a Redis store may be reused by later reads
+   * of this instance instead of being fetched again with every read. Default 10. `0` = every read
+   * fetches its barriers (previous behaviour). This instance's own invalidations (and
+   * `refreshBarriers()`, which TieredCache calls on every tag/namespace/clear bus message) take effect
+   * at once; an invalidation made by *another* instance that does not notify this one becomes visible
+   * here within this window. Ignored for the in-process MemoryStore (always exact).
+   */
+  barrierCacheMs?: number;
 }
 
 /** Per-write options. `ttl` is a Duration (ms number or `'5m'`), must be > 0; explicit ttl wins over TTL rules. */
@@ -126,6 +135,10 @@ export type Factory<T> = (ctx: FactoryContext) => T | Promise<T>;
 
 /** Per-namespace info, cached: barrier keys and counters. */
 interface NsInfo {
+  /** Cached max of the namespace barriers (see `barrierCacheMs`), valid while `barrierEpoch` matches and not older than the window. */
+  barrierAt: number;
+  barrierFetchedAt: number;
+  barrierEpoch: number;
   /** Unescaped (readable) entity / operation. */
   entity: string;
   operation: string | undefined;
@@ -161,6 +174,8 @@ const FAIL: Record<SetFailureReason, SetResult> = {
 };
 
 const MAX_KEY_LENGTH = 8 * 1024;
+/** Bound of the tag-barrier cache (cleared when full). */
+const MAX_CACHED_TAGS = 10_000;
 const OTHER_NS = '(other)';
 
 function onTimeout(reject: (e: unknown) => void, op: string, ms: number): void {
@@ -225,6 +240,12 @@ export class CacheService {
   private readonly otherNs = new NsCounters();
   private readonly unsubscribeBreaker: () => void;
   private closed = false;
+  /** See `barrierCacheMs`; 0 = off. */
+  private readonly barrierCacheMs: number;
+  /** Bumped by every local barrier write and `refreshBarriers()`: cached barrier values of an older epoch are ignored. */
+  private barrierEpoch = 0;
+  /** Cached tag barriers (tag → value, fetch time, epoch); bounded, see `barrierCacheMs`. */
+  private readonly tagBarriers = new Map<string, { at: number; fetchedAt: number; epoch: number }>();
 
   // counters
   private hits = 0;
@@ -266,6 +287,10 @@ export class CacheService {
     const maxNs = opts.maxNamespaces ?? 1000;
     if (!(Number.isInteger(maxNs) && maxNs >= 0)) throw new CacheOptionsError(`maxNamespaces must be an integer >= 0, got ${String(maxNs)}`);
     this.maxNamespaces = maxNs;
+    const bcm = opts.barrierCacheMs ?? 10;
+    if (!(typeof bcm === 'number' && Number.isFinite(bcm) && bcm >= 0)) {
+      throw new CacheOptionsError(`barrierCacheMs must be a finite number of ms >= 0, got ${String(bcm)}`);
+    }
 
     if (opts.codec !== undefined) {
       if (typeof opts.codec?.encode !== 'function' || typeof opts.codec?.decode !== 'function') {
@@ -324,6 +349,7 @@ export class CacheService {
       this.ownsStore = true;
     }
     this.local = this.store instanceof MemoryStore;
+    this.barrierCacheMs = this.local ? 0 : bcm;
 
     this.unsubscribeBreaker = this.breaker.on('stateChange', (e) => {
       if (this.events.has('breaker')) this.events.emit({ type: 'breaker', source: 'l2', state: e.to });
@@ -362,6 +388,9 @@ export class CacheService {
   private makeNs(entity: string, operation: string | undefined, ownStats: boolean): NsInfo {
     const entityBarrier = this.nsBarrierKey(entity, undefined);
     return {
+      barrierAt: 0,
+      barrierFetchedAt: 0,
+      barrierEpoch: -1,
       entity: unescapeKeyPart(entity),
       operation: operation === undefined ? undefined : unescapeKeyPart(operation),
       label: operation === undefined ? entity : `${entity}:${operation}`,
@@ -456,14 +485,25 @@ export class CacheService {
     let nsBarrier = 0;
     try {
       if (ns === undefined) raw = await this.timed(this.store.get(k), 'get');
-      else {
+      else if (ns.barrierEpoch === this.barrierEpoch && t0 - ns.barrierFetchedAt < this.barrierCacheMs) {
+        // Barriers read less than barrierCacheMs ago and no local invalidation since: one GET.
+        nsBarrier = ns.barrierAt;
+        raw = await this.timed(this.store.get(k), 'get');
+      } else {
         // One MGET for the value and its namespace barriers (on a Cluster the store splits it per slot, auto-pipelined).
         const bk = ns.barrierKeys;
+        const epoch = this.barrierEpoch;
         const vals = await this.timed(this.store.mget(bk.length === 1 ? [k, bk[0] as string] : [k, bk[0] as string, bk[1] as string]), 'get');
         raw = vals[0];
         for (let i = 1; i < vals.length; i++) {
           const n = parseBarrier(vals[i]);
           if (n > nsBarrier) nsBarrier = n;
+        }
+        // Only when no barrier was written locally (or announced) while the read was in flight.
+        if (this.barrierCacheMs > 0 && epoch === this.barrierEpoch) {
+          ns.barrierAt = nsBarrier;
+          ns.barrierFetchedAt = t0;
+          ns.barrierEpoch = epoch;
         }
       }
       this.breaker.onSuccess();
@@ -487,20 +527,31 @@ export class CacheService {
     }
     let barrier = nsBarrier;
     if (entry.tags !== undefined && entry.tags.length > 0) {
-      if (!this.breaker.tryAcquire()) {
-        this.rejected('get', k, ns);
-        return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
-      }
-      try {
-        const bars = await this.timed(this.store.mget(entry.tags.map((t) => this.tagBarrierKey(t))), 'get');
-        this.breaker.onSuccess();
-        for (const b of bars) {
-          const n = parseBarrier(b);
-          if (n > barrier) barrier = n;
+      const cached = this.cachedTagBarrier(entry.tags, t0);
+      if (cached >= 0) {
+        if (cached > barrier) barrier = cached;
+      } else {
+        if (!this.breaker.tryAcquire()) {
+          this.rejected('get', k, ns);
+          return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
         }
-      } catch (err) {
-        this.failed(err, 'get', k, ns);
-        return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
+        const tags = entry.tags;
+        const epoch = this.barrierEpoch;
+        const t1 = performance.now();
+        try {
+          const bars = await this.timed(this.store.mget(tags.map((t) => this.tagBarrierKey(t))), 'get');
+          this.breaker.onSuccess();
+          const keep = this.barrierCacheMs > 0 && epoch === this.barrierEpoch;
+          if (keep && this.tagBarriers.size + tags.length > MAX_CACHED_TAGS) this.tagBarriers.clear();
+          for (let i = 0; i < bars.length; i++) {
+            const n = parseBarrier(bars[i]);
+            if (n > barrier) barrier = n;
+            if (keep) this.tagBarriers.set(tags[i] as string, { at: n, fetchedAt: t1, epoch });
+          }
+        } catch (err) {
+          this.failed(err, 'get', k, ns);
+          return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
+        }
       }
     }
     const latencyMs = performance.now() - t0;
@@ -510,6 +561,28 @@ export class CacheService {
       return this.settle(mode, k, ns, 'invalidated', undefined, raw.length, latencyMs);
     }
     return this.settle(mode, k, ns, 'ok', entry, raw.length, latencyMs);
+  }
+
+  /** Max cached barrier of `tags`, or -1 when one of them is not cached (or too old). */
+  private cachedTagBarrier(tags: readonly string[], now: number): number {
+    if (this.barrierCacheMs === 0) return -1;
+    let max = 0;
+    for (const t of tags) {
+      const c = this.tagBarriers.get(t);
+      if (c === undefined || c.epoch !== this.barrierEpoch || now - c.fetchedAt >= this.barrierCacheMs) return -1;
+      if (c.at > max) max = c.at;
+    }
+    return max;
+  }
+
+  /**
+   * Forgets every cached namespace/tag barrier value (see `barrierCacheMs`), so the next read of each
+   * namespace or tag asks the store. Call it when another instance tells this one that it invalidated
+   * a tag or namespace (TieredCache does, on its invalidation bus). Cheap and synchronous.
+   */
+  refreshBarriers(): void {
+    this.barrierEpoch++;
+    this.tagBarriers.clear();
   }
 
   private corruptFound(k: string, ns: NsInfo | undefined, bytes: number): void {
@@ -555,9 +628,14 @@ export class CacheService {
   }
 
   /** True when a fresh entry exists (barriers and logical expiry respected). Not counted as a hit or miss. */
-  async has(key: string): Promise<boolean> {
-    const k = this.key(key);
-    return (await this.read(k, this.nsOf(k), ReadMode.HAS)) as boolean;
+  has(key: string): Promise<boolean> {
+    let k: string;
+    try {
+      k = this.key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.read(k, this.nsOf(k), ReadMode.HAS) as Promise<boolean>;
   }
 
   /**
@@ -565,9 +643,15 @@ export class CacheService {
    * serving). `undefined` when missing, corrupt, unreachable, or invalidated by a tag/namespace barrier
    * (invalidation is deletion, not expiry: such an entry must never be served as stale). Not counted as hit/miss.
    */
-  async getEntry<T = unknown>(key: string): Promise<CacheEntry<T> | undefined> {
-    const k = this.key(key);
-    return (await this.read(k, this.nsOf(k), ReadMode.ENTRY)) as CacheEntry<T> | undefined;
+  getEntry<T = unknown>(key: string): Promise<CacheEntry<T> | undefined> {
+    // not async: one promise less on the hot path of upper layers (tiered's L2 read)
+    let k: string;
+    try {
+      k = this.key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.read(k, this.nsOf(k), ReadMode.ENTRY) as Promise<CacheEntry<T> | undefined>;
   }
 
   /** One result per key, in order; one round trip for values + namespace barriers, one more if entries carry tags. */
@@ -990,12 +1074,16 @@ export class CacheService {
       return 'unavailable';
     }
     const at = Buffer.from(String(stamp()), 'latin1');
+    // Before and after the write: a read whose barrier fetch overlaps the write must not cache what it saw.
+    this.refreshBarriers();
     try {
       await this.timed(this.store.mset(keys.map((key) => ({ key, value: at, ttlMs: this.maxTtlMs }))), 'invalidate');
       this.breaker.onSuccess();
       return undefined;
     } catch (err) {
       return this.failed(err, 'invalidate', keys[0], undefined);
+    } finally {
+      this.refreshBarriers();
     }
   }
 
@@ -1050,7 +1138,9 @@ export class CacheService {
 
   /** Removes every key under `{prefix}:` (entries and barriers) with SCAN + UNLINK — never FLUSHDB; other prefixes are untouched. */
   async clear(): Promise<InvalidateResult> {
+    this.refreshBarriers();
     const r = await this.deletePattern(`${this.globPrefix}*`);
+    this.refreshBarriers();
     this.emitInvalidate('clear', this.prefix, r.n);
     const result: InvalidateResult = { deleted: r.n, barriers: 0, ok: r.reason === undefined };
     if (r.reason !== undefined) result.reason = r.reason;

@@ -111,6 +111,8 @@ export const AUTO_COMPRESSION: CompressionAlgorithm = 'deflate';
 const DEFAULT_LEVEL: Record<CompressionAlgorithm, number> = { none: 0, deflate: 1, gzip: 1, brotli: 1 };
 const DEFAULT_THRESHOLD = 1024;
 const DEFAULT_MAX_DECOMPRESSED = 64 * 1024 * 1024;
+/** Uncompressed payloads up to this size are decoded from a reused buffer (no per-read allocation). */
+const SCRATCH_BYTES = 16 * 1024;
 
 function headerByte(compressionId: number): number {
   return (CODEC_VERSION << 5) | (FORMAT_MSGPACK << 3) | compressionId;
@@ -237,6 +239,10 @@ export function createCodec(opts: CodecOptions = {}): MsgpackCodec {
   const plainHeader = headerByte(0);
   const compressedHeader = headerByte(compressionId);
   const maxOut = options.maxDecompressedBytes;
+  // One scratch buffer per codec for uncompressed payloads (see decode).
+  const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  (scratch as Buffer & { dataView?: DataView }).dataView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  const scratchRange = { start: 0, end: 0 };
 
   function encode(value: unknown): Buffer {
     let payload: Buffer;
@@ -285,7 +291,21 @@ export function createCodec(opts: CodecOptions = {}): MsgpackCodec {
     if (alg === undefined) {
       throw new CorruptEntryError(`entry has unknown compression id ${h & 0b111}`);
     }
-    const body = Buffer.from(buf.buffer, buf.byteOffset + CODEC_HEADER_BYTES, buf.length - CODEC_HEADER_BYTES);
+    const n = buf.length - CODEC_HEADER_BYTES;
+    if (alg === 'none' && n <= SCRATCH_BYTES) {
+      // Hot path: copy the payload into a reused buffer whose DataView msgpackr already caches, instead
+      // of a new Buffer view + a new DataView (+ a property added to it) per read. Safe because unpack
+      // is synchronous and never keeps a view of its source (copyBuffers; typed arrays are sliced).
+      if (Buffer.isBuffer(buf)) buf.copy(scratch, 0, CODEC_HEADER_BYTES);
+      else scratch.set(buf.subarray(CODEC_HEADER_BYTES));
+      scratchRange.end = n;
+      try {
+        return packr.unpack(scratch, scratchRange);
+      } catch (e) {
+        throw new CorruptEntryError(`entry payload cannot be decoded: ${describeError(e)}`, { cause: e });
+      }
+    }
+    const body = Buffer.from(buf.buffer, buf.byteOffset + CODEC_HEADER_BYTES, n);
     let payload: Buffer;
     try {
       payload = decompress(alg, body, maxOut);

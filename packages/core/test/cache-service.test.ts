@@ -414,3 +414,116 @@ describe('CacheService on Redis: raw foreign data', () => {
     }
   });
 });
+
+describe('CacheService on Redis: barrier cache (barrierCacheMs)', () => {
+  const open: CacheService[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+  });
+  function pair(opts: ConstructorParameters<typeof CacheService>[0] = {}): [CacheService, CacheService, Store & { calls: Record<string, number>; reset(): void }] {
+    const prefix = uniquePrefix();
+    const counted = countingStore(new RedisStore(server.url));
+    const a = new CacheService({ redis: server.url, prefix, opTimeout: 2000, ...opts });
+    const b = new CacheService({ store: counted, prefix, opTimeout: 2000, ...opts });
+    open.push(a, b);
+    open.push({ close: () => counted.close() } as unknown as CacheService);
+    return [a, b, counted];
+  }
+
+  it('validates the option', () => {
+    for (const bad of [-1, Number.NaN, Infinity, '10' as unknown as number]) {
+      expect(() => new CacheService({ barrierCacheMs: bad })).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
+    }
+  });
+
+  it('within the window, reads of a namespace fetch the value with one GET (no barrier MGET)', async () => {
+    const [, b, counted] = pair({ barrierCacheMs: 60_000 });
+    await b.set('jobs:detail:1', 1);
+    await b.set('jobs:detail:2', 2);
+    counted.reset();
+    expect(await b.get('jobs:detail:1')).toBe(1);
+    expect(await b.get('jobs:detail:2')).toBe(2);
+    expect(await b.get('jobs:detail:1')).toBe(1);
+    expect(counted.calls.mget).toBe(1);
+    expect(counted.calls.get).toBe(2);
+  });
+
+  it("this instance's own namespace and tag invalidations apply at once, even right after a cached read", async () => {
+    const [, b] = pair({ barrierCacheMs: 60_000 });
+    await b.set('jobs:detail:1', 1);
+    await b.set('users:get:1', 'u', { tags: ['acct:1'] });
+    expect(await b.get('jobs:detail:1')).toBe(1);
+    expect(await b.get('users:get:1')).toBe('u');
+    await b.invalidateNamespace('jobs');
+    await b.invalidateTag('acct:1');
+    expect(await b.get('jobs:detail:1')).toBeUndefined();
+    expect(await b.get('users:get:1')).toBeUndefined();
+  });
+
+  it("another instance's invalidation is seen after refreshBarriers(), or once the window has passed", async () => {
+    const [a, b] = pair({ barrierCacheMs: 60_000 });
+    await a.set('jobs:detail:1', 1);
+    await a.set('users:get:1', 'u', { tags: ['acct:1'] });
+    expect(await b.get('jobs:detail:1')).toBe(1);
+    expect(await b.get('users:get:1')).toBe('u');
+    await a.invalidateNamespace('jobs', 'detail');
+    await a.invalidateTag('acct:1');
+    // the documented window: b still trusts the barrier values it read a moment ago
+    expect(await b.get('jobs:detail:1')).toBe(1);
+    expect(await b.get('users:get:1')).toBe('u');
+    b.refreshBarriers();
+    expect(await b.get('jobs:detail:1')).toBeUndefined();
+    expect(await b.get('users:get:1')).toBeUndefined();
+
+    // default window (10 ms): visible within a short, bounded time without any notification
+    const [c, d] = pair();
+    await c.set('jobs:detail:2', 2);
+    expect(await d.get('jobs:detail:2')).toBe(2);
+    await c.invalidateNamespace('jobs');
+    await waitFor(async () => (await d.get('jobs:detail:2')) === undefined, { timeoutMs: 5_000, intervalMs: 5 });
+  });
+
+  it('barrierCacheMs: 0 checks the barriers on every read (another instance is seen at once)', async () => {
+    const [a, b, counted] = pair({ barrierCacheMs: 0 });
+    await a.set('jobs:detail:1', 1);
+    expect(await b.get('jobs:detail:1')).toBe(1);
+    await a.invalidateNamespace('jobs');
+    expect(await b.get('jobs:detail:1')).toBeUndefined();
+    expect(counted.calls.get ?? 0).toBe(0);
+  });
+
+  it('a barrier fetch that overlaps a local invalidation is not cached', async () => {
+    const prefix = uniquePrefix();
+    const inner = new RedisStore(server.url);
+    let hold: Promise<void> | undefined;
+    const store = new Proxy(inner, {
+      get(t, p, r) {
+        if (p === 'mget') {
+          return async (keys: readonly string[]) => {
+            const v = await t.mget(keys);
+            if (hold) await hold;
+            return v;
+          };
+        }
+        const v = Reflect.get(t, p, r) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const cache = new CacheService({ store, prefix, opTimeout: 5000, barrierCacheMs: 60_000 });
+    try {
+      await cache.set('jobs:detail:1', 1);
+      const gate = deferred();
+      hold = gate.promise;
+      const pending = cache.get('jobs:detail:1'); // reads "no barrier", delivered late
+      await new Promise((r) => setTimeout(r, 30));
+      hold = undefined;
+      await cache.invalidateNamespace('jobs');
+      gate.resolve();
+      expect(await pending).toBe(1); // issued before the invalidation
+      expect(await cache.get('jobs:detail:1')).toBeUndefined();
+    } finally {
+      await cache.close();
+      await inner.close();
+    }
+  });
+});

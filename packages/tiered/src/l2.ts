@@ -13,6 +13,8 @@ export interface L2Cache {
   /** Resolves `{ ok: false }` when the store could not be reached (then nothing is published). */
   invalidate(target: L2InvalidateTarget): Promise<{ ok: boolean; reason?: string } | unknown>;
   clear(): Promise<{ ok: boolean; reason?: string } | unknown>;
+  /** Forgets cached tag/namespace barrier values (core's `barrierCacheMs`); called on every tag/namespace/clear bus message. */
+  refreshBarriers?(): void;
   on?(type: CacheEventType | '*', listener: CacheEventListener): () => void;
   close(): Promise<void>;
 }

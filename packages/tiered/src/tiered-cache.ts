@@ -169,6 +169,7 @@ export class TieredCache {
         onReconnect: () => {
           // Messages may have been missed during the outage: nothing in L1 can be trusted.
           this.l1?.clear();
+          this.l2.refreshBarriers?.();
           this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
         },
         onUp: (first) => {
@@ -295,24 +296,29 @@ export class TieredCache {
     return this.getOrSetSlow(key, factory, options);
   }
 
-  private async getOrSetSlow<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
-    this.checkOpen();
-    if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.getOrSet: key must be a non-empty string');
-    if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
-    const policy = options === undefined ? this.opts : this.policyOf(options);
-    if (options?.useCache === false) {
-      this.c.factoryCalls++;
-      const ctx = new FactoryContextImpl<T>(new AbortController().signal, undefined, undefined, undefined);
-      const v = await factory(ctx);
-      return (v === SKIP ? undefined : v) as T;
+  // Not async: on the L2-hit path one promise (the flight's `.then`) per caller, no closure per call.
+  private getOrSetSlow<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
+    let policy: ResolvedPolicy;
+    try {
+      this.checkOpen();
+      if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.getOrSet: key must be a non-empty string');
+      if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
+      policy = options === undefined ? this.opts : this.policyOf(options);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (options?.useCache === false) return this.bypass(factory);
     let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
     if (flight === undefined) {
       // resolveMiss removes the entry itself (in `finally`, after its first await)
       flight = this.resolveMiss(key, factory, policy, options?.tags);
       this.flights.set(key, flight);
     }
-    const r = await flight;
+    return flight.then(this.answer) as Promise<T>;
+  }
+
+  /** Counts one caller's outcome of a flight and shapes its value. */
+  private readonly answer = (r: Fresh<unknown>): unknown => {
     switch (r.source) {
       case 'l2':
         this.c.l2Hits++;
@@ -323,7 +329,14 @@ export class TieredCache {
       default:
         this.c.misses++;
     }
-    return (r.source === 'l2' || r.source === 'stale' ? this.out(r.value) : r.value) as T;
+    return r.source === 'l2' || r.source === 'stale' ? this.out(r.value) : r.value;
+  };
+
+  private async bypass<T>(factory: Factory<T>): Promise<T> {
+    this.c.factoryCalls++;
+    const ctx = new FactoryContextImpl<T>(new AbortController().signal, undefined, undefined, undefined);
+    const v = await factory(ctx);
+    return (v === SKIP ? undefined : v) as T;
   }
 
   private policyOf(o: GetOrSetOptions): ResolvedPolicy {
@@ -777,6 +790,9 @@ export class TieredCache {
   }
 
   private onBusMessage(m: BusMessage): void {
+    // Another instance wrote a tag/namespace barrier (or cleared): core's short-lived barrier cache
+    // (`barrierCacheMs`) must not hide it from our next L2 read.
+    if (m.type === 't' || m.type === 'n' || m.type === 'c') this.l2.refreshBarriers?.();
     const n = this.applyLocal(m.type, m.parts);
     if (m.type === 's' || m.type === 'd') {
       for (const k of m.parts) {

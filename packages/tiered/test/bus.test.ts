@@ -74,6 +74,27 @@ describe('invalidation bus (two instances, two connections)', () => {
     }
   });
 
+  it("a tag/namespace bus message also refreshes B's L2 barrier cache (core barrierCacheMs), so B's next L2 read sees the invalidation", async () => {
+    const prefix = uniquePrefix('busbar');
+    const a = await makeInstance(redis.port, prefix, undefined, { barrierCacheMs: 60_000 });
+    const b = await makeInstance(redis.port, prefix, undefined, { barrierCacheMs: 60_000 });
+    try {
+      await a.tiered.set('user:get:1', 'u1');
+      await a.tiered.set('job:get:1', 'j1', { tags: ['job:1'] });
+      expect(await b.tiered.get('user:get:1')).toBe('u1'); // B's L2 read caches the namespace barriers
+      expect(await b.tiered.get('job:get:1')).toBe('j1'); // ... and the tag barrier
+      await a.tiered.invalidateNamespace('user', 'get');
+      await a.tiered.invalidateTag('job:1');
+      await gone(b, 'user:get:1');
+      await gone(b, 'job:get:1');
+      expect(await b.tiered.get('user:get:1')).toBeUndefined();
+      expect(await b.tiered.get('job:get:1')).toBeUndefined();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('pattern invalidation and clear on A reach B', async () => {
     const [a, b] = await pair();
     try {
