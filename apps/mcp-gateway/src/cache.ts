@@ -7,8 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { CacheService, type InvalidateSpec, type NamespaceRef } from '@stratacache/core';
-import { TieredCache } from '@stratacache/tiered';
-import { ShardRouter, type ShardDefinition } from '@stratacache/shard';
+import type { TieredCache } from '@stratacache/tiered';
+import { ShardRouter, tieredCaches, type ShardDefinition } from '@stratacache/shard';
 import type { CacheStatsSnapshot, CacheTarget, GatewayCache, ReadResult, ReadSpec } from './cache-port';
 import type { GatewayConfig } from './config';
 import { GatewayError, UpstreamError } from './errors';
@@ -167,7 +167,7 @@ export class TieredGatewayCache implements GatewayCache {
 
   async close(): Promise<void> {
     await this.tiered.close();
-    await this.service.close();
+    await this.service.close(); // idempotent (a TieredTenantCache already closed it)
   }
 }
 
@@ -260,6 +260,7 @@ export async function createGatewayCache(config: CacheConfig, logger: Logger, op
   const shardUrls = config.shards ?? { default: config.redisUrl ?? 'memory' };
   const shards: Record<string, ShardDefinition> = {};
   for (const [id, url] of Object.entries(shardUrls)) shards[id] = url === 'memory' ? { memory: true } : { url };
+  const makeTiered = tieredCaches({ l1: { maxEntries: 10_000, ttl: '5s' }, bus: true });
   const router = new ShardRouter<GatewayCache>({
     shards,
     tenants: config.tenantShards ?? {},
@@ -267,11 +268,10 @@ export async function createGatewayCache(config: CacheConfig, logger: Logger, op
     prefix: config.cachePrefix,
     keyspace: 'shard',
     createCache: (ctx) => {
-      const service = new CacheService(ctx.options);
-      if (layer === 'core') return new CoreGatewayCache(service, logger);
-      const tiered = new TieredCache(service, { l1: { maxEntries: 10_000, ttl: '5s' }, bus: true });
+      if (layer === 'core') return new CoreGatewayCache(new CacheService(ctx.options), logger);
+      const tiered = makeTiered(ctx);
       tiered.on('error', () => undefined); // store failures are counted in stats; reads degrade to the origin
-      return new TieredGatewayCache(tiered, service, logger, opts.softTimeoutMs ?? 10_000);
+      return new TieredGatewayCache(tiered, tiered.service, logger, opts.softTimeoutMs ?? 10_000);
     },
   });
   return new RoutedGatewayCache(router, layer);
