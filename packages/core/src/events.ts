@@ -48,13 +48,18 @@ export type CacheEventListener = (event: CacheEvent) => void;
 /**
  * Minimal typed emitter: listeners per type plus `'*'`; `has(type)` lets the hot path skip building
  * the event object entirely when nobody listens. A throwing listener never breaks a cache call.
+ * Type-specific listeners run before `'*'` listeners, each in subscription order; `on()` returns an
+ * idempotent unsubscribe function.
+ *
+ * Generic over the event shape (any object with a string `type`) so upper layers with their own
+ * event types reuse it — `@stratacache/tiered` uses `new CacheEventEmitter<TieredEvent>()`.
  */
-export class CacheEventEmitter {
-  private readonly byType = new Map<CacheEventType | '*', CacheEventListener[]>();
-  private readonly any: CacheEventListener[] = [];
+export class CacheEventEmitter<E extends { type: string } = CacheEvent> {
+  private readonly byType = new Map<E['type'] | '*', ((event: E) => void)[]>();
+  private readonly any: ((event: E) => void)[] = [];
   private readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
 
-  on(type: CacheEventType | '*', listener: CacheEventListener): () => void {
+  on(type: E['type'] | '*', listener: (event: E) => void): () => void {
     if (type === '*') this.any.push(listener);
     else {
       const list = this.byType.get(type) ?? [];
@@ -78,11 +83,11 @@ export class CacheEventEmitter {
   }
 
   /** True when at least one listener would receive an event of this type. */
-  has(type: CacheEventType): boolean {
+  has(type: E['type']): boolean {
     return this.any.length !== 0 || (this.counts[type] ?? 0) !== 0;
   }
 
-  emit(event: CacheEvent): void {
+  emit(event: E): void {
     const list = this.byType.get(event.type);
     if (list) for (const l of list.slice()) safeCall(l, event);
     for (const l of this.any.slice()) safeCall(l, event);
@@ -95,12 +100,12 @@ export class CacheEventEmitter {
   }
 }
 
-function remove(list: CacheEventListener[], l: CacheEventListener): void {
+function remove<E>(list: ((event: E) => void)[], l: (event: E) => void): void {
   const i = list.indexOf(l);
   if (i !== -1) list.splice(i, 1);
 }
 
-function safeCall(l: CacheEventListener, e: CacheEvent): void {
+function safeCall<E>(l: (event: E) => void, e: E): void {
   try {
     l(e);
   } catch {

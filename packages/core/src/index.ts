@@ -17,6 +17,7 @@ export type {
 export type { CacheEntry } from './entry';
 export { stamp } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
+export { CacheEventEmitter } from './events';
 export type { CacheStats, NamespaceStats, LatencyStats } from './stats';
 export type { Store, StoreEntry, MessageHandler } from './store';
 export { MemoryStore } from './memory-store';

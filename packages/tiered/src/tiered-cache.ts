@@ -1,12 +1,11 @@
 import type { CacheEntry, Duration } from '@stratacache/core';
-import { CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
+import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
 import type { Lock } from '@stratacache/lock';
 import type { BusMessage, BusMessageType } from './bus-message';
 import { newSenderId } from './bus-message';
 import { FactoryTimeoutError, TieredClosedError } from './errors';
 import type { TieredEvent, TieredEventListener, TieredEventType, TieredSource } from './events';
-import { TieredEmitter } from './events';
 import type { FactoryContext } from './factory-context';
 import { FactoryContextImpl, SKIP } from './factory-context';
 import type { BusStats } from './invalidation-bus';
@@ -95,7 +94,7 @@ export class TieredCache {
   private readonly cloneOut: boolean;
   private readonly bus: InvalidationBus | undefined;
   private readonly locks: LockManager | undefined;
-  private readonly emitter = new TieredEmitter();
+  private readonly emitter = new CacheEventEmitter<TieredEvent>();
   private readonly flights = new Map<string, Promise<Fresh<unknown>>>();
   private readonly refreshing = new Map<string, Promise<Fresh<unknown>>>();
   private readonly waiters = new Map<string, Set<() => void>>();
