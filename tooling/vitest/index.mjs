@@ -29,7 +29,7 @@ export function strataVitest(opts = {}) {
       include: ['test/**/*.test.ts'],
       environment: 'node',
       pool: 'forks',
-      testTimeout: 30_000,
+      testTimeout: 60_000,
       hookTimeout: 60_000,
       teardownTimeout: 30_000,
       globalSetup: opts.redis ? [harnessSetup] : [],

@@ -94,5 +94,5 @@ describe('startCluster (3 masters + 3 replicas)', () => {
     await cluster.waitHealthy();
     expect(await cluster.masters()).toHaveLength(3);
     expect(await cluster.replicas()).toHaveLength(3);
-  });
+  }, 120_000); // promotion + rejoin, each bounded at 30 s above
 });

@@ -48,7 +48,7 @@ describe('startSentinel', () => {
       timeoutMs: 30_000,
       message: 'old master reconfigured as replica',
     });
-  });
+  }, 90_000); // failover (~2 s) + Sentinel's fixed reconfiguration delay (~10 s), more on a loaded machine
 
   it('pause the master: PING with a 500 ms timeout fails, resume brings it back', async () => {
     const { port } = await set.currentMaster();
