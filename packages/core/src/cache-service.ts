@@ -618,24 +618,12 @@ export class CacheService {
 
   /** The value, or `undefined` on a miss, a logically expired entry, a store failure, or an open circuit. Never rejects for store failures. */
   get<T = unknown>(key: string): Promise<T | undefined> {
-    let k: string;
-    try {
-      k = this.key(key);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.read(k, this.nsOf(k), ReadMode.GET) as Promise<T | undefined>;
+    return this.readKey(key, ReadMode.GET) as Promise<T | undefined>;
   }
 
   /** True when a fresh entry exists (barriers and logical expiry respected). Not counted as a hit or miss. */
   has(key: string): Promise<boolean> {
-    let k: string;
-    try {
-      k = this.key(key);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.read(k, this.nsOf(k), ReadMode.HAS) as Promise<boolean>;
+    return this.readKey(key, ReadMode.HAS) as Promise<boolean>;
   }
 
   /**
@@ -644,14 +632,18 @@ export class CacheService {
    * (invalidation is deletion, not expiry: such an entry must never be served as stale). Not counted as hit/miss.
    */
   getEntry<T = unknown>(key: string): Promise<CacheEntry<T> | undefined> {
-    // not async: one promise less on the hot path of upper layers (tiered's L2 read)
+    return this.readKey(key, ReadMode.ENTRY) as Promise<CacheEntry<T> | undefined>;
+  }
+
+  /** Shared entry of get/has/getEntry. Not async: one promise less on the hot path of upper layers (tiered's L2 read). */
+  private readKey(key: string, mode: ReadMode): Promise<unknown> {
     let k: string;
     try {
       k = this.key(key);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.read(k, this.nsOf(k), ReadMode.ENTRY) as Promise<CacheEntry<T> | undefined>;
+    return this.read(k, this.nsOf(k), mode);
   }
 
   /** One result per key, in order; one round trip for values + namespace barriers, one more if entries carry tags. */

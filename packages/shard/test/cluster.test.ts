@@ -1,6 +1,6 @@
 import { CacheService, RedisStore } from '@stratacache/core';
 import { startCluster, waitFor, type RedisCluster } from '@stratacache/redis-harness';
-import { LockManager } from '@stratacache/lock';
+import { expectLockWorks } from './support/lock-check';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardRouter, createRedisConnection, tieredCaches } from '../src/index';
@@ -103,16 +103,7 @@ describe('CacheService on a Redis Cluster built by createRedisConnection', () =>
   });
 
   it('@stratacache/lock works unchanged on this topology: exclusive acquire, owner-only release, fencing, using()', async () => {
-    const locks = new LockManager(client, { prefix: 'clu:lock', ttl: 5_000 });
-    const a = await locks.acquire('report');
-    expect(await locks.tryAcquire('report')).toBeNull();
-    const b = locks.acquire('report', { retries: 50, retryDelay: 20 });
-    expect(await a.release()).toBe(true);
-    const held = await b;
-    expect(held.fence).toBeGreaterThan(a.fence);
-    expect(await held.release()).toBe(true);
-    expect(await locks.using('job', async (_signal, l) => (await l.isHeld()) && 'done')).toBe('done');
-    expect(await locks.isLocked('job')).toBe(false);
+    await expectLockWorks(client, 'clu:lock');
   });
 
   it('ShardRouter: a tenant on a Cluster shard next to an embedded memory shard', async () => {

@@ -1,6 +1,6 @@
 import { CacheService } from '@stratacache/core';
 import { startSentinel, waitFor, type RedisSentinelSet } from '@stratacache/redis-harness';
-import { LockManager } from '@stratacache/lock';
+import { expectLockWorks } from './support/lock-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardRouter, createRedisConnection } from '../src/index';
@@ -64,16 +64,7 @@ describe('Sentinel through createRedisConnection', () => {
   });
 
   it('@stratacache/lock works unchanged on this topology: exclusive acquire, owner-only release, fencing, using()', async () => {
-    const locks = new LockManager(client, { prefix: 'sen:lock', ttl: 5_000 });
-    const a = await locks.acquire('report');
-    expect(await locks.tryAcquire('report')).toBeNull();
-    const b = locks.acquire('report', { retries: 50, retryDelay: 20 });
-    expect(await a.release()).toBe(true);
-    const held = await b;
-    expect(held.fence).toBeGreaterThan(a.fence);
-    expect(await held.release()).toBe(true);
-    expect(await locks.using('job', async (_signal, l) => (await l.isHeld()) && 'done')).toBe('done');
-    expect(await locks.isLocked('job')).toBe(false);
+    await expectLockWorks(client, 'sen:lock');
   });
 
   it('ShardRouter: a tenant on a Sentinel shard', async () => {

@@ -101,28 +101,15 @@ export async function clusterMasterDrill(opts: {
     owner = await slotOwner(client, fullProbe);
   }
   const { master } = owner;
-  const keys = Array.from({ length: 64 }, (_, i) => `drill:k${i}`);
-  const load = startLoad(cache, keys);
-  await sleep(300);
-  const victim = cluster.nodeByPort(master)!;
-  const t0 = Date.now();
-  await victim.kill();
-  const [clientOutageMs, cacheOutageMs] = await Promise.all([
-    firstOk(async () => (await client.set(rawProbe, String(Date.now()))) === 'OK', t0, timeoutMs),
-    firstOk(async () => (await cache.set(probeKey, Date.now(), { ttl: 60_000 })).ok, t0, timeoutMs),
-  ]);
-  await sleep(300);
-  await load.stop();
-  const after = await slotOwner(client, fullProbe);
-  return {
-    clientOutageMs,
-    cacheOutageMs,
-    callerExceptions: load.stats.exceptions,
-    calls: load.stats.calls,
-    degraded: load.stats.degraded,
+  return killAndMeasure({
+    cache,
+    timeoutMs,
     killedPort: master,
-    newMasterPort: after.master,
-  };
+    kill: () => cluster.nodeByPort(master)!.kill(),
+    rawWrite: async () => (await client.set(rawProbe, String(Date.now()))) === 'OK',
+    probeKey,
+    newMasterPort: async () => (await slotOwner(client, fullProbe)).master,
+  });
 }
 
 /**
@@ -138,27 +125,49 @@ export async function sentinelMasterDrill(opts: {
   const { set, client, cache } = opts;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const before = await set.currentMaster();
+  return killAndMeasure({
+    cache,
+    timeoutMs,
+    killedPort: before.port,
+    kill: () => set.nodeByPort(before.port)!.kill(),
+    rawWrite: async () => (await client.set(cache.key('drill:probe:raw'), String(Date.now()))) === 'OK',
+    probeKey: 'drill:probe',
+    newMasterPort: async () => (await set.currentMaster()).port,
+  });
+}
+
+/**
+ * The common part of both drills: callers hammer the cache, the master is killed, and the outage
+ * window is measured from the kill to the first successful write, raw and through the CacheService.
+ */
+async function killAndMeasure(o: {
+  cache: CacheService;
+  timeoutMs: number;
+  killedPort: number;
+  kill: () => Promise<void>;
+  rawWrite: () => Promise<boolean>;
+  probeKey: string;
+  newMasterPort: () => Promise<number>;
+}): Promise<DrillResult> {
   const keys = Array.from({ length: 64 }, (_, i) => `drill:k${i}`);
-  const load = startLoad(cache, keys);
+  const load = startLoad(o.cache, keys);
   await sleep(300);
-  const victim = set.nodeByPort(before.port)!;
   const t0 = Date.now();
-  await victim.kill();
+  await o.kill();
   const [clientOutageMs, cacheOutageMs] = await Promise.all([
-    firstOk(async () => (await client.set(cache.key('drill:probe:raw'), String(Date.now()))) === 'OK', t0, timeoutMs),
-    firstOk(async () => (await cache.set('drill:probe', Date.now(), { ttl: 60_000 })).ok, t0, timeoutMs),
+    firstOk(o.rawWrite, t0, o.timeoutMs),
+    firstOk(async () => (await o.cache.set(o.probeKey, Date.now(), { ttl: 60_000 })).ok, t0, o.timeoutMs),
   ]);
   await sleep(300);
   await load.stop();
-  const after = await set.currentMaster();
   return {
     clientOutageMs,
     cacheOutageMs,
     callerExceptions: load.stats.exceptions,
     calls: load.stats.calls,
     degraded: load.stats.degraded,
-    killedPort: before.port,
-    newMasterPort: after.port,
+    killedPort: o.killedPort,
+    newMasterPort: await o.newMasterPort(),
   };
 }
 
