@@ -14,6 +14,7 @@ export type { CallContext, GatewayCounters, ToolResult } from './tool-runner';
 export { createMcpServer, isAdminRequest } from './mcp-server';
 export { runStdio } from './stdio';
 export { UpstreamClient } from './upstream';
+export { PathError, encodePathValue, resolveUpstreamUrl } from './upstream-path';
 export { credentialScope } from './credentials';
 export { signWebhook, verifySignature, computeSignature, SIGNATURE_HEADER } from './webhooks/signature';
 export { matchRules } from './webhooks/receiver';

@@ -6,6 +6,7 @@ import type { CompiledManifest, CompiledTool } from './manifest/load';
 import type { InvalidationTarget } from './manifest/schema';
 import { renderTemplate } from './manifest/template';
 import type { UpstreamClient } from './upstream';
+import { encodePathValue, PathError } from './upstream-path';
 
 /** Who is calling: taken from HTTP headers (Streamable HTTP) or the environment (stdio). */
 export interface CallContext {
@@ -48,6 +49,11 @@ export function resolveTargets(targets: InvalidationTarget[], vars: Record<strin
     }
   }
   return out;
+}
+
+/** Renders a request path template; each value goes through {@link encodePathValue}. */
+export function renderPath(template: string, args: Record<string, unknown>): string | undefined {
+  return renderTemplate(template, args, (value, name) => encodePathValue(name, value));
 }
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value, null, 2) ?? 'null');
@@ -111,8 +117,10 @@ export class ToolRunner {
   }
 
   private buildRequest(tool: CompiledTool, args: Record<string, unknown>) {
-    const path = renderTemplate(tool.request.path, args, encodeURIComponent);
-    if (path === undefined) throw new UpstreamError('E_UPSTREAM_HTTP', `missing path argument of ${tool.name}`, { status: 400 });
+    // every path argument is one segment: dot segments in any spelling are refused here, and the
+    // upstream client checks the resolved URL against the template again (upstream-path.ts)
+    const path = renderPath(tool.request.path, args);
+    if (path === undefined) throw new PathError(`missing path argument of ${tool.name}`);
     const query: Record<string, string | number | boolean> = {};
     const q = tool.request.query;
     if (q) {
@@ -132,7 +140,7 @@ export class ToolRunner {
     } else if (tool.kind === 'write' && tool.request.method !== 'DELETE') {
       body = {};
     }
-    return { method: tool.request.method, path, query, body, timeoutMs: tool.request.timeout };
+    return { method: tool.request.method, path, template: tool.request.path, query, body, timeoutMs: tool.request.timeout };
   }
 
   /** Runs one tool. Upstream problems become tool errors (`isError: true`) carrying the upstream message. */

@@ -1,4 +1,5 @@
 import { UpstreamError } from './errors';
+import { resolveUpstreamUrl } from './upstream-path';
 
 export interface UpstreamClientOptions {
   baseUrl: string;
@@ -16,6 +17,8 @@ export interface UpstreamRequest {
   method: string;
   /** Path (already rendered, URL-encoded) relative to the base URL. */
   path: string;
+  /** The manifest's path template: the resolved URL must still match it (never leaves it). */
+  template?: string;
   query?: Record<string, string | number | boolean>;
   body?: unknown;
   credential?: string | undefined;
@@ -57,7 +60,8 @@ export class UpstreamClient {
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const method = req.method.toUpperCase();
     const maxAttempts = IDEMPOTENT.has(method) ? this.opts.retries + 1 : 1;
-    const url = new URL(this.base + req.path);
+    // checked after URL resolution: a path outside the template is refused before any request
+    const url = resolveUpstreamUrl(this.base, req.path, req.template);
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (req.credential) {

@@ -22,11 +22,11 @@ function lookup(vars: Record<string, unknown>, path: string): unknown {
  * has no scalar value (the caller skips that target rather than invalidating a wrong key).
  * `encode` is applied to each value (e.g. `encodeURIComponent` for URL paths).
  */
-export function renderTemplate(template: string, vars: Record<string, unknown>, encode: (s: string) => string = (s) => s): string | undefined {
+export function renderTemplate(template: string, vars: Record<string, unknown>, encode: (s: string, name: string) => string = (s) => s): string | undefined {
   let missing = false;
   const out = template.replace(VAR_RE, (_all, name: string) => {
     const v = lookup(vars, name);
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return encode(String(v));
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return encode(String(v), name);
     missing = true;
     return '';
   });
