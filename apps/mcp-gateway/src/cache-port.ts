@@ -3,6 +3,8 @@
  * stratacache packages; nothing else in the app imports a cache package directly.
  */
 
+import type { ReplayGuard } from './webhooks/replay-guard';
+
 /** A resolved invalidation: one tag, or a namespace (entity [+ operation]). */
 export type CacheTarget = { tag: string } | { entity: string; operation?: string };
 
@@ -45,6 +47,8 @@ export interface GatewayCache {
   read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>>;
   /** Applies invalidations; `tenant` undefined = every tenant. Resolves the number of targets applied. */
   invalidate(targets: CacheTarget[], tenant?: string): Promise<number>;
+  /** Webhook replay memory shared by every instance on the same store (Redis), if the layer has one. */
+  replayGuard?(): ReplayGuard;
   stats(): Promise<CacheStatsSnapshot>;
   health(): Promise<{ ok: boolean; [k: string]: unknown }>;
   close(): Promise<void>;

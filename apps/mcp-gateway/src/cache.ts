@@ -6,12 +6,13 @@
  * `CACHE_LAYER=core` uses the CacheService alone per shard (stale-on-error through `getEntry`).
  */
 import type { Logger } from 'pino';
-import { CacheService, type InvalidateSpec, type NamespaceRef } from '@stratacache/core';
+import { CacheService, RedisStore, type InvalidateSpec, type NamespaceRef } from '@stratacache/core';
 import type { TieredCache } from '@stratacache/tiered';
 import { ShardRouter, tieredCaches, type ShardDefinition } from '@stratacache/shard';
 import type { CacheStatsSnapshot, CacheTarget, GatewayCache, ReadResult, ReadSpec } from './cache-port';
 import type { GatewayConfig } from './config';
 import { GatewayError, UpstreamError } from './errors';
+import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard, type SetNxClient } from './webhooks/replay-guard';
 
 /** True for failures where an old value beats no value: upstream 5xx, timeouts, network errors. */
 function servesStale(err: unknown): boolean {
@@ -186,9 +187,11 @@ export class TenantError extends GatewayError {
 export class RoutedGatewayCache implements GatewayCache {
   readonly layer: string;
   private readonly opened = new Set<string>();
+  private guard: ReplayGuard | undefined;
   constructor(
     readonly router: ShardRouter<GatewayCache>,
     inner: 'tiered' | 'core',
+    private readonly logger?: Logger,
   ) {
     this.layer = `${inner}+shard`;
   }
@@ -222,6 +225,22 @@ export class RoutedGatewayCache implements GatewayCache {
     if (tenant !== undefined) return this.cacheOf(tenant).invalidate(targets);
     const counts = await Promise.all(this.router.shardIds().map((id) => this.shardCache(id).invalidate(targets)));
     return Math.min(...counts);
+  }
+
+  /**
+   * Webhook replay memory: on Redis (the default shard's store), `SET NX PX` shared by every
+   * instance; on the embedded store, a bounded in-process map.
+   */
+  replayGuard(): ReplayGuard {
+    if (this.guard) return this.guard;
+    const store = this.router.storeOf(this.router.defaultShard!);
+    this.guard =
+      store instanceof RedisStore
+        ? new RedisReplayGuard(store.client as unknown as SetNxClient, `${this.router.prefix}:__webhook_seen:`, {
+            onFallback: (err) => this.logger?.warn({ err: { message: err.message } }, 'webhook replay memory: Redis did not answer, using the in-process memory'),
+          })
+        : new MemoryReplayGuard();
+    return this.guard;
   }
 
   async stats(): Promise<CacheStatsSnapshot> {
@@ -274,5 +293,5 @@ export async function createGatewayCache(config: CacheConfig, logger: Logger, op
       return new TieredGatewayCache(tiered, tiered.service, logger, opts.softTimeoutMs ?? 10_000);
     },
   });
-  return new RoutedGatewayCache(router, layer);
+  return new RoutedGatewayCache(router, layer, logger);
 }

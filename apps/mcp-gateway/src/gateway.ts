@@ -13,6 +13,7 @@ import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-ser
 import { ToolRunner } from './tool-runner';
 import { UpstreamClient } from './upstream';
 import { webhookRoutes } from './webhooks/receiver';
+import { MemoryReplayGuard } from './webhooks/replay-guard';
 
 /** Everything a plugin (e.g. the future admin API / dashboard) may use. */
 export interface GatewayContext {
@@ -198,11 +199,13 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
     cache: { layer: cache.layer, store: cache.storeKind },
   }));
 
+  const replayGuard = cache.replayGuard?.() ?? new MemoryReplayGuard();
   await app.register(webhookRoutes, {
     runner,
     manifest,
     secret: config.webhookSecret,
     toleranceSec: config.webhookToleranceSec,
+    replayGuard,
     tenantHeader: config.tenantHeader,
     onApplied: opts.onWebhookApplied,
   });

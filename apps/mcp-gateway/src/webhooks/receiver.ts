@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { CompiledManifest } from '../manifest/load';
 import type { InvalidationTarget } from '../manifest/schema';
 import { resolveTargets, type ToolRunner } from '../tool-runner';
+import type { ReplayGuard } from './replay-guard';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
 
 export interface WebhookReceiverOptions {
@@ -11,6 +12,8 @@ export interface WebhookReceiverOptions {
   /** Shared secret; undefined = webhooks disabled (503). */
   secret: string | undefined;
   toleranceSec: number;
+  /** Replay memory (Redis-backed when the cache is on Redis, else in-process). */
+  replayGuard: ReplayGuard;
   /** Header naming the tenant (webhooks without it invalidate every tenant). */
   tenantHeader: string;
   /** Called after a webhook was applied (tests, metrics). */
@@ -42,9 +45,6 @@ export function matchRules(manifest: CompiledManifest, event: string): Invalidat
  */
 export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverOptions): Promise<void> {
   const sources = new Set(opts.manifest.webhooks?.sources ?? [opts.manifest.name]);
-  // signatures already accepted, kept for the replay window (bounded)
-  const seen = new Map<string, number>();
-  const MAX_SEEN = 10_000;
 
   // raw body: the signature covers the exact bytes
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -63,11 +63,6 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverO
       req.log.warn({ source: req.params.source, reason: check.reason }, 'webhook signature refused');
       return reply.code(401).send({ error: 'invalid_signature', reason: check.reason });
     }
-    const now = Date.now();
-    if (seen.has(sig!)) {
-      req.log.warn({ source: req.params.source, reason: 'replayed' }, 'webhook signature refused');
-      return reply.code(401).send({ error: 'invalid_signature', reason: 'replayed' });
-    }
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
@@ -79,9 +74,14 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverO
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
       return reply.code(400).send({ error: 'bad_request', message: `invalid webhook body: ${fields.join('; ')}` });
     }
-    // remember the signature only once the body is accepted
-    seen.set(sig!, now + opts.toleranceSec * 1000);
-    if (seen.size > MAX_SEEN) for (const [k, exp] of seen) if (exp < now || seen.size > MAX_SEEN) seen.delete(k);
+    // one delivery = the canonical (timestamp, verified signature) pair, whatever the header's
+    // spelling (hex case, spaces, extra v1= entries); remembered only once the body is accepted,
+    // for the whole window in which the timestamp is valid (±tolerance)
+    const id = `${req.params.source}:${check.timestamp}:${check.signature}`;
+    if (!(await opts.replayGuard.firstDelivery(id, 2 * opts.toleranceSec * 1000 + 1000))) {
+      req.log.warn({ source: req.params.source, reason: 'replayed' }, 'webhook signature refused');
+      return reply.code(401).send({ error: 'invalid_signature', reason: 'replayed' });
+    }
 
     const p = parsed.data;
     const rules = matchRules(opts.manifest, p.event);

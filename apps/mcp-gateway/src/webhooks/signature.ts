@@ -20,7 +20,12 @@ export function signWebhook(secret: string, rawBody: string | Buffer, timestampS
 }
 
 export type SignatureCheck =
-  | { ok: true; timestamp: number }
+  | {
+      ok: true;
+      timestamp: number;
+      /** The verified signature, canonical (lower-case hex): with `timestamp`, the identity of the delivery. */
+      signature: string;
+    }
   | { ok: false; reason: 'missing' | 'malformed' | 'expired' | 'mismatch' };
 
 /**
@@ -55,5 +60,5 @@ export function verifySignature(
     // every candidate is compared (no early exit) so timing does not reveal which one matched
     if (got.length === expected.length && timingSafeEqual(got, expected)) match = true;
   }
-  return match ? { ok: true, timestamp: t } : { ok: false, reason: 'mismatch' };
+  return match ? { ok: true, timestamp: t, signature: expected.toString('hex') } : { ok: false, reason: 'mismatch' };
 }
