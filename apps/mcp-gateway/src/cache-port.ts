@@ -8,6 +8,27 @@ import type { ReplayGuard } from './webhooks/replay-guard';
 /** A resolved invalidation: one tag, or a namespace (entity [+ operation]). */
 export type CacheTarget = { tag: string } | { entity: string; operation?: string };
 
+/** What an invalidation did: per (shard, target) pair, applied or failed (with the store's reason). */
+export interface InvalidationOutcome {
+  /** True when every target was applied everywhere it had to be. */
+  ok: boolean;
+  /** Targets asked for. */
+  targets: number;
+  /** (shard, target) applications that succeeded. */
+  applied: number;
+  /** (shard, target) applications that failed. */
+  failed: number;
+  /** Distinct failure reasons (e.g. `timeout`, `circuit-open`, `connection`), for logs and answers. */
+  reasons: string[];
+}
+
+/** Combines outcomes (several shards, several calls). */
+export function mergeOutcomes(targets: number, outcomes: InvalidationOutcome[]): InvalidationOutcome {
+  const reasons = [...new Set(outcomes.flatMap((o) => o.reasons))];
+  const failed = outcomes.reduce((n, o) => n + o.failed, 0);
+  return { ok: failed === 0, targets, applied: outcomes.reduce((n, o) => n + o.applied, 0), failed, reasons };
+}
+
 export interface ReadSpec {
   entity: string;
   operation: string;
@@ -45,8 +66,12 @@ export interface GatewayCache {
    * if the layer supports it; otherwise the error propagates.
    */
   read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>>;
-  /** Applies invalidations; `tenant` undefined = every tenant. Resolves the number of targets applied. */
-  invalidate(targets: CacheTarget[], tenant?: string): Promise<number>;
+  /**
+   * Applies invalidations; `tenant` undefined = every tenant (every shard), else only that
+   * tenant's entries. Never hides a failure: a target the store did not take is counted in
+   * `failed` with its reason (rejects only on a programming error).
+   */
+  invalidate(targets: CacheTarget[], tenant?: string): Promise<InvalidationOutcome>;
   /** Webhook replay memory shared by every instance on the same store (Redis), if the layer has one. */
   replayGuard?(): ReplayGuard;
   stats(): Promise<CacheStatsSnapshot>;

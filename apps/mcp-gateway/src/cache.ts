@@ -5,14 +5,45 @@
  * over a `@stratacache/core` CacheService (L2: Redis, or the embedded store).
  * `CACHE_LAYER=core` uses the CacheService alone per shard (stale-on-error through `getEntry`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { CacheService, RedisStore, type InvalidateSpec, type NamespaceRef } from '@stratacache/core';
 import type { TieredCache } from '@stratacache/tiered';
 import { ShardRouter, tieredCaches, type ShardDefinition } from '@stratacache/shard';
-import type { CacheStatsSnapshot, CacheTarget, GatewayCache, ReadResult, ReadSpec } from './cache-port';
+import { mergeOutcomes, type CacheStatsSnapshot, type CacheTarget, type GatewayCache, type InvalidationOutcome, type ReadResult, type ReadSpec } from './cache-port';
 import type { GatewayConfig } from './config';
 import { GatewayError, UpstreamError } from './errors';
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard, type SetNxClient } from './webhooks/replay-guard';
+
+/** Per-call context of a tiered invalidation: the error events it emitted. */
+interface InvalidationProbe {
+  failures: string[];
+}
+const invalidationScope = new AsyncLocalStorage<InvalidationProbe>();
+
+/** A short reason of a store failure (`timeout`, `circuit-open`, a code, or the message's first line). */
+function reasonOf(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  if (e && typeof e.code === 'string') return e.code;
+  const msg = e && typeof e.message === 'string' ? e.message : String(err);
+  return msg.split('\n')[0]!.slice(0, 200);
+}
+
+/** Store errors outside a caller's request (bus, background refresh…): one log line per kind per 10 s, with a count. */
+class ErrorLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly logger: Logger) {}
+  report(kind: string, error: unknown): void {
+    const now = Date.now();
+    const seen = this.last.get(kind);
+    if (seen && now - seen.at < 10_000) {
+      seen.suppressed++;
+      return;
+    }
+    this.last.set(kind, { at: now, suppressed: 0 });
+    this.logger.warn({ kind, reason: reasonOf(error), suppressed: seen?.suppressed ?? 0 }, 'cache store error');
+  }
+}
 
 /** True for failures where an old value beats no value: upstream 5xx, timeouts, network errors. */
 function servesStale(err: unknown): boolean {
@@ -75,11 +106,15 @@ export class CoreGatewayCache implements GatewayCache {
     }
   }
 
-  async invalidate(targets: CacheTarget[]): Promise<number> {
-    if (targets.length === 0) return 0;
-    const r = await this.service.invalidate(toInvalidateSpec(targets));
-    if (!r.ok) this.logger.warn({ reason: r.reason, targets: targets.length }, 'invalidation did not reach the store');
-    return r.ok ? targets.length : r.barriers;
+  async invalidate(targets: CacheTarget[]): Promise<InvalidationOutcome> {
+    if (targets.length === 0) return mergeOutcomes(0, []);
+    try {
+      const r = await this.service.invalidate(toInvalidateSpec(targets));
+      if (r.ok) return { ok: true, targets: targets.length, applied: targets.length, failed: 0, reasons: [] };
+      return { ok: false, targets: targets.length, applied: 0, failed: targets.length, reasons: [String(r.reason ?? 'error')] };
+    } catch (err) {
+      return { ok: false, targets: targets.length, applied: 0, failed: targets.length, reasons: [reasonOf(err)] };
+    }
   }
 
   async stats(): Promise<CacheStatsSnapshot> {
@@ -108,7 +143,11 @@ export class TieredGatewayCache implements GatewayCache {
     readonly service: CacheService,
     private readonly logger: Logger,
     private readonly softTimeoutMs: number,
-  ) {}
+  ) {
+    this.errorLog = new ErrorLog(logger);
+  }
+
+  private readonly errorLog: ErrorLog;
 
   get storeKind(): string {
     return this.service.store.kind;
@@ -147,13 +186,45 @@ export class TieredGatewayCache implements GatewayCache {
     return { value, source: !called ? 'cache' : failed ? 'stale' : 'origin' };
   }
 
-  async invalidate(targets: CacheTarget[]): Promise<number> {
-    let n = 0;
+  /**
+   * One `tiered.invalidate` per target. A failure is read from the result (core's
+   * `InvalidateResult`: `ok === false`) and from the tiered `error` event the call emits
+   * (attributed to this call through AsyncLocalStorage), so it is counted today, when the
+   * method resolves `void`, and once it returns the result.
+   */
+  async invalidate(targets: CacheTarget[]): Promise<InvalidationOutcome> {
+    const outcome: InvalidationOutcome = { ok: true, targets: targets.length, applied: 0, failed: 0, reasons: [] };
     for (const t of targets) {
-      await this.tiered.invalidate('tag' in t ? { tag: t.tag } : { namespace: t.operation === undefined ? { entity: t.entity } : { entity: t.entity, operation: t.operation } });
-      n++;
+      const probe: InvalidationProbe = { failures: [] };
+      let res: unknown;
+      try {
+        res = await invalidationScope.run(probe, () =>
+          this.tiered.invalidate('tag' in t ? { tag: t.tag } : { namespace: t.operation === undefined ? { entity: t.entity } : { entity: t.entity, operation: t.operation } }),
+        );
+      } catch (err) {
+        probe.failures.push(reasonOf(err));
+      }
+      if (typeof res === 'object' && res !== null && (res as { ok?: unknown }).ok === false) {
+        probe.failures.push(String((res as { reason?: unknown }).reason ?? 'error'));
+      }
+      if (probe.failures.length === 0) outcome.applied++;
+      else {
+        outcome.failed++;
+        outcome.ok = false;
+        for (const r of probe.failures) if (!outcome.reasons.includes(r)) outcome.reasons.push(r);
+      }
     }
-    return n;
+    return outcome;
+  }
+
+  /** Called for every tiered `error` event: invalidation failures go to their call, the rest is logged (rate-limited). */
+  onTieredError(kind: string | undefined, error: unknown): void {
+    const probe = invalidationScope.getStore();
+    if (probe !== undefined && kind === 'l2.invalidate') {
+      probe.failures.push(reasonOf(error));
+      return;
+    }
+    this.errorLog.report(kind ?? 'unknown', error);
   }
 
   async stats(): Promise<CacheStatsSnapshot> {
@@ -170,6 +241,20 @@ export class TieredGatewayCache implements GatewayCache {
     await this.tiered.close();
     await this.service.close(); // idempotent (a TieredTenantCache already closed it)
   }
+}
+
+/**
+ * Tenant-qualified tag: `tenant:{tenant}|{tag}`. Tenant ids cannot contain `|` (shard router
+ * ids), so a tenant's tag never equals another tenant's. A global tag that happens to look
+ * like one could only cause an extra invalidation, never a missed one.
+ */
+export function tenantTag(tenant: string, tag: string): string {
+  return `tenant:${tenant}|${tag}`;
+}
+
+/** Tag standing for a tenant's part of a namespace: `tenant:{tenant}|ns:{entity}[:{operation}]`. */
+export function tenantNamespaceTag(tenant: string, entity: string, operation?: string): string {
+  return `tenant:${tenant}|ns:${entity}${operation === undefined ? '' : `:${operation}`}`;
 }
 
 /** A tenant header value the shard router refuses (`E_TENANT_INVALID`). */
@@ -217,14 +302,32 @@ export class RoutedGatewayCache implements GatewayCache {
     return this.shardCache(shard);
   }
 
+  /**
+   * A tenant's read carries, besides its tags, the tenant-qualified copy of each tag and of its
+   * namespace (see {@link tenantTag}), so a tenant's invalidation can target only its entries.
+   */
   read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>> {
-    return this.cacheOf(spec.tenant).read(spec, fetch);
+    const cache = this.cacheOf(spec.tenant);
+    if (spec.tenant === undefined) return cache.read(spec, fetch);
+    const t = spec.tenant;
+    const tags = [...spec.tags, ...spec.tags.map((tag) => tenantTag(t, tag)), tenantNamespaceTag(t, spec.entity), tenantNamespaceTag(t, spec.entity, spec.operation)];
+    return cache.read({ ...spec, tags }, fetch);
   }
 
-  async invalidate(targets: CacheTarget[], tenant?: string): Promise<number> {
-    if (tenant !== undefined) return this.cacheOf(tenant).invalidate(targets);
-    const counts = await Promise.all(this.router.shardIds().map((id) => this.shardCache(id).invalidate(targets)));
-    return Math.min(...counts);
+  /**
+   * Without a tenant: the targets as given, on every shard (every tenant's entries carry the
+   * global tags and live in the entity's namespace). With a tenant: the tenant-qualified tags
+   * (a namespace becomes its tenant namespace tag), on the tenant's shard only.
+   */
+  async invalidate(targets: CacheTarget[], tenant?: string): Promise<InvalidationOutcome> {
+    if (targets.length === 0) return mergeOutcomes(0, []);
+    if (tenant !== undefined) {
+      const cache = this.cacheOf(tenant);
+      const scoped = targets.map((t): CacheTarget => ({ tag: 'tag' in t ? tenantTag(tenant, t.tag) : tenantNamespaceTag(tenant, t.entity, t.operation) }));
+      return cache.invalidate(scoped);
+    }
+    const outcomes = await Promise.all(this.router.shardIds().map((id) => this.shardCache(id).invalidate(targets)));
+    return mergeOutcomes(targets.length, outcomes);
   }
 
   /**
@@ -289,8 +392,10 @@ export async function createGatewayCache(config: CacheConfig, logger: Logger, op
     createCache: (ctx) => {
       if (layer === 'core') return new CoreGatewayCache(new CacheService(ctx.options), logger);
       const tiered = makeTiered(ctx);
-      tiered.on('error', () => undefined); // store failures are counted in stats; reads degrade to the origin
-      return new TieredGatewayCache(tiered, tiered.service, logger, opts.softTimeoutMs ?? 10_000);
+      const gc = new TieredGatewayCache(tiered, tiered.service, logger, opts.softTimeoutMs ?? 1000);
+      // never muted: invalidation failures are reported to their caller, other store errors are logged
+      tiered.on('error', (e) => gc.onTieredError(e.kind, e.error));
+      return gc;
     },
   });
   return new RoutedGatewayCache(router, layer, logger);

@@ -125,8 +125,14 @@ function registerAdminTools(server: McpServer, opts: McpServerOptions): void {
       if (!opts.adminCheck(extra)) return denied() as never;
       const target: CacheTarget =
         args.tag !== undefined ? { tag: args.tag } : args.operation !== undefined ? { entity: args.entity!, operation: args.operation } : { entity: args.entity! };
-      const n = await runner.applyTargets([target], args.tenant);
-      return { content: [{ type: 'text', text: JSON.stringify({ invalidated: n, target }) }] };
+      let inv;
+      try {
+        inv = await runner.applyTargets([target], args.tenant);
+      } catch (err) {
+        return { content: [{ type: 'text', text: `cache_invalidate refused: ${(err as Error).message}` }], isError: true };
+      }
+      const body = { ok: inv.ok, invalidated: inv.applied, failed: inv.failed, reasons: inv.reasons, tenant: args.tenant ?? null, target };
+      return { content: [{ type: 'text', text: JSON.stringify(body) }], ...(inv.ok ? {} : { isError: true }) };
     },
   );
 }

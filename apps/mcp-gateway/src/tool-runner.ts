@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CacheTarget, GatewayCache, ReadSource } from './cache-port';
+import { mergeOutcomes, type CacheTarget, type GatewayCache, type InvalidationOutcome, type ReadSource } from './cache-port';
 import { credentialScope } from './credentials';
 import { GatewayError, UpstreamError } from './errors';
 import type { CompiledManifest, CompiledTool } from './manifest/load';
@@ -28,7 +28,10 @@ export interface GatewayCounters {
   originCalls: number;
   staleServed: number;
   writes: number;
+  /** (shard, target) invalidations applied. */
   invalidations: number;
+  /** (shard, target) invalidations the store did not take (reported, never muted). */
+  invalidationFailures: number;
   upstreamErrors: number;
   webhooks: number;
 }
@@ -56,6 +59,11 @@ export function renderPath(template: string, args: Record<string, unknown>): str
   return renderTemplate(template, args, (value, name) => encodePathValue(name, value));
 }
 
+/** The line added to a write's answer when its invalidations failed. */
+export function invalidationWarning(o: InvalidationOutcome): string {
+  return `warning: ${o.failed} of ${o.failed + o.applied} cache invalidations failed (${o.reasons.join(', ') || 'unknown'}); cached reads may be stale until their TTL`;
+}
+
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value, null, 2) ?? 'null');
 
 /**
@@ -70,6 +78,7 @@ export class ToolRunner {
     staleServed: 0,
     writes: 0,
     invalidations: 0,
+    invalidationFailures: 0,
     upstreamErrors: 0,
     webhooks: 0,
   };
@@ -200,29 +209,43 @@ export class ToolRunner {
       throw err;
     }
     // every tenant / shard: tenants may read the same upstream data, so a write invalidates everywhere
-    const invalidated = await this.invalidate(tool.invalidates, { ...args, result: data ?? {} });
+    const inv = await this.invalidate(tool.invalidates, { ...args, result: data ?? {} });
+    const content: ToolResult['content'] = [{ type: 'text', text: data === null ? 'OK' : text(data) }];
+    // the write happened; a failed invalidation is said, never hidden
+    if (!inv.ok) content.push({ type: 'text', text: invalidationWarning(inv) });
     return {
-      content: [{ type: 'text', text: data === null ? 'OK' : text(data) }],
-      _meta: { 'stratacache/source': 'origin', 'stratacache/invalidated': invalidated },
+      content,
+      _meta: { 'stratacache/source': 'origin', 'stratacache/invalidated': inv.applied, 'stratacache/invalidation': inv },
     };
   }
 
-  /** Resolves and applies invalidation targets; never throws (a failing cache is logged). */
-  async invalidate(targets: InvalidationTarget[], vars: Record<string, unknown>, tenant?: string): Promise<number> {
+  /** Resolves and applies invalidation targets (see {@link applyTargets}). */
+  async invalidate(targets: InvalidationTarget[], vars: Record<string, unknown>, tenant?: string): Promise<InvalidationOutcome> {
     const resolved = resolveTargets(targets, vars);
     return this.applyTargets(resolved, tenant);
   }
 
-  async applyTargets(resolved: CacheTarget[], tenant?: string): Promise<number> {
-    if (resolved.length === 0) return 0;
+  /**
+   * Applies resolved targets (`tenant` undefined = every tenant). Failures are counted
+   * (`invalidationFailures`), logged and returned in the outcome — never muted. Rejects only
+   * for an invalid tenant (`TenantError`).
+   */
+  async applyTargets(resolved: CacheTarget[], tenant?: string): Promise<InvalidationOutcome> {
+    if (resolved.length === 0) return mergeOutcomes(0, []);
+    let out: InvalidationOutcome;
     try {
-      const n = await this.cache.invalidate(resolved, tenant);
-      this.counters.invalidations += resolved.length;
-      return n;
+      out = await this.cache.invalidate(resolved, tenant);
     } catch (err) {
-      this.opts.logger.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code }, targets: resolved.length }, 'cache invalidation failed');
-      return 0;
+      if (err instanceof GatewayError && err.code === 'E_TENANT_INVALID') throw err;
+      const e = err as { message?: string; code?: string };
+      out = { ok: false, targets: resolved.length, applied: 0, failed: resolved.length, reasons: [e.code ?? String(e.message ?? err).split('\n')[0]!] };
     }
+    this.counters.invalidations += out.applied;
+    this.counters.invalidationFailures += out.failed;
+    if (!out.ok) {
+      this.opts.logger.error({ targets: resolved.length, applied: out.applied, failed: out.failed, reasons: out.reasons, tenant: tenant ?? '*' }, 'cache invalidation failed');
+    }
+    return out;
   }
 
   private errorResult(tool: CompiledTool, err: unknown): ToolResult {

@@ -20,7 +20,7 @@ describe('tenants routed to shards (X-Instance -> ShardRouter)', () => {
     await r2?.close();
   });
 
-  it('each tenant is cached on its own shard; a webhook invalidates every shard; a dead shard only hurts its tenants', async () => {
+  it('each tenant is cached on its own shard; a tenant webhook touches only its entries, one without a tenant every shard; a dead shard only hurts its tenants', async () => {
     expect(s.config.defaultShard).toBe('eu');
     const acme = await s.connect({ 'x-api-key': ALICE, 'x-instance': 'acme' });
     const globex = await s.connect({ 'x-api-key': ALICE, 'x-instance': 'globex' });
@@ -33,6 +33,18 @@ describe('tenants routed to shards (X-Instance -> ShardRouter)', () => {
     expect(k1).not.toContain('_tenant=globex');
     expect(k2).toContain('_tenant=globex');
     expect(k2).not.toContain('_tenant=acme');
+
+    // a tenant's webhook touches only that tenant's entries (on its shard)
+    expect((await call(globex, 'get_job', { id: 'job-20' })).source).toBe('cache');
+    const tb = JSON.stringify({ event: 'job.updated', resource_type: 'job', resource_id: 'job-20', data: { scoped: true } });
+    const tr = await fetch(`${s.gateway.url}/webhooks/crm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-signature': signWebhook(WEBHOOK_SECRET, tb), 'x-instance': 'globex' },
+      body: tb,
+    });
+    expect(tr.status).toBe(200);
+    expect((await call(globex, 'get_job', { id: 'job-20' })).source).toBe('origin');
+    expect((await call(acme, 'get_job', { id: 'job-20' })).source).toBe('cache');
 
     // a webhook without a tenant invalidates on both shards
     const body = JSON.stringify({ event: 'job.updated', resource_type: 'job', resource_id: 'job-20', data: {} });

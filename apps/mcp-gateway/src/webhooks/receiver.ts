@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { CompiledManifest } from '../manifest/load';
 import type { InvalidationTarget } from '../manifest/schema';
+import type { InvalidationOutcome } from '../cache-port';
 import { resolveTargets, type ToolRunner } from '../tool-runner';
 import type { ReplayGuard } from './replay-guard';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
@@ -90,10 +91,29 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverO
     const tenantH = req.headers[opts.tenantHeader];
     const tenant = Array.isArray(tenantH) ? tenantH[0] : tenantH;
     opts.runner.counters.webhooks++;
-    const applied = await opts.runner.applyTargets(targets, tenant || undefined);
+    let inv: InvalidationOutcome;
+    try {
+      inv = await opts.runner.applyTargets(targets, tenant || undefined);
+    } catch (err) {
+      // only an invalid tenant header gets here (the delivery stays unapplied: the sender may fix and resend)
+      return reply.code(400).send({ error: 'bad_request', message: (err as Error).message });
+    }
     const ms = performance.now() - started;
     opts.onApplied?.({ event: p.event, targets: targets.length, ms });
-    req.log.info({ source: req.params.source, event: p.event, targets: targets.length, ms: Math.round(ms * 10) / 10 }, 'webhook applied');
-    return reply.code(rules.length ? 200 : 202).send({ ok: true, matched: rules.length > 0, invalidated: applied, targets });
+    req.log[inv.ok ? 'info' : 'error'](
+      { source: req.params.source, event: p.event, tenant: tenant || '*', targets: targets.length, failed: inv.failed, reasons: inv.reasons, ms: Math.round(ms * 10) / 10 },
+      inv.ok ? 'webhook applied' : 'webhook applied with failed invalidations',
+    );
+    // 200 even when the store refused some targets: the delivery was received and is not
+    // retried blindly; the answer and the logs say what failed
+    return reply.code(rules.length ? 200 : 202).send({
+      ok: inv.ok,
+      matched: rules.length > 0,
+      invalidated: inv.applied,
+      failed: inv.failed,
+      ...(inv.ok ? {} : { reasons: inv.reasons }),
+      tenant: tenant || null,
+      targets,
+    });
   });
 }
