@@ -46,6 +46,7 @@ const envSchema = z.object({
   CREDENTIAL_HEADER: header.default('x-api-key'),
   TENANT_HEADER: header.default('x-instance'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   STDIO_ADMIN: bool.default(false),
   CACHE_LAYER: z.enum(['tiered', 'core']).default('tiered'),
   SHARDS: z.string().optional(),
@@ -101,6 +102,8 @@ export interface GatewayConfig {
   /** Incoming header naming the tenant / instance (lower-case). */
   tenantHeader: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: short readable lines (pino-pretty) when the log stream is a TTY, JSON lines otherwise. */
+  logFormat: 'auto' | 'pretty' | 'json';
   /** Expose the admin cache tools in stdio mode (local, trusted process). */
   stdioAdmin: boolean;
   /** `tiered` (L1 + L2, default) or `core` (L2 only). */
@@ -161,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     credentialHeader: e.CREDENTIAL_HEADER,
     tenantHeader: e.TENANT_HEADER,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     stdioAdmin: e.STDIO_ADMIN,
     cacheLayer: e.CACHE_LAYER,
     shards,
@@ -170,4 +174,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionIdleSec: e.SESSION_IDLE_SEC,
     maxSessions: e.MAX_SESSIONS,
   };
+}
+
+/**
+ * Names a Redis URL for humans: `host:port/db` (`rediss://` adds ` TLS`); user name and password
+ * are never included.
+ */
+export function describeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const db = u.pathname.replace(/^\//, '') || '0';
+    return `${u.hostname}:${u.port || '6379'}/${db}${u.protocol === 'rediss:' ? ' TLS' : ''}`;
+  } catch {
+    return 'redis (unparsable URL)';
+  }
+}
+
+/** One line naming where the cache lives: the embedded store, one Redis, or the shards. */
+export function describeStores(config: Pick<GatewayConfig, 'shards' | 'defaultShard'>): string {
+  const entries = Object.entries(config.shards);
+  const name = (url: string): string => (url === 'memory' ? 'embedded' : `Redis ${describeRedisUrl(url)}`);
+  if (entries.length === 1 && entries[0]![1] === 'memory') return 'the embedded in-process store (set REDIS_URL for Redis)';
+  if (entries.length === 1) return name(entries[0]![1]);
+  return `shards ${entries.map(([id, url]) => `${id}${id === config.defaultShard ? '*' : ''}=${name(url)}`).join(', ')}`;
 }

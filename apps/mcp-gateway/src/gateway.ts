@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -53,9 +54,31 @@ export function redactPaths(config: Pick<GatewayConfig, 'credentialHeader'>): st
   return [...new Set(hs)].flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`, `request.headers["${h}"]`]).concat(['credential', 'apiKey', 'token']);
 }
 
-/** Creates the pino logger of the gateway (redacting credentials). */
-export function createLogger(config: Pick<GatewayConfig, 'credentialHeader' | 'logLevel'>, destination?: DestinationStream): Logger {
+/**
+ * Creates the pino logger of the gateway (redacting credentials). Without a destination it
+ * writes to stdout: short readable lines (pino-pretty, synchronous) when `logFormat` is `pretty`,
+ * or `auto` and stdout is a TTY; JSON lines otherwise.
+ */
+export function createLogger(
+  config: Pick<GatewayConfig, 'credentialHeader' | 'logLevel'> & Partial<Pick<GatewayConfig, 'logFormat'>>,
+  destination?: DestinationStream,
+  tty: boolean = process.stdout.isTTY === true,
+): Logger {
   const opts = { level: config.logLevel, redact: { paths: redactPaths(config), censor: '[redacted]' } };
+  const format = config.logFormat ?? 'auto';
+  if (format === 'pretty' || (format === 'auto' && tty && destination === undefined)) {
+    return pino(
+      opts,
+      pretty({
+        sync: true,
+        colorize: tty,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname,reqId',
+        ...(destination ? { destination: destination as unknown as NodeJS.WritableStream } : {}),
+      }),
+    );
+  }
   return destination ? pino(opts, destination) : pino(opts);
 }
 
@@ -93,7 +116,13 @@ export async function createGatewayContext(
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const ctx = await createGatewayContext(config, opts);
   const { manifest, cache, runner, logger } = ctx;
-  const app: FastifyInstance = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, forceCloseConnections: true });
+  const app: FastifyInstance = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, forceCloseConnections: true, disableRequestLogging: true });
+  // one short line per request (instead of Fastify's two): `POST /webhooks/crm 200 3.1ms`; /mcp at debug
+  app.addHook('onResponse', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? req.url;
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
+    req.log[path === '/mcp' ? 'debug' : 'info']({ method: req.method, path, status: reply.statusCode, ms }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);
+  });
   type Session = { transport: StreamableHTTPServerTransport; server: McpServer; lastSeen: number };
   const sessions = new Map<string, Session>();
   // sessions a client never closed (no DELETE) are dropped after SESSION_IDLE_SEC without requests

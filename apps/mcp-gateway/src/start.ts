@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { loadConfig, type GatewayConfig } from './config';
+import { describeStores, loadConfig, type GatewayConfig } from './config';
 import { createDemoUpstream, DEMO_API_KEYS, type DemoUpstream } from './demo-upstream';
 import { GatewayError } from './errors';
 import { createGateway, createGatewayContext, type Gateway } from './gateway';
@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<void> {
   if (demo) {
     if (!env['WEBHOOK_SECRET']) {
       env['WEBHOOK_SECRET'] = randomBytes(24).toString('hex');
+      generated.push('WEBHOOK_SECRET');
     }
     if (!env['ADMIN_TOKEN'] && !stdio) {
       env['ADMIN_TOKEN'] = `admin-${randomBytes(12).toString('hex')}`;
@@ -80,12 +81,19 @@ async function main(argv: string[]): Promise<void> {
       logger: false,
     });
     const demoPort = Number(env['DEMO_PORT'] ?? 0);
-    const url = await upstream.listen(Number.isInteger(demoPort) ? demoPort : 0, '127.0.0.1');
+    let url: string;
+    try {
+      url = await upstream.listen(Number.isInteger(demoPort) ? demoPort : 0, '127.0.0.1');
+    } catch (err) {
+      throw listenError(err, '127.0.0.1', demoPort, 'DEMO_PORT');
+    }
     config = { ...config, upstreamUrl: url };
   }
 
   if (stdio) {
-    const ctx = await createGatewayContext(config, { logDestination: pino.destination(2) });
+    // logs go to stderr: readable lines when stderr is a terminal
+    const logFormat = config.logFormat === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.logFormat;
+    const ctx = await createGatewayContext({ ...config, logFormat }, { logDestination: pino.destination(2) });
     stdioHandle = await runStdio(ctx, env['TENANT']);
     say(`stratacache gateway (stdio) — ${ctx.manifest.tools.length} tools, cache: ${ctx.cache.layer} on ${ctx.cache.storeKind}${demo ? `, demo upstream ${config.upstreamUrl}` : ''}`);
     process.stdin.on('end', () => void shutdown('stdin closed'));
@@ -93,7 +101,12 @@ async function main(argv: string[]): Promise<void> {
   }
 
   gateway = await createGateway(config);
-  const gwUrl = await gateway.listen();
+  let gwUrl: string;
+  try {
+    gwUrl = await gateway.listen();
+  } catch (err) {
+    throw listenError(err, config.host, config.port, 'PORT');
+  }
   if (upstream && config.webhookSecret) {
     const source = (gateway.manifest.webhooks?.sources ?? [gateway.manifest.name])[0];
     upstream.data.webhooks.push({
@@ -105,12 +118,13 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   const mcpUrl = `${gwUrl}/mcp`;
+  const webhookUrl = `${gwUrl}/webhooks/${(gateway.manifest.webhooks?.sources ?? [gateway.manifest.name])[0]}`;
   const lines = [
     '',
     `  stratacache MCP gateway — manifest "${gateway.manifest.name}" (${gateway.manifest.tools.length} tools)`,
-    `  cache       ${gateway.cache.layer} on ${gateway.cache.storeKind === 'memory' ? 'the embedded in-process store (set REDIS_URL for Redis)' : `Redis (${gateway.cache.storeKind})`}`,
+    `  cache       ${gateway.cache.layer} on ${describeStores(config)}`,
     `  MCP         ${mcpUrl}   (Streamable HTTP)`,
-    `  webhooks    ${gwUrl}/webhooks/${(gateway.manifest.webhooks?.sources ?? [gateway.manifest.name])[0]}`,
+    `  webhooks    ${webhookUrl}`,
     `  health      ${gwUrl}/healthz`,
   ];
   if (upstream) {
@@ -120,6 +134,11 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   if (generated.includes('ADMIN_TOKEN')) lines.push(`  admin token ${config.adminToken}   (generated for this run; unlocks cache_stats / cache_invalidate)`);
+  if (config.webhookSecret) {
+    const printed = generated.includes('WEBHOOK_SECRET');
+    if (printed) lines.push(`  webhook secret ${config.webhookSecret}   (generated for this run; HMAC-SHA256 key of X-Signature)`);
+    lines.push('', '  Send a signed test webhook (invalidates job-1):', `    ${signedWebhookCurl(webhookUrl, printed ? config.webhookSecret : undefined)}`);
+  }
   lines.push(
     '',
     '  Connect an MCP client:',
@@ -131,6 +150,25 @@ async function main(argv: string[]): Promise<void> {
     '',
   );
   say(lines.join('\n'));
+}
+
+/** A shell command that signs and sends a `job.updated` webhook (openssl computes the HMAC, so it never expires). */
+function signedWebhookCurl(url: string, secret: string | undefined): string {
+  const key = secret === undefined ? '"$WEBHOOK_SECRET"' : `'${secret}'`;
+  return (
+    `body='{"event":"job.updated","resource_type":"job","resource_id":"job-1"}'; t=$(date +%s); ` +
+    `sig=$(printf '%s' "$t.$body" | openssl dgst -sha256 -hmac ${key} | sed 's/^.* //'); ` +
+    `curl -s ${url} -H 'content-type: application/json' -H "x-signature: t=$t,v1=$sig" -d "$body"; echo`
+  );
+}
+
+/** A listen failure in one line: which port, which variable sets it (EADDRINUSE, EACCES, …). */
+function listenError(err: unknown, host: string, port: number, variable: string): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE') return new GatewayError('E_PORT_IN_USE', `port ${port} on ${host} is already in use: set ${variable} to another port (${variable}=0 picks a free one)`);
+  if (code === 'EACCES') return new GatewayError('E_PORT_IN_USE', `port ${port} on ${host} needs privileges: set ${variable} to a port above 1023`);
+  if (code === 'EADDRNOTAVAIL') return new GatewayError('E_PORT_IN_USE', `address ${host} is not available on this machine: check HOST`);
+  return err;
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeSignature, signWebhook, verifySignature } from '../src/webhooks/signature';
-import { loadConfig } from '../src/config';
+import { describeRedisUrl, describeStores, loadConfig } from '../src/config';
 import { ConfigError } from '../src/errors';
 import { credentialScope } from '../src/credentials';
 import { renderTemplate, templateVars } from '../src/manifest/template';
@@ -107,5 +107,16 @@ describe('logger', () => {
     expect(all).not.toMatch(/k-\d-secret|t-2-secret/);
     expect(all).toContain('[redacted]');
     expect(all).toContain('"host":"h"');
+  });
+});
+
+describe('banner names the store', () => {
+  it('host:port/db, never a user name or password', () => {
+    expect(describeRedisUrl('redis://:s3cret-pw@10.0.0.5:6380/2')).toBe('10.0.0.5:6380/2');
+    expect(describeRedisUrl('rediss://user:pw@cache.example.com')).toBe('cache.example.com:6379/0 TLS');
+    const c = loadConfig({ UPSTREAM_URL: 'http://127.0.0.1:9', SHARDS: 'eu=redis://:pw@a:6379/1,us=memory' });
+    const line = describeStores(c);
+    expect(line).toBe('shards eu*=Redis a:6379/1, us=embedded');
+    expect(line).not.toContain('pw');
   });
 });
