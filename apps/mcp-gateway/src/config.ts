@@ -51,7 +51,8 @@ const envSchema = z.object({
   CACHE_LAYER: z.enum(['tiered', 'core']).default('tiered'),
   SHARDS: z.string().optional(),
   ALLOWED_ORIGINS: z.string().optional(),
-  SESSION_IDLE_SEC: z.coerce.number().int().min(10).max(86_400).default(1800),
+  SESSION_IDLE_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(1000),
   TENANT_SHARDS: z.string().optional(),
 });
@@ -120,8 +121,10 @@ export interface GatewayConfig {
   allowedOrigins: string[];
   /** MCP sessions without a request for this long are closed. */
   sessionIdleSec: number;
-  /** Open MCP sessions at most; further `initialize` requests get 503. */
+  /** Open MCP sessions at most; at the cap the least recently used idle one is closed, else `initialize` gets 503. */
   maxSessions: number;
+  /** At shutdown, how long in-flight MCP calls may take before they are answered with a JSON-RPC error. */
+  drainTimeoutMs: number;
 }
 
 /**
@@ -173,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     sessionIdleSec: e.SESSION_IDLE_SEC,
     maxSessions: e.MAX_SESSIONS,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
   };
 }
 

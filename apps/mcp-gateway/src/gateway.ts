@@ -1,16 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { GatewayConfig } from './config';
 import type { GatewayCache } from './cache-port';
 import { createGatewayCache } from './cache';
 import { ConfigError } from './errors';
 import { loadManifest, type CompiledManifest } from './manifest/load';
-import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
+import { registerMcpHttp } from './mcp-http';
 import { ToolRunner } from './tool-runner';
 import { UpstreamClient } from './upstream';
 import { webhookRoutes } from './webhooks/receiver';
@@ -45,7 +41,8 @@ export interface Gateway extends GatewayContext {
   listen(port?: number, host?: string): Promise<string>;
   /** Number of open MCP sessions. */
   sessionCount(): number;
-  close(): Promise<void>;
+  /** Drains in-flight MCP calls (up to `drainMs`, default `DRAIN_TIMEOUT_MS`), then closes sessions, HTTP server and cache. */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 /** Paths redacted from every log line: credentials and tokens never reach the logs. */
@@ -116,109 +113,27 @@ export async function createGatewayContext(
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const ctx = await createGatewayContext(config, opts);
   const { manifest, cache, runner, logger } = ctx;
-  const app: FastifyInstance = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, forceCloseConnections: true, disableRequestLogging: true });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    forceCloseConnections: true,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  // request logging is ours (below); server errors are still logged, once
+  app.addHook('onError', async (req, _reply, err) => {
+    if (((err as { statusCode?: number }).statusCode ?? 500) < 500) return;
+    req.log.error({ err: { message: err.message, code: (err as { code?: string }).code } }, `${req.method} ${req.url.split('?')[0]} failed`);
+  });
   // one short line per request (instead of Fastify's two): `POST /webhooks/crm 200 3.1ms`; /mcp at debug
   app.addHook('onResponse', async (req, reply) => {
     const path = req.url.split('?')[0] ?? req.url;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
     req.log[path === '/mcp' ? 'debug' : 'info']({ method: req.method, path, status: reply.statusCode, ms }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);
   });
-  type Session = { transport: StreamableHTTPServerTransport; server: McpServer; lastSeen: number };
-  const sessions = new Map<string, Session>();
-  // sessions a client never closed (no DELETE) are dropped after SESSION_IDLE_SEC without requests
-  const idleMs = config.sessionIdleSec * 1000;
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const [id, sess] of sessions) {
-      if (now - sess.lastSeen > idleMs) {
-        sessions.delete(id);
-        void sess.transport.close().catch(() => undefined);
-        void sess.server.close().catch(() => undefined);
-      }
-    }
-  }, Math.min(60_000, idleMs)).unref();
-
-  const contextOf = (extra: Extra) => ({
-    credential: headerOf(extra.requestInfo?.headers, config.credentialHeader),
-    tenant: headerOf(extra.requestInfo?.headers, config.tenantHeader),
-  });
-  const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
-
-  // DNS-rebinding / cross-site protection: a browser request (Origin header) must come from
-  // localhost or an origin listed in ALLOWED_ORIGINS; non-browser clients send no Origin.
-  const originAllowed = (origin: string | undefined): boolean => {
-    if (!origin) return true;
-    if (config.allowedOrigins.includes(origin)) return true;
-    try {
-      const host = new URL(origin).hostname;
-      return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-    } catch {
-      return false;
-    }
-  };
-  // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
-  const quiet = {
-    logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
-    preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!originAllowed(headerOf(req.headers, 'origin'))) {
-        return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
-      }
-      return undefined;
-    },
-  } as const;
-  app.post('/mcp', quiet, async (req, reply) => {
-    const sid = headerOf(req.headers, 'mcp-session-id');
-    let entry = sid ? sessions.get(sid) : undefined;
-    if (!entry) {
-      if (sid) return reply.code(404).send(jsonRpcError(-32001, 'Session not found'));
-      if (!isInitializeRequest(req.body)) return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no valid session ID provided'));
-      if (sessions.size >= config.maxSessions) return reply.code(503).send(jsonRpcError(-32000, 'Too many open sessions, retry later'));
-      const admin = isAdminRequest(req.headers, config.adminToken);
-      const server = createMcpServer({
-        runner,
-        admin,
-        context: contextOf,
-        adminCheck: (extra) => isAdminRequest(extra.requestInfo?.headers, config.adminToken),
-      });
-      const created: Session = {
-        server,
-        lastSeen: Date.now(),
-        transport: new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => {
-            sessions.set(id, created);
-          },
-          onsessionclosed: (id) => {
-            sessions.delete(id);
-          },
-        }),
-      };
-      created.transport.onclose = () => {
-        if (created.transport.sessionId) sessions.delete(created.transport.sessionId);
-      };
-      await server.connect(created.transport);
-      entry = created;
-      logger.info({ admin }, 'mcp session opened');
-    }
-    entry.lastSeen = Date.now();
-    reply.hijack();
-    await entry.transport.handleRequest(req.raw, reply.raw, req.body);
-  });
-  const sessionRoute = async (req: FastifyRequest, reply: FastifyReply) => {
-    const sid = headerOf(req.headers, 'mcp-session-id');
-    const entry = sid ? sessions.get(sid) : undefined;
-    if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));
-    entry.lastSeen = Date.now();
-    reply.hijack();
-    await entry.transport.handleRequest(req.raw, reply.raw);
-    return undefined;
-  };
-  app.get('/mcp', quiet, sessionRoute);
-  app.delete('/mcp', quiet, sessionRoute);
+  const mcp = await registerMcpHttp(app, { config, runner, logger });
 
   app.get('/healthz', async (_req, reply) => {
     const health = await cache.health().catch((err: Error) => ({ ok: false, error: err.message }));
-    return reply.code(200).send({ ok: true, cache: { layer: cache.layer, store: cache.storeKind, ...health }, sessions: sessions.size });
+    return reply.code(200).send({ ok: true, cache: { layer: cache.layer, store: cache.storeKind, ...health }, sessions: mcp.sessionCount() });
   });
   app.get('/', async () => ({
     name: `stratacache-gateway-${manifest.name}`,
@@ -252,16 +167,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
       gateway.url = `http://${host}:${p}`;
       return gateway.url;
     },
-    sessionCount: () => sessions.size,
-    async close() {
+    sessionCount: () => mcp.sessionCount(),
+    async close(closeOpts: { drainMs?: number } = {}) {
       if (closed) return;
       closed = true;
-      clearInterval(sweeper);
-      for (const { transport, server } of [...sessions.values()]) {
-        await transport.close().catch(() => undefined);
-        await server.close().catch(() => undefined);
-      }
-      sessions.clear();
+      // in-flight calls get up to DRAIN_TIMEOUT_MS, then a JSON-RPC error; then sessions close
+      await mcp.close(closeOpts.drainMs ?? config.drainTimeoutMs);
       await app.close();
       if (!opts.cache) await cache.close();
     },

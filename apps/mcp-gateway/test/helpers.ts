@@ -21,9 +21,9 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { redisUrl?: string; env?: Record<string, string>; gateway?: GatewayOptions; prefix?: string } = {}): Promise<Stack> {
+export async function startStack(opts: { redisUrl?: string; env?: Record<string, string>; gateway?: GatewayOptions; prefix?: string; latency?: number } = {}): Promise<Stack> {
   const targets: WebhookTarget[] = [];
-  const upstream = createDemoUpstream({ latency: 0, webhookTargets: targets });
+  const upstream = createDemoUpstream({ latency: opts.latency ?? 0, webhookTargets: targets });
   const upstreamUrl = await upstream.listen();
   const logs: string[] = [];
   const sink = new Writable({

@@ -105,7 +105,8 @@ export function createDemoUpstream(opts: DemoUpstreamOptions = {}): DemoUpstream
   let seq = 1000;
   const nextId = (kind: string): string => `${kind}-${++seq}`;
 
-  const app = Fastify({ logger: opts.logger ?? false });
+  // forceCloseConnections: close() must not wait for a keep-alive socket whose request was in flight
+  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
   const isControl = (req: FastifyRequest): boolean => req.url.startsWith('/__');
 
   app.addHook('onRequest', async (req, reply) => {

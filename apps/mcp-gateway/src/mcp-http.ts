@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { GatewayConfig } from './config';
+import { checkBody, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isInitialize, jsonRpcError, PARSE_ERROR, type JsonRpcId } from './jsonrpc';
+import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
+import type { ToolRunner } from './tool-runner';
+
+/** JSON-RPC code of a call cut off by shutdown, and of requests refused while shutting down. */
+export const SHUTTING_DOWN = -32000;
+
+interface Session {
+  id: string;
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+  lastSeen: number;
+  /**
+   * POSTs of this session being answered: never idle (nor evicted) while > 0. A GET SSE stream
+   * does not count: this server sends no notifications, a client that only listens is idle.
+   */
+  open: number;
+}
+
+/** A POST whose JSON-RPC requests are being answered. */
+interface InFlight {
+  session: Session;
+  ids: (string | number)[];
+  done: Promise<void>;
+}
+
+export interface McpHttp {
+  sessionCount(): number;
+  /** Calls being answered right now. */
+  inFlightCount(): number;
+  /**
+   * Stops accepting requests, waits up to `drainMs` for the calls in flight, answers the ones
+   * still running with a JSON-RPC error (`SHUTTING_DOWN`), then closes every session.
+   */
+  close(drainMs: number): Promise<void>;
+}
+
+export interface McpHttpOptions {
+  config: Pick<GatewayConfig, 'credentialHeader' | 'tenantHeader' | 'adminToken' | 'allowedOrigins' | 'logLevel' | 'maxSessions' | 'sessionIdleSec'>;
+  runner: ToolRunner;
+  logger: Logger;
+}
+
+/**
+ * The MCP Streamable HTTP endpoint (`POST|GET|DELETE /mcp`) as an encapsulated Fastify plugin:
+ * - JSON-RPC errors at the edge: invalid JSON → -32700, not JSON-RPC → -32600, bad params of a
+ *   known method (including a malformed `initialize`) → -32602 with one line (no zod dump);
+ * - sessions: at most `maxSessions` (at the cap the least recently used idle session is closed,
+ *   else 503), closed after `sessionIdleSec` without a request, closed by `DELETE`;
+ * - shutdown: in-flight calls drained up to a deadline, then answered with a JSON-RPC error.
+ */
+export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions): Promise<McpHttp> {
+  const { config, runner, logger } = opts;
+  const sessions = new Map<string, Session>();
+  const inFlight = new Set<InFlight>();
+  let closing = false;
+
+  const closeSession = (s: Session, why: string): void => {
+    if (sessions.get(s.id) !== s) return;
+    sessions.delete(s.id);
+    void s.transport.close().catch(() => undefined);
+    void s.server.close().catch(() => undefined);
+    logger.debug({ why }, 'mcp session closed');
+  };
+
+  // abandoned sessions (no DELETE) are closed after SESSION_IDLE_SEC without a request
+  const idleMs = config.sessionIdleSec * 1000;
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const s of [...sessions.values()]) if (s.open === 0 && now - s.lastSeen > idleMs) closeSession(s, 'idle');
+    },
+    Math.max(250, Math.min(30_000, idleMs / 4)),
+  ).unref();
+
+  /** At the cap: close the least recently used session with no open request, if any. */
+  const makeRoom = (): boolean => {
+    if (sessions.size < config.maxSessions) return true;
+    let lru: Session | undefined;
+    for (const s of sessions.values()) if (s.open === 0 && (!lru || s.lastSeen < lru.lastSeen)) lru = s;
+    if (!lru) return false;
+    closeSession(lru, 'evicted (MAX_SESSIONS)');
+    return true;
+  };
+
+  const contextOf = (extra: Extra) => ({
+    credential: headerOf(extra.requestInfo?.headers, config.credentialHeader),
+    tenant: headerOf(extra.requestInfo?.headers, config.tenantHeader),
+  });
+
+  // DNS-rebinding / cross-site protection: a browser request (Origin header) must come from
+  // localhost or an origin listed in ALLOWED_ORIGINS; non-browser clients send no Origin.
+  const originAllowed = (origin: string | undefined): boolean => {
+    if (!origin) return true;
+    if (config.allowedOrigins.includes(origin)) return true;
+    try {
+      const host = new URL(origin).hostname;
+      return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+    } catch {
+      return false;
+    }
+  };
+
+  /** Tracks a POST of a session until its response ends. */
+  const track = (s: Session, reply: FastifyReply): Promise<void> => {
+    s.open++;
+    s.lastSeen = Date.now();
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const end = () => {
+        if (done) return;
+        done = true;
+        s.open--;
+        s.lastSeen = Date.now();
+        resolve();
+      };
+      reply.raw.once('close', end);
+      reply.raw.once('finish', end);
+    });
+  };
+
+  await app.register(async (scope) => {
+    // JSON-RPC answers for bodies Fastify cannot parse (instead of Fastify's own error format)
+    scope.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, _req, reply) => {
+      if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400)) {
+        return reply.code(400).send(jsonRpcError(PARSE_ERROR, 'Parse error: the body is not valid JSON'));
+      }
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(jsonRpcError(INVALID_REQUEST, 'Invalid Request: body too large'));
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(jsonRpcError(INVALID_REQUEST, 'Invalid Request: Content-Type must be application/json'));
+      logger.error({ err: { message: err.message, code: err.code } }, 'mcp request failed');
+      return reply.code(err.statusCode && err.statusCode >= 400 ? err.statusCode : 500).send(jsonRpcError(INTERNAL_ERROR, 'Internal error'));
+    });
+
+    // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
+    const route = {
+      logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
+      preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
+        if (!originAllowed(headerOf(req.headers, 'origin'))) {
+          return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
+        }
+        if (closing) return reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
+        return undefined;
+      },
+    } as const;
+
+    scope.post('/mcp', route, async (req, reply) => {
+      const bad = checkBody(req.body);
+      if (bad) {
+        // bad params of a request with an id: a JSON-RPC response (clients match it by id); else 400
+        return reply.code(bad.error.code === INVALID_PARAMS && bad.id !== null ? 200 : 400).send(bad);
+      }
+      const sid = headerOf(req.headers, 'mcp-session-id');
+      let entry = sid ? sessions.get(sid) : undefined;
+      if (!entry) {
+        if (sid) return reply.code(404).send(jsonRpcError(-32001, 'Session not found: it was closed (DELETE, idle, or restart); initialize a new one'));
+        if (!isInitialize(req.body)) {
+          return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no mcp-session-id header; the first request of a session must be initialize'));
+        }
+        if (!makeRoom()) return reply.code(503).send(jsonRpcError(-32000, 'Too many open sessions (MAX_SESSIONS), retry later'));
+        const admin = isAdminRequest(req.headers, config.adminToken);
+        const server = createMcpServer({
+          runner,
+          admin,
+          context: contextOf,
+          adminCheck: (extra) => isAdminRequest(extra.requestInfo?.headers, config.adminToken),
+        });
+        const created: Session = {
+          id: '',
+          server,
+          lastSeen: Date.now(),
+          open: 0,
+          transport: new StreamableHTTPServerTransport({
+            sessionIdGenerator: () => randomUUID(),
+            onsessioninitialized: (id) => {
+              created.id = id;
+              sessions.set(id, created);
+            },
+            // DELETE /mcp: the transport closes itself; drop the session and its server
+            onsessionclosed: () => closeSession(created, 'DELETE'),
+          }),
+        };
+        created.transport.onclose = () => closeSession(created, 'transport closed');
+        await server.connect(created.transport);
+        entry = created;
+        logger.info({ admin }, 'mcp session opened');
+      }
+      const msgs = (Array.isArray(req.body) ? req.body : [req.body]) as Record<string, unknown>[];
+      const ids = msgs.filter((m) => m['method'] !== undefined && (typeof m['id'] === 'string' || typeof m['id'] === 'number')).map((m) => m['id'] as string | number);
+      const done = track(entry, reply);
+      const flight: InFlight | undefined = ids.length > 0 ? { session: entry, ids, done } : undefined;
+      if (flight) {
+        inFlight.add(flight);
+        void done.then(() => inFlight.delete(flight));
+      }
+      reply.hijack();
+      await entry.transport.handleRequest(req.raw, reply.raw, req.body);
+    });
+
+    const sessionRoute = async (req: FastifyRequest, reply: FastifyReply) => {
+      const sid = headerOf(req.headers, 'mcp-session-id');
+      const entry = sid ? sessions.get(sid) : undefined;
+      if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));
+      entry.lastSeen = Date.now();
+      reply.hijack();
+      await entry.transport.handleRequest(req.raw, reply.raw);
+      return undefined;
+    };
+    scope.get('/mcp', route, sessionRoute);
+    scope.delete('/mcp', route, sessionRoute);
+  });
+
+  return {
+    sessionCount: () => sessions.size,
+    inFlightCount: () => [...inFlight].reduce((n, f) => n + f.ids.length, 0),
+    async close(drainMs: number) {
+      closing = true;
+      clearInterval(sweeper);
+      if (inFlight.size > 0) {
+        const pending = inFlight.size;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...inFlight].map((f) => f.done)),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, drainMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        // calls still running after the deadline: answered with an error instead of never
+        const cut = [...inFlight];
+        for (const f of cut) {
+          for (const id of f.ids) {
+            const msg = jsonRpcError(SHUTTING_DOWN, `the gateway shut down before this call finished (drained ${drainMs} ms); a write may or may not have been applied upstream`, id as JsonRpcId);
+            await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
+          }
+        }
+        if (cut.length > 0 || pending > 0) logger.info({ drained: pending - cut.length, cut: cut.reduce((n, f) => n + f.ids.length, 0), drainMs }, 'in-flight MCP calls at shutdown');
+        // let the error responses reach the sockets before the server closes them
+        await Promise.race([Promise.all(cut.map((f) => f.done)), new Promise((r) => setTimeout(r, 200))]);
+      }
+      for (const s of [...sessions.values()]) {
+        sessions.delete(s.id);
+        await s.transport.close().catch(() => undefined);
+        await s.server.close().catch(() => undefined);
+      }
+    },
+  };
+}
