@@ -67,6 +67,7 @@ export class CoreGatewayCache implements GatewayCache {
   constructor(
     readonly service: CacheService,
     private readonly logger: Logger,
+    private readonly softTimeoutMs = 1000,
   ) {}
 
   get storeKind(): string {
@@ -82,28 +83,51 @@ export class CoreGatewayCache implements GatewayCache {
   async read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>> {
     const key = this.keyOf(spec);
     let fromOrigin = false;
-    try {
-      const value = await this.service.getOrSet<T>(
-        key,
-        async () => {
-          fromOrigin = true;
-          return fetch();
-        },
-        { ttl: spec.ttlMs, tags: spec.tags, ...(spec.graceMs > 0 ? { grace: spec.graceMs } : {}) },
-      );
-      return { value, source: fromOrigin ? 'origin' : 'cache' };
-    } catch (err) {
-      // single-flight: another caller's factory (its credential) was refused; ours may be accepted
-      if (!fromOrigin && err instanceof UpstreamError && err.isClientError) return { value: await fetch(), source: 'origin' };
-      if (!servesStale(err) || spec.graceMs <= 0) throw err;
-      // last good copy: an expired entry still inside its grace period (never one removed by invalidation)
-      const entry = await this.service.getEntry<T>(key).catch(() => undefined);
-      if (entry && entry.graceUntil !== undefined && entry.graceUntil > Date.now()) {
-        this.logger.warn({ entity: spec.entity, operation: spec.operation, code: (err as UpstreamError).code }, 'upstream failed, serving stale');
-        return { value: entry.value, source: 'stale' };
+    const fresh = (async (): Promise<ReadResult<T>> => {
+      try {
+        const value = await this.service.getOrSet<T>(
+          key,
+          async () => {
+            fromOrigin = true;
+            return fetch();
+          },
+          { ttl: spec.ttlMs, tags: spec.tags, ...(spec.graceMs > 0 ? { grace: spec.graceMs } : {}) },
+        );
+        return { value, source: fromOrigin ? 'origin' : 'cache' };
+      } catch (err) {
+        // single-flight: another caller's factory (its credential) was refused; ours may be accepted
+        if (!fromOrigin && err instanceof UpstreamError && err.isClientError) return { value: await fetch(), source: 'origin' };
+        if (!servesStale(err) || spec.graceMs <= 0) throw err;
+        // last good copy: an expired entry still inside its grace period (never one removed by invalidation)
+        const stale = await this.staleOf<T>(key);
+        if (stale !== undefined) {
+          this.logger.warn({ entity: spec.entity, operation: spec.operation, code: (err as UpstreamError).code }, 'upstream failed, serving stale');
+          return { value: stale, source: 'stale' };
+        }
+        throw err;
       }
-      throw err;
+    })();
+    if (spec.graceMs <= 0) return fresh;
+    // soft deadline: past it, a value within grace answers while the refresh goes on
+    let timer: NodeJS.Timeout | undefined;
+    const soft = new Promise<'soft'>((resolve) => {
+      timer = setTimeout(() => resolve('soft'), this.softTimeoutMs);
+    });
+    try {
+      const first = await Promise.race([fresh, soft]);
+      if (first !== 'soft') return first;
+      const entry = await this.service.getEntry<T>(key).catch(() => undefined);
+      if (!entry || entry.graceUntil === undefined || entry.graceUntil <= Date.now()) return await fresh;
+      fresh.catch(() => undefined); // finishes in the background (its failure was logged or is the origin's)
+      return { value: entry.value, source: entry.expiresAt > Date.now() ? 'cache' : 'stale' };
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private async staleOf<T>(key: string): Promise<T | undefined> {
+    const entry = await this.service.getEntry<T>(key).catch(() => undefined);
+    return entry && entry.graceUntil !== undefined && entry.graceUntil > Date.now() ? entry.value : undefined;
   }
 
   async invalidate(targets: CacheTarget[]): Promise<InvalidationOutcome> {
@@ -157,6 +181,7 @@ export class TieredGatewayCache implements GatewayCache {
     const params = spec.tenant === undefined ? spec.params : { ...spec.params, _tenant: spec.tenant };
     const key = this.service.keys.build(spec.entity, spec.operation, params);
     let called = false;
+    let settled = false;
     let failed = false;
     let clientError: unknown;
     let value: T;
@@ -171,6 +196,8 @@ export class TieredGatewayCache implements GatewayCache {
             failed = true;
             if (!servesStale(err)) clientError = err;
             throw err;
+          } finally {
+            settled = true;
           }
         },
         { ttl: spec.ttlMs, grace: spec.graceMs, tags: spec.tags, softTimeout: spec.graceMs > 0 ? this.softTimeoutMs : 0 },
@@ -183,7 +210,8 @@ export class TieredGatewayCache implements GatewayCache {
     // a 4xx is the caller's error: never hide it behind a stale value
     if (clientError !== undefined) throw clientError;
     if (failed) this.logger.warn({ entity: spec.entity, operation: spec.operation }, 'upstream failed, serving stale');
-    return { value, source: !called ? 'cache' : failed ? 'stale' : 'origin' };
+    // answered while our factory still runs: the soft deadline passed and a value within grace was served
+    return { value, source: !called ? 'cache' : failed || !settled ? 'stale' : 'origin' };
   }
 
   /**
@@ -365,7 +393,7 @@ export class RoutedGatewayCache implements GatewayCache {
 export interface GatewayCacheOptions {
   /** `tiered` (default) or `core`. */
   layer?: 'tiered' | 'core';
-  /** Longest wait for the origin before a value within grace is served (tiered). Default 10 s. */
+  /** Longest wait for the origin before a value within grace is served (the refresh goes on). Default 1 s. */
   softTimeoutMs?: number;
 }
 
@@ -390,7 +418,7 @@ export async function createGatewayCache(config: CacheConfig, logger: Logger, op
     prefix: config.cachePrefix,
     keyspace: 'shard',
     createCache: (ctx) => {
-      if (layer === 'core') return new CoreGatewayCache(new CacheService(ctx.options), logger);
+      if (layer === 'core') return new CoreGatewayCache(new CacheService(ctx.options), logger, opts.softTimeoutMs ?? 1000);
       const tiered = makeTiered(ctx);
       const gc = new TieredGatewayCache(tiered, tiered.service, logger, opts.softTimeoutMs ?? 1000);
       // never muted: invalidation failures are reported to their caller, other store errors are logged

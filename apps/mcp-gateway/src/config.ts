@@ -53,6 +53,7 @@ const envSchema = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
   SESSION_IDLE_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  SOFT_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(1000),
   TENANT_SHARDS: z.string().optional(),
 });
@@ -125,6 +126,11 @@ export interface GatewayConfig {
   maxSessions: number;
   /** At shutdown, how long in-flight MCP calls may take before they are answered with a JSON-RPC error. */
   drainTimeoutMs: number;
+  /**
+   * When an expired value within grace exists: how long a read waits for the upstream before it
+   * is answered with that stale value (the refresh goes on in the background). 0 = at once.
+   */
+  softTimeoutMs: number;
 }
 
 /**
@@ -177,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionIdleSec: e.SESSION_IDLE_SEC,
     maxSessions: e.MAX_SESSIONS,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+    softTimeoutMs: e.SOFT_TIMEOUT_MS,
   };
 }
 

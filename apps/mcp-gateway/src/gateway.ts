@@ -88,7 +88,7 @@ export async function createGatewayContext(
   const baseUrl = config.upstreamUrl ?? manifest.upstream.baseUrl;
   if (!baseUrl) throw new ConfigError([{ variable: 'UPSTREAM_URL', message: 'required (the manifest has no upstream.baseUrl)' }]);
   const logger = createLogger(config, opts.logDestination);
-  const cache = opts.cache ?? (await createGatewayCache(config, logger, { softTimeoutMs: manifest.upstream.timeout * (manifest.upstream.retries + 1) + 1000 }));
+  const cache = opts.cache ?? (await createGatewayCache(config, logger, { softTimeoutMs: config.softTimeoutMs }));
   const upstream = new UpstreamClient({
     baseUrl,
     authHeader: manifest.upstream.authHeader,

@@ -5,7 +5,7 @@ export interface UpstreamClientOptions {
   baseUrl: string;
   /** Header the credential is sent in (`Authorization` gets `Bearer <key>`). */
   authHeader: string;
-  /** Per-attempt timeout (ms). */
+  /** Deadline of a whole call (ms), retries and backoff included. */
   timeoutMs: number;
   /** Retries of idempotent calls (network error, timeout, 5xx, 429). */
   retries: number;
@@ -33,6 +33,8 @@ export interface UpstreamResponse {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A retry is only started with at least this much of the call's budget left. */
+const MIN_ATTEMPT_MS = 50;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function errorMessageOf(data: unknown, fallback: string): string {
@@ -47,8 +49,8 @@ function errorMessageOf(data: unknown, fallback: string): string {
 }
 
 /**
- * Calls the upstream REST API with Node's global fetch: a timeout per attempt
- * (`AbortSignal.timeout`), retries with exponential backoff for idempotent methods
+ * Calls the upstream REST API with Node's global fetch: one deadline per call shared by its
+ * attempts (`AbortSignal.timeout` of the time left), retries with exponential backoff for idempotent methods
  * only — a POST/PATCH/PUT/DELETE is sent exactly once — and typed errors.
  */
 export class UpstreamClient {
@@ -72,22 +74,36 @@ export class UpstreamClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(req.body);
     }
+    // one deadline for the whole call: retries and their backoff draw from the same budget, so
+    // a hanging upstream costs a caller `timeout`, never `timeout × attempts`
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
+    const deadline = performance.now() + timeoutMs;
+    const timedOut = (cause?: unknown) =>
+      new UpstreamError('E_UPSTREAM_TIMEOUT', `upstream ${method} ${req.path} timed out after ${timeoutMs} ms`, cause === undefined ? {} : { cause });
     let lastErr: UpstreamError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) {
         const cap = (this.opts.backoffMs ?? 100) * 2 ** (attempt - 2);
-        await sleep(cap / 2 + Math.random() * (cap / 2));
+        const wait = cap / 2 + Math.random() * (cap / 2);
+        // no budget left for a useful attempt: stop with the last error
+        if (deadline - performance.now() - wait < MIN_ATTEMPT_MS) break;
+        await sleep(wait);
+      }
+      const remaining = Math.floor(deadline - performance.now());
+      if (remaining <= 0) {
+        lastErr ??= timedOut();
+        break;
       }
       let res: Response;
       try {
-        res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+        res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(remaining) });
       } catch (err) {
         const e = err as Error;
-        lastErr =
-          e.name === 'TimeoutError' || e.name === 'AbortError'
-            ? new UpstreamError('E_UPSTREAM_TIMEOUT', `upstream ${method} ${req.path} timed out after ${timeoutMs} ms`, { cause: err })
-            : new UpstreamError('E_UPSTREAM_NETWORK', `upstream ${method} ${req.path} failed: ${e.message}`, { cause: err });
+        if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+          lastErr = timedOut(err);
+          break; // the budget is spent
+        }
+        lastErr = new UpstreamError('E_UPSTREAM_NETWORK', `upstream ${method} ${req.path} failed: ${e.message}`, { cause: err });
         continue;
       }
       let data: unknown = null;

@@ -110,6 +110,13 @@ describe('logger', () => {
   });
 });
 
+describe('config defaults of the hardening', () => {
+  it('soft timeout 1 s, sessions idle 300 s / max 1000, drain 5 s, log format auto', () => {
+    const c = loadConfig({ UPSTREAM_URL: 'http://127.0.0.1:9' });
+    expect(c).toMatchObject({ softTimeoutMs: 1000, sessionIdleSec: 300, maxSessions: 1000, drainTimeoutMs: 5000, logFormat: 'auto' });
+  });
+});
+
 describe('banner names the store', () => {
   it('host:port/db, never a user name or password', () => {
     expect(describeRedisUrl('redis://:s3cret-pw@10.0.0.5:6380/2')).toBe('10.0.0.5:6380/2');
