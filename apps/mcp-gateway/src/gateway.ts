@@ -71,7 +71,8 @@ export function createLogger(
         colorize: tty,
         singleLine: true,
         translateTime: 'SYS:HH:MM:ss',
-        ignore: 'pid,hostname,reqId',
+        // the request line's fields are in its message already
+        ignore: 'pid,hostname,reqId,http',
         ...(destination ? { destination: destination as unknown as NodeJS.WritableStream } : {}),
       }),
     );
@@ -127,7 +128,7 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   app.addHook('onResponse', async (req, reply) => {
     const path = req.url.split('?')[0] ?? req.url;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
-    req.log[path === '/mcp' ? 'debug' : 'info']({ method: req.method, path, status: reply.statusCode, ms }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);
+    req.log[path === '/mcp' ? 'debug' : 'info']({ http: { method: req.method, path, status: reply.statusCode, ms } }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);
   });
   const mcp = await registerMcpHttp(app, { config, runner, logger });
 

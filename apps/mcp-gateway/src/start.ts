@@ -64,7 +64,8 @@ async function main(argv: string[]): Promise<void> {
     }
     closing = true;
     say(`\n${signal}: shutting down…`);
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // in-flight calls get DRAIN_TIMEOUT_MS; closing the rest must not hang the exit
+    const force = setTimeout(() => process.exit(1), config.drainTimeoutMs + 5_000);
     force.unref();
     await stdioHandle?.close().catch(() => undefined);
     await gateway?.close().catch(() => undefined);
