@@ -138,7 +138,8 @@ async function main(argv: string[]): Promise<void> {
   if (config.webhookSecret) {
     const printed = generated.includes('WEBHOOK_SECRET');
     if (printed) lines.push(`  webhook secret ${config.webhookSecret}   (generated for this run; HMAC-SHA256 key of X-Signature)`);
-    lines.push('', '  Send a signed test webhook (invalidates job-1):', `    ${signedWebhookCurl(webhookUrl, printed ? config.webhookSecret : undefined)}`);
+    const what = upstream ? 'invalidates job-1 everywhere; add -H "x-instance: acme" for one tenant' : 'event job.updated; WEBHOOK_SECRET from your environment';
+    lines.push('', `  Send a signed test webhook (${what}):`, `    ${signedWebhookCurl(webhookUrl, printed ? config.webhookSecret : undefined)}`);
   }
   lines.push(
     '',
