@@ -43,6 +43,12 @@ describe('JSON-RPC errors on /mcp (raw HTTP)', () => {
     }
   });
 
+  it('a text/plain body → 400 with a JSON-RPC -32600', async () => {
+    const res = await fetch(`${s.gateway.url}/mcp`, { method: 'POST', headers: { 'content-type': 'text/plain', accept: H.accept }, body: 'hello' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as RpcError).error.code).toBe(-32600);
+  });
+
   it('not a JSON-RPC 2.0 message → -32600 Invalid Request', async () => {
     for (const body of ['[]', '42', JSON.stringify({ id: 1, method: 'tools/list' }), JSON.stringify({ jsonrpc: '2.0', id: 1 })]) {
       const r = await post(body);
