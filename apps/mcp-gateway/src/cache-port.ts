@@ -72,6 +72,8 @@ export interface GatewayCache {
    * `failed` with its reason (rejects only on a programming error).
    */
   invalidate(targets: CacheTarget[], tenant?: string): Promise<InvalidationOutcome>;
+  /** Throws `TenantError` (`E_TENANT_INVALID`) when `tenant` is not a valid tenant id. */
+  validateTenant?(tenant: string): void;
   /** Webhook replay memory shared by every instance on the same store (Redis), if the layer has one. */
   replayGuard?(): ReplayGuard;
   stats(): Promise<CacheStatsSnapshot>;

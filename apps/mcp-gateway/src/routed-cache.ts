@@ -73,6 +73,10 @@ export class RoutedGatewayCache implements GatewayCache {
    * A tenant's read carries, besides its tags, the tenant-qualified copy of each tag and of its
    * namespace (see {@link tenantTag}), so a tenant's invalidation can target only its entries.
    */
+  validateTenant(tenant: string): void {
+    this.cacheOf(tenant);
+  }
+
   read<T>(spec: ReadSpec, fetch: () => Promise<T>): Promise<ReadResult<T>> {
     const cache = this.cacheOf(spec.tenant);
     if (spec.tenant === undefined) return cache.read(spec, fetch);

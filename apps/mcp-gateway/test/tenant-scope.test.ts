@@ -63,6 +63,7 @@ describe.each(['memory', 'redis', 'memory-core'] as const)('tenant-scoped invali
     // an invalid tenant header on a webhook is a 400 naming it, nothing applied
     const bad = await webhook(s, { event: 'job.updated', resource_type: 'job', resource_id: 'job-30' }, 'no spaces!');
     expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain('invalid tenant');
     expect(await sources('get_job', { id: 'job-30' })).toEqual(['cache', 'cache', 'cache']);
   });
 });
@@ -95,9 +96,19 @@ describe('failed invalidations are reported, never muted (Redis killed)', () => 
     expect(inv.reasons.length).toBeGreaterThan(0);
     expect(w.content.map((x) => x.text).join('\n')).toMatch(/warning: \d+ of \d+ cache invalidations failed/);
 
-    const r = await webhook(s, { event: 'job.updated', resource_type: 'job', resource_id: 'job-31' });
-    expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ ok: false, matched: true });
+    // a webhook the store could not apply: 503 (the sender retries), and the delivery is not
+    // remembered, so the retry of the very same delivery is not refused as a replay
+    const body = JSON.stringify({ event: 'job.updated', resource_type: 'job', resource_id: 'job-31' });
+    const sig = signWebhook(WEBHOOK_SECRET, body);
+    const send = () => fetch(`${s.gateway.url}/webhooks/crm`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': sig }, body });
+    const r = await send();
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('5');
+    const rb = (await r.json()) as { ok: boolean; failed: number; reasons: string[] };
+    expect(rb).toMatchObject({ ok: false, matched: true });
+    expect(rb.failed).toBeGreaterThan(0);
+    expect(rb.reasons.length).toBeGreaterThan(0);
+    expect((await send()).status).toBe(503);
 
     const admin = await call(c, 'cache_invalidate', { tag: 'job:job-31' });
     expect(admin.isError).toBe(true);

@@ -75,9 +75,18 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverO
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
       return reply.code(400).send({ error: 'bad_request', message: `invalid webhook body: ${fields.join('; ')}` });
     }
+    const tenantH = req.headers[opts.tenantHeader];
+    const tenant = (Array.isArray(tenantH) ? tenantH[0] : tenantH) || undefined;
+    if (tenant !== undefined) {
+      try {
+        opts.runner.cache.validateTenant?.(tenant);
+      } catch (err) {
+        return reply.code(400).send({ error: 'bad_request', message: (err as Error).message });
+      }
+    }
     // one delivery = the canonical (timestamp, verified signature) pair, whatever the header's
-    // spelling (hex case, spaces, extra v1= entries); remembered only once the body is accepted,
-    // for the whole window in which the timestamp is valid (±tolerance)
+    // spelling (hex case, spaces, extra v1= entries); remembered only once the body and tenant
+    // are accepted, for the whole window in which the timestamp is valid (±tolerance)
     const id = `${req.params.source}:${check.timestamp}:${check.signature}`;
     if (!(await opts.replayGuard.firstDelivery(id, 2 * opts.toleranceSec * 1000 + 1000))) {
       req.log.warn({ source: req.params.source, reason: 'replayed' }, 'webhook signature refused');
@@ -88,31 +97,31 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookReceiverO
     const rules = matchRules(opts.manifest, p.event);
     const vars = { event: p.event, resource_type: p.resource_type, resource_id: String(p.resource_id), data: p.data ?? {} };
     const targets = resolveTargets(rules, vars);
-    const tenantH = req.headers[opts.tenantHeader];
-    const tenant = Array.isArray(tenantH) ? tenantH[0] : tenantH;
     opts.runner.counters.webhooks++;
     let inv: InvalidationOutcome;
     try {
-      inv = await opts.runner.applyTargets(targets, tenant || undefined);
+      inv = await opts.runner.applyTargets(targets, tenant);
     } catch (err) {
-      // only an invalid tenant header gets here (the delivery stays unapplied: the sender may fix and resend)
+      await opts.replayGuard.forget(id);
       return reply.code(400).send({ error: 'bad_request', message: (err as Error).message });
     }
+    // not applied everywhere: the delivery is forgotten and 503 asks the sender to retry it
+    if (!inv.ok) await opts.replayGuard.forget(id);
     const ms = performance.now() - started;
     opts.onApplied?.({ event: p.event, targets: targets.length, ms });
     req.log[inv.ok ? 'info' : 'error'](
-      { source: req.params.source, event: p.event, tenant: tenant || '*', targets: targets.length, failed: inv.failed, reasons: inv.reasons, ms: Math.round(ms * 10) / 10 },
+      { source: req.params.source, event: p.event, tenant: tenant ?? '*', targets: targets.length, failed: inv.failed, reasons: inv.reasons, ms: Math.round(ms * 10) / 10 },
       inv.ok ? 'webhook applied' : 'webhook applied with failed invalidations',
     );
-    // 200 even when the store refused some targets: the delivery was received and is not
-    // retried blindly; the answer and the logs say what failed
-    return reply.code(rules.length ? 200 : 202).send({
+    // 503 when the store did not take some targets (a retry re-applies them all, idempotently)
+    if (!inv.ok) reply.header('retry-after', '5');
+    return reply.code(!inv.ok ? 503 : rules.length ? 200 : 202).send({
       ok: inv.ok,
       matched: rules.length > 0,
       invalidated: inv.applied,
       failed: inv.failed,
       ...(inv.ok ? {} : { reasons: inv.reasons }),
-      tenant: tenant || null,
+      tenant: tenant ?? null,
       targets,
     });
   });

@@ -15,6 +15,8 @@ export interface ReplayGuard {
    * the shared store cannot answer, the guard falls back to its in-process memory (and says so).
    */
   firstDelivery(id: string, ttlMs: number): Promise<boolean>;
+  /** Forgets `id` (its delivery was not applied: the sender's retry must be accepted). Never throws. */
+  forget(id: string): Promise<void>;
 }
 
 export const DEFAULT_REPLAY_MEMORY = 10_000;
@@ -30,6 +32,10 @@ export class MemoryReplayGuard implements ReplayGuard {
 
   async firstDelivery(id: string, ttlMs: number): Promise<boolean> {
     return this.firstDeliverySync(id, ttlMs);
+  }
+
+  async forget(id: string): Promise<void> {
+    this.seen.delete(id);
   }
 
   firstDeliverySync(id: string, ttlMs: number): boolean {
@@ -54,6 +60,7 @@ export class MemoryReplayGuard implements ReplayGuard {
 /** Minimal SET NX PX capability (an ioredis client or Cluster). */
 export interface SetNxClient {
   set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<'OK' | null>;
+  del(key: string): Promise<number>;
 }
 
 export class RedisReplayGuard implements ReplayGuard {
@@ -86,5 +93,10 @@ export class RedisReplayGuard implements ReplayGuard {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.fallback.forget(id);
+    await this.client.del(`${this.keyPrefix}${id}`).catch((err: Error) => this.opts.onFallback?.(err));
   }
 }
