@@ -1,12 +1,7 @@
-/** Base class of the gateway's errors; `code` is stable and documented in the README. */
-export class GatewayError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+import { StratacacheError } from '@stratacache/breaker';
+
+/** Base class of the gateway's errors; `code` is stable and listed in `docs/errors.md`. */
+export class GatewayError extends StratacacheError {}
 
 export interface ManifestIssue {
   /** Dotted path of the offending field, e.g. `tools[2].request.path`. */

@@ -1,9 +1,21 @@
 import type { CircuitState } from './state';
 
-/** Base class of every error thrown by `@stratacache/breaker`. */
-export abstract class BreakerError extends Error {
-  abstract readonly code: string;
+/**
+ * Base class of every error thrown by every stratacache package (breaker, core, lock, tiered, shard
+ * and the apps). `code` is stable and listed in one table: `docs/errors.md`. It lives here, in the
+ * lowest layer, so that every package can extend it without importing upward.
+ */
+export class StratacacheError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
 }
+
+/** Base class of every error thrown by `@stratacache/breaker`. */
+export abstract class BreakerError extends StratacacheError {}
 
 function describeValue(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
@@ -19,15 +31,14 @@ function describeValue(value: unknown): string {
 
 /** Thrown by the `CircuitBreaker` constructor when an option is invalid. */
 export class BreakerOptionsError extends BreakerError {
-  readonly code = 'E_BREAKER_OPTIONS' as const;
+  declare readonly code: 'E_BREAKER_OPTIONS';
   /** Name of the offending option (for example `failureThreshold`). */
   readonly option: string;
   /** The rejected value. */
   readonly value: unknown;
 
   constructor(option: string, value: unknown, expectation: string) {
-    super(`Invalid circuit breaker option "${option}": ${expectation}, got ${describeValue(value)}`);
-    this.name = 'BreakerOptionsError';
+    super('E_BREAKER_OPTIONS', `Invalid circuit breaker option "${option}": ${expectation}, got ${describeValue(value)}`);
     this.option = option;
     this.value = value;
   }
@@ -35,7 +46,7 @@ export class BreakerOptionsError extends BreakerError {
 
 /** Thrown (without calling the protected function) while the circuit is OPEN, or HALF_OPEN with every probe slot taken. */
 export class CircuitOpenError extends BreakerError {
-  readonly code = 'E_CIRCUIT_OPEN' as const;
+  declare readonly code: 'E_CIRCUIT_OPEN';
   /** `name` of the breaker that rejected the call. */
   readonly breakerName: string;
   /** State of the breaker when the call was rejected. */
@@ -48,11 +59,11 @@ export class CircuitOpenError extends BreakerError {
 
   constructor(breakerName: string, state: Exclude<CircuitState, 'CLOSED'>, retryAfterMs: number) {
     super(
+      'E_CIRCUIT_OPEN',
       state === 'OPEN'
         ? `Circuit "${breakerName}" is OPEN; retry after ${retryAfterMs} ms`
         : `Circuit "${breakerName}" is HALF_OPEN and all probe calls are in flight; retry after ${retryAfterMs} ms`,
     );
-    this.name = 'CircuitOpenError';
     this.breakerName = breakerName;
     this.state = state;
     this.retryAfterMs = retryAfterMs;
@@ -61,13 +72,12 @@ export class CircuitOpenError extends BreakerError {
 
 /** The protected call did not settle within `callTimeout` ms. Counted as a failure. */
 export class CallTimeoutError extends BreakerError {
-  readonly code = 'E_CALL_TIMEOUT' as const;
+  declare readonly code: 'E_CALL_TIMEOUT';
   readonly breakerName: string;
   readonly timeoutMs: number;
 
   constructor(breakerName: string, timeoutMs: number) {
-    super(`Call through circuit "${breakerName}" timed out after ${timeoutMs} ms`);
-    this.name = 'CallTimeoutError';
+    super('E_CALL_TIMEOUT', `Call through circuit "${breakerName}" timed out after ${timeoutMs} ms`);
     this.breakerName = breakerName;
     this.timeoutMs = timeoutMs;
   }

@@ -4,7 +4,7 @@ export { BREAKER_DEFAULTS } from './options';
 export type { CircuitBreakerOptions } from './options';
 export { CircuitState } from './state';
 export type { TransitionReason } from './state';
-export { BreakerError, BreakerOptionsError, CallTimeoutError, CircuitOpenError } from './errors';
+export { StratacacheError, BreakerError, BreakerOptionsError, CallTimeoutError, CircuitOpenError } from './errors';
 export type {
   BreakerEventName,
   BreakerEvents,

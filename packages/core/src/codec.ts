@@ -8,7 +8,7 @@ import {
   inflateRawSync,
 } from 'node:zlib';
 import { Packr } from 'msgpackr';
-import { CacheOptionsError, StrataCacheError } from './errors';
+import { CacheOptionsError, StratacacheError } from './errors';
 
 /**
  * Value <-> bytes for the cache stores.
@@ -76,14 +76,14 @@ export interface MsgpackCodec extends Codec {
 }
 
 /** A stored entry could not be decoded (corrupt, truncated, foreign, or written by an unknown version). Callers treat it as a miss. */
-export class CorruptEntryError extends StrataCacheError {
+export class CorruptEntryError extends StratacacheError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CACHE_CORRUPT', message, options);
   }
 }
 
 /** A value cannot be serialised (a symbol, a circular reference, nesting too deep, …). */
-export class EncodeError extends StrataCacheError {
+export class EncodeError extends StratacacheError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CACHE_ENCODE', message, options);
   }

@@ -1,36 +1,35 @@
-/** Base class of every error thrown by stratacache packages. `code` is stable and documented. */
-export class StrataCacheError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+import { StratacacheError } from '@stratacache/breaker';
+
+/** The one base class of every stratacache error (defined in `@stratacache/breaker`); codes: `docs/errors.md`. */
+export { StratacacheError };
+/** @deprecated Old spelling of {@link StratacacheError} (the same class). */
+export const StrataCacheError = StratacacheError;
+/** @deprecated Old spelling of {@link StratacacheError}. */
+export type StrataCacheError = StratacacheError;
 
 /** Invalid options or arguments passed to a public entry point. */
-export class CacheOptionsError extends StrataCacheError {
+export class CacheOptionsError extends StratacacheError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CACHE_OPTIONS', message, options);
   }
 }
 
 /** A store operation did not answer within the operation timeout (`opTimeout`). Never thrown at readers. */
-export class StoreTimeoutError extends StrataCacheError {
+export class StoreTimeoutError extends StratacacheError {
   constructor(operation: string, timeoutMs: number) {
     super('E_STORE_TIMEOUT', `store ${operation} did not answer within ${timeoutMs} ms`);
   }
 }
 
 /** The store was used after `close()`. */
-export class StoreClosedError extends StrataCacheError {
+export class StoreClosedError extends StratacacheError {
   constructor(kind: string) {
     super('E_STORE_CLOSED', `${kind} store is closed`);
   }
 }
 
 /** A decorator or `cached()` wrapper found no CacheService to use (pass `cache` or call `setDefaultCache`). */
-export class CacheNotConfiguredError extends StrataCacheError {
+export class CacheNotConfiguredError extends StratacacheError {
   constructor(message: string) {
     super('E_CACHE_NOT_CONFIGURED', message);
   }

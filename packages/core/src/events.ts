@@ -47,7 +47,8 @@ export type CacheEventListener = (event: CacheEvent) => void;
 
 /**
  * Minimal typed emitter: listeners per type plus `'*'`; `has(type)` lets the hot path skip building
- * the event object entirely when nobody listens. A throwing listener never breaks a cache call.
+ * the event object entirely when nobody listens. A throwing listener never breaks a cache call: it is
+ * counted (`listenerErrors`) and handed to `onListenerError` when set.
  * Type-specific listeners run before `'*'` listeners, each in subscription order; `on()` returns an
  * idempotent unsubscribe function.
  *
@@ -58,6 +59,13 @@ export class CacheEventEmitter<E extends { type: string } = CacheEvent> {
   private readonly byType = new Map<E['type'] | '*', ((event: E) => void)[]>();
   private readonly any: ((event: E) => void)[] = [];
   private readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
+  /** Listener calls that threw (the cache call itself is never affected). */
+  listenerErrors = 0;
+  /**
+   * Called with the error and the event when a listener throws, instead of the error being lost.
+   * A handler that throws is ignored. Default: none (errors are only counted in `listenerErrors`).
+   */
+  onListenerError: ((error: unknown, event: E) => void) | undefined;
 
   on(type: E['type'] | '*', listener: (event: E) => void): () => void {
     if (type === '*') this.any.push(listener);
@@ -89,8 +97,25 @@ export class CacheEventEmitter<E extends { type: string } = CacheEvent> {
 
   emit(event: E): void {
     const list = this.byType.get(event.type);
-    if (list) for (const l of list.slice()) safeCall(l, event);
-    for (const l of this.any.slice()) safeCall(l, event);
+    if (list) for (const l of list.slice()) this.call(l, event);
+    for (const l of this.any.slice()) this.call(l, event);
+  }
+
+  private call(l: (event: E) => void, e: E): void {
+    try {
+      l(e);
+    } catch (err) {
+      // observers must never break the cache: count it and hand it to onListenerError
+      this.listenerErrors++;
+      const h = this.onListenerError;
+      if (h !== undefined) {
+        try {
+          h(err, e);
+        } catch {
+          // a throwing error handler is ignored
+        }
+      }
+    }
   }
 
   clear(): void {
@@ -103,12 +128,4 @@ export class CacheEventEmitter<E extends { type: string } = CacheEvent> {
 function remove<E>(list: ((event: E) => void)[], l: (event: E) => void): void {
   const i = list.indexOf(l);
   if (i !== -1) list.splice(i, 1);
-}
-
-function safeCall<E>(l: (event: E) => void, e: E): void {
-  try {
-    l(e);
-  } catch {
-    // observers must never break the cache
-  }
 }

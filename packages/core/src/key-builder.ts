@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CacheOptionsError, StrataCacheError } from './errors';
+import { CacheOptionsError, StratacacheError } from './errors';
 
 /**
  * Builds hierarchical cache keys `{prefix}:{entity}:{operation}:{identifier}`.
@@ -42,7 +42,7 @@ export interface ParsedKey {
 export type KeyIdentifier = string | number | bigint | boolean | Record<string, unknown> | unknown[];
 
 /** Invalid key part (empty or non-string entity/operation, unsupported identifier value, …). Code `E_CACHE_KEY`. */
-export class KeyError extends StrataCacheError {
+export class KeyError extends StratacacheError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CACHE_KEY', message, options);
   }

@@ -8,7 +8,7 @@ import {
   peekHeader,
   type CompressionAlgorithm,
 } from '../src/codec';
-import { CacheOptionsError, StrataCacheError } from '../src/errors';
+import { CacheOptionsError, StratacacheError } from '../src/errors';
 
 const codec = createCodec();
 const rt = <T>(v: T, c = codec): unknown => c.decode(c.encode(v));
@@ -19,7 +19,7 @@ function corrupt(fn: () => unknown): CorruptEntryError {
   } catch (e) {
     expect(e).toBeInstanceOf(CorruptEntryError);
     expect((e as CorruptEntryError).code).toBe('E_CACHE_CORRUPT');
-    expect(e).toBeInstanceOf(StrataCacheError);
+    expect(e).toBeInstanceOf(StratacacheError);
     return e as CorruptEntryError;
   }
   throw new Error('expected CorruptEntryError, nothing was thrown');

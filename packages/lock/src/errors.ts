@@ -1,12 +1,7 @@
-/** Base class of every error thrown by `@stratacache/lock`. `code` is stable and documented. */
-export class LockError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+import { StratacacheError } from '@stratacache/breaker';
+
+/** Base class of every error thrown by `@stratacache/lock`. `code` is stable and listed in `docs/errors.md`. */
+export class LockError extends StratacacheError {}
 
 /** Invalid options or arguments (resource name, ttl, retries, clients…). Code `E_LOCK_OPTIONS`. */
 export class LockOptionsError extends LockError {

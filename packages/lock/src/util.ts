@@ -1,3 +1,5 @@
+import { LockError } from './errors';
+
 /** Short, safe description of a bad option value for error messages (never dumps objects). */
 export function describe(v: unknown): string {
   if (typeof v === 'string') return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}…` : JSON.stringify(v);
@@ -38,10 +40,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Error used when a Redis round trip exceeds `commandTimeout`. */
-export class CommandTimeoutError extends Error {
+export class CommandTimeoutError extends LockError {
   constructor(ms: number) {
-    super(`Redis command timed out after ${ms} ms`);
-    this.name = 'CommandTimeoutError';
+    super('E_LOCK_TIMEOUT', `Redis command timed out after ${ms} ms`);
   }
 }
 

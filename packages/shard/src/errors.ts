@@ -1,4 +1,4 @@
-import { StrataCacheError } from '@stratacache/core';
+import { StratacacheError } from '@stratacache/core';
 
 /** Why a {@link ShardConfigError} was thrown (stable, switch on it). */
 export type ShardConfigErrorReason =
@@ -17,7 +17,7 @@ export type ShardConfigErrorReason =
  * (unknown tenant without a default shard). Code `E_SHARD_CONFIG`.
  * Messages never contain passwords: URLs are redacted (`redis://user:***@host`).
  */
-export class ShardConfigError extends StrataCacheError {
+export class ShardConfigError extends StratacacheError {
   /** Machine-readable reason. */
   readonly reason: ShardConfigErrorReason;
   /** Dotted path of the offending option, e.g. `shards.stamford.url` (empty when not applicable). */

@@ -1,7 +1,7 @@
-import { StrataCacheError } from '@stratacache/core';
+import { StratacacheError } from '@stratacache/core';
 
 /** The factory did not settle within `hardTimeout`; its `signal` was aborted. Code `E_FACTORY_TIMEOUT`. */
-export class FactoryTimeoutError extends StrataCacheError {
+export class FactoryTimeoutError extends StratacacheError {
   readonly key: string;
   readonly timeoutMs: number;
   constructor(key: string, timeoutMs: number) {
@@ -12,7 +12,7 @@ export class FactoryTimeoutError extends StrataCacheError {
 }
 
 /** The TieredCache was used after `close()`. Code `E_TIERED_CLOSED`. */
-export class TieredClosedError extends StrataCacheError {
+export class TieredClosedError extends StratacacheError {
   constructor() {
     super('E_TIERED_CLOSED', 'TieredCache is closed');
   }
