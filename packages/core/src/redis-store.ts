@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
-import { CacheOptionsError, StoreClosedError } from './errors';
-import type { MessageHandler, Store, StoreEntry } from './store';
+import { CacheOptionsError, StoreClosedError, StoreUnavailableError } from './errors';
+import type { ConnectionChange, ConnectionListener, MessageHandler, Store, StoreEntry } from './store';
 
 /** A Redis connection the store can use: a single-server client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -16,13 +16,22 @@ export interface RedisStoreOptions {
   scanCount?: number;
   /** Keys per UNLINK on a single server. Default 500. */
   deleteBatch?: number;
+  /**
+   * A connection whose commands get no reply for this long is treated as down (a SIGSTOPped or
+   * wedged server keeps TCP open, so ioredis never notices): `isReady()` turns false, commands are
+   * refused at once and a PING is sent every `hungAfterMs` until the server answers again.
+   * Detected between 1× and 1.5× this value. Default 500 ms.
+   */
+  hungAfterMs?: number;
 }
 
 /**
  * Client options the store applies when it creates the connection (yours win when you pass options):
  * auto-pipelining on, at most one retry per command, a 2 s connect timeout, a capped reconnect backoff.
- * The offline queue stays on so a reader issued while (re)connecting waits — but never longer than the
- * CacheService `opTimeout`, after which it is a miss; the breaker then stops sending while Redis is down.
+ * Whatever the client's options, the store never lets a command wait in ioredis' offline queue
+ * while the connection is down: once the connection was ready (or its first attempt failed), a
+ * command issued while it is not ready is refused at once (`StoreUnavailableError`), and commands
+ * issued during the very first connect are refused as soon as that attempt fails.
  */
 export const DEFAULT_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableAutoPipelining: true,
@@ -63,6 +72,24 @@ export class RedisStore implements Store {
   private subscriberReady: Promise<RedisClient> | undefined;
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private closed = false;
+  /** Refuse commands at once while not ready: set once the connection was ready or its first attempt failed. */
+  private failFast = false;
+  /** Rejects the commands issued during the first connect when that connect fails. */
+  private startup: { promise: Promise<never>; reject: (err: unknown) => void } | undefined;
+  // hang detection: commands in flight, replies seen, watchdog
+  private readonly hungAfterMs: number;
+  private inflight = 0;
+  private replies = 0;
+  private lastReplies = 0;
+  private stalledTicks = 0;
+  private hung = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private pingOut = false;
+  /** The subscriber connection was ready once and is not ready (or not re-subscribed) now. */
+  private subscriberDown = false;
+  /** Last readiness reported; undefined while the first connect is in progress (nothing reported yet). */
+  private readyState: boolean | undefined;
+  private readonly listeners = new Set<ConnectionListener>();
   /** The last connection error seen (message only; never contains credentials from the URL). */
   lastError: string | undefined;
 
@@ -86,16 +113,164 @@ export class RedisStore implements Store {
     this.kind = this.isCluster ? 'redis-cluster' : 'redis';
     this.scanCount = positiveInt(opts.scanCount ?? 1000, 'scanCount');
     this.deleteBatch = positiveInt(opts.deleteBatch ?? 500, 'deleteBatch');
+    this.hungAfterMs = positiveInt(opts.hungAfterMs ?? 500, 'hungAfterMs');
     // Without a listener ioredis prints "Unhandled error event" on every failed reconnect.
     this.client.on('error', this.onError);
+    this.client.on('ready', this.onClientReady);
+    this.client.on('close', this.onClientDown);
+    this.client.on('end', this.onClientDown);
+    this.client.on('reconnecting', this.onClientDown);
+    const status = this.client.status;
+    this.failFast = status !== 'wait' && status !== 'connecting' && status !== 'connect';
+    this.readyState = status === 'ready' ? true : this.failFast ? false : undefined;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
     // with the offline queue disabled, is not refused while it is being established).
-    if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
+    if (status === 'wait') this.client.connect().catch(() => undefined);
   }
 
   private readonly onError = (err: unknown): void => {
     this.lastError = err instanceof Error ? err.message : String(err);
   };
+
+  private readonly onClientReady = (): void => {
+    this.failFast = true;
+    this.startup = undefined;
+    this.hung = false; // a fresh connection
+    this.stalledTicks = 0;
+    this.update('connect');
+  };
+
+  private readonly onClientDown = (): void => {
+    if (!this.failFast) {
+      // the first connect failed: refuse what waits for it, and everything from now on
+      this.failFast = true;
+      const s = this.startup;
+      this.startup = undefined;
+      s?.reject(new StoreUnavailableError(this.kind, `could not connect (${this.lastError ?? this.client.status})`));
+    }
+    this.update('close');
+  };
+
+  /** Recomputes readiness and tells the listeners when it changed. */
+  private update(reason: ConnectionChange['reason']): void {
+    const ready = !this.closed && this.client.status === 'ready' && !this.hung && !this.subscriberDown;
+    if (ready === this.readyState) return;
+    this.readyState = ready;
+    if (this.listeners.size === 0) return;
+    const change: ConnectionChange = { state: ready ? 'ready' : 'down', reason };
+    for (const l of [...this.listeners]) {
+      try {
+        l(change);
+      } catch {
+        // a throwing listener must not break the store or the other listeners
+      }
+    }
+  }
+
+  onConnectionChange(listener: ConnectionListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Why a command cannot be sent now, or undefined when it can (hot path: property reads only). */
+  private refusal(): Error | undefined {
+    if (this.closed) return new StoreClosedError(this.kind);
+    if (this.hung) return new StoreUnavailableError(this.kind, `no reply within ${this.hungAfterMs} ms`);
+    if (this.failFast && this.client.status !== 'ready') return new StoreUnavailableError(this.kind, `connection is ${this.client.status}`);
+    return undefined;
+  }
+
+  /**
+   * Sends one command: refused at once when the connection is down or hung; during the first
+   * connect it waits for the connection but is refused as soon as that connect fails.
+   */
+  private send<T>(run: () => Promise<T>): Promise<T> {
+    if (this.client.status === 'ready' && !this.hung && !this.closed) return this.track(run());
+    const why = this.refusal();
+    if (why) return Promise.reject(why);
+    if (this.startup === undefined) {
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<never>((_, r) => {
+        reject = r;
+      });
+      promise.catch(() => undefined);
+      this.startup = { promise, reject };
+    }
+    return Promise.race([this.track(run()), this.startup.promise]);
+  }
+
+  /** Counts the command in flight for hang detection (one side-branch reaction, no closure). */
+  private track<T>(p: Promise<T>): Promise<T> {
+    if (this.inflight++ === 0 && this.watchdog === undefined) this.startWatchdog();
+    p.then(this.onReply, this.onFail);
+    return p;
+  }
+
+  private readonly onReply = (): void => {
+    this.inflight--;
+    this.replies++;
+    if (this.hung) this.recover();
+  };
+
+  private readonly onFail = (err: unknown): void => {
+    this.inflight--;
+    // An error reply proves the server answers; a connection error or timeout does not.
+    if (err instanceof ReplyError) {
+      this.replies++;
+      if (this.hung) this.recover();
+    }
+  };
+
+  private recover(): void {
+    if (this.client.status !== 'ready') return;
+    this.hung = false;
+    this.stalledTicks = 0;
+    this.update('reply');
+  }
+
+  private startWatchdog(): void {
+    const tick = Math.max(1, Math.floor(this.hungAfterMs / 2));
+    this.lastReplies = this.replies;
+    this.stalledTicks = 0;
+    this.watchdog = setInterval(this.onWatchdog, tick);
+    this.watchdog.unref();
+  }
+
+  private readonly onWatchdog = (): void => {
+    if (this.closed) return this.stopWatchdog();
+    if (this.hung) {
+      // ask until it answers (one PING at a time; it bypasses the refusal)
+      if (!this.pingOut && this.client.status === 'ready') {
+        this.pingOut = true;
+        const done = (): void => {
+          this.pingOut = false;
+        };
+        this.track(this.client.ping()).then(done, done);
+      }
+      return;
+    }
+    if (this.inflight <= 0 || this.client.status !== 'ready') {
+      this.inflight = Math.max(0, this.inflight);
+      return this.stopWatchdog();
+    }
+    if (this.replies !== this.lastReplies) {
+      this.lastReplies = this.replies;
+      this.stalledTicks = 0;
+      return;
+    }
+    // two ticks (>= hungAfterMs) with commands in flight and not one reply: hung
+    if (++this.stalledTicks >= 2) {
+      this.hung = true;
+      this.update('timeout');
+    }
+  };
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
 
   /**
    * A new connection with the same options (a Cluster for a Cluster), for blocking or subscriber use
@@ -108,69 +283,71 @@ export class RedisStore implements Store {
   }
 
   private check(): void {
-    if (this.closed) throw new StoreClosedError(this.kind);
+    const why = this.refusal();
+    if (why) throw why;
   }
 
-  // get/mget are the hot path: no async frame, no per-call closure.
+  // get/mget are the hot path: no async frame, no per-call closure while the connection is ready.
   get(key: string): Promise<Buffer | undefined> {
-    if (this.closed) return Promise.reject(new StoreClosedError(this.kind));
-    return this.client.getBuffer(key).then(nullToUndefined);
+    if (this.client.status === 'ready' && !this.hung && !this.closed) return this.track(this.client.getBuffer(key)).then(nullToUndefined);
+    return this.send(() => this.client.getBuffer(key)).then(nullToUndefined);
   }
 
   mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
-    if (this.closed) return Promise.reject(new StoreClosedError(this.kind));
-    if (keys.length === 0) return Promise.resolve([]);
-    if (this.isCluster) return Promise.all(keys.map((k) => this.client.getBuffer(k))).then(nullsToUndefined);
-    return this.client.mgetBuffer(keys as string[]).then(nullsToUndefined);
+    if (keys.length === 0) return this.closed ? Promise.reject(new StoreClosedError(this.kind)) : Promise.resolve([]);
+    if (this.isCluster) return this.send(() => Promise.all(keys.map((k) => this.client.getBuffer(k)))).then(nullsToUndefined);
+    return this.send(() => this.client.mgetBuffer(keys as string[])).then(nullsToUndefined);
   }
 
   async set(key: string, value: Buffer, ttlMs?: number): Promise<void> {
-    this.check();
-    if (ttlMs === undefined) await this.client.set(key, value);
-    else await this.client.set(key, value, 'PX', validTtl(ttlMs));
+    if (ttlMs === undefined) await this.send(() => this.client.set(key, value));
+    else {
+      const ttl = validTtl(ttlMs);
+      await this.send(() => this.client.set(key, value, 'PX', ttl));
+    }
   }
 
   async mset(entries: readonly StoreEntry[]): Promise<void> {
-    this.check();
     for (const e of entries) if (e.ttlMs !== undefined) validTtl(e.ttlMs);
     // Auto-pipelining sends these in one write per node; no CROSSSLOT on a Cluster.
-    await Promise.all(
-      entries.map((e) =>
-        e.ttlMs === undefined ? this.client.set(e.key, e.value) : this.client.set(e.key, e.value, 'PX', Math.round(e.ttlMs)),
+    await this.send(() =>
+      Promise.all(
+        entries.map((e) =>
+          e.ttlMs === undefined ? this.client.set(e.key, e.value) : this.client.set(e.key, e.value, 'PX', Math.round(e.ttlMs)),
+        ),
       ),
     );
   }
 
   async del(keys: string | readonly string[]): Promise<number> {
+    if (typeof keys === 'string') return this.send(() => this.client.unlink(keys));
     this.check();
-    if (typeof keys === 'string') return this.client.unlink(keys);
     if (keys.length === 0) return 0;
     if (this.isCluster) {
-      const counts = await Promise.all(keys.map((k) => this.client.unlink(k)));
+      const counts = await this.send(() => Promise.all(keys.map((k) => this.client.unlink(k))));
       return counts.reduce((a, b) => a + b, 0);
     }
     let n = 0;
     for (let i = 0; i < keys.length; i += this.deleteBatch) {
-      n += await this.client.unlink(...(keys.slice(i, i + this.deleteBatch) as string[]));
+      n += await this.send(() => this.client.unlink(...(keys.slice(i, i + this.deleteBatch) as string[])));
     }
     return n;
   }
 
   async has(key: string): Promise<boolean> {
-    this.check();
-    return (await this.client.exists(key)) === 1;
+    return (await this.send(() => this.client.exists(key))) === 1;
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
-    this.check();
-    return (await this.client.pexpire(key, validTtl(ttlMs))) === 1;
+    const ttl = validTtl(ttlMs);
+    return (await this.send(() => this.client.pexpire(key, ttl))) === 1;
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
-    this.check();
     if (!Number.isSafeInteger(by)) throw new CacheOptionsError(`incr: increment must be a safe integer, got ${by}`);
-    if (ttlMs === undefined) return this.client.incrby(key, by);
-    return Number(await this.client.eval(INCR_WITH_TTL, 1, key, by, validTtl(ttlMs)));
+    if (ttlMs === undefined) return this.send(() => this.client.incrby(key, by));
+    const ttl = validTtl(ttlMs);
+    return Number(await this.send(() => this.client.eval(INCR_WITH_TTL, 1, key, by, ttl)));
   }
 
   async deleteMatching(glob: string): Promise<number> {
@@ -207,8 +384,7 @@ export class RedisStore implements Store {
   }
 
   async publish(channel: string, message: Buffer | string): Promise<number> {
-    this.check();
-    return this.client.publish(channel, message);
+    return this.send(() => this.client.publish(channel, message));
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
@@ -244,6 +420,32 @@ export class RedisStore implements Store {
     if (!this.subscriberReady) {
       const sub = this.duplicate();
       this.subscriber = sub;
+      // The subscriber counts in readiness once it was ready: while it is down (or not yet
+      // re-subscribed after a reconnect) messages may be missed.
+      let wasReady = false;
+      const subDown = (): void => {
+        if (!wasReady || this.subscriberDown) return;
+        this.subscriberDown = true;
+        this.update('close');
+      };
+      sub.on('close', subDown);
+      sub.on('end', subDown);
+      sub.on('reconnecting', subDown);
+      sub.on('ready', () => {
+        if (!wasReady) {
+          wasReady = true;
+          return;
+        }
+        // ioredis re-subscribes by itself; subscribe explicitly (idempotent) to know when it is done
+        const channels = [...this.handlers.keys()];
+        const up = (): void => {
+          if (this.closed || sub.status !== 'ready') return;
+          this.subscriberDown = false;
+          this.update('connect');
+        };
+        if (channels.length === 0) up();
+        else sub.subscribe(...channels).then(up, () => undefined);
+      });
       sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
         const name = channel.toString();
         const set = this.handlers.get(name);
@@ -261,26 +463,36 @@ export class RedisStore implements Store {
     return this.subscriberReady;
   }
 
+  /** Round trip in ms; on a Cluster every known master must answer (the slowest counts). */
   async ping(): Promise<number> {
-    this.check();
     const t0 = performance.now();
-    await this.client.ping();
+    const masters = this.isCluster ? (this.client as Cluster).nodes('master') : [];
+    if (masters.length === 0) await this.send(() => this.client.ping());
+    else await this.send(() => Promise.all(masters.map((m) => m.ping())));
     return performance.now() - t0;
   }
 
+  /** False while the connection is down, reconnecting, or hung (no reply within `hungAfterMs`). */
   isReady(): boolean {
-    return !this.closed && this.client.status === 'ready';
+    return this.readyState === true && !this.closed;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatchdog();
+    this.listeners.clear();
+    this.readyState = false;
     const closing: Promise<unknown>[] = [];
     if (this.subscriber) closing.push(quitOrDisconnect(this.subscriber));
     if (this.ownsClient) closing.push(quitOrDisconnect(this.client));
     this.handlers.clear();
     await Promise.all(closing);
     this.client.off('error', this.onError);
+    this.client.off('ready', this.onClientReady);
+    this.client.off('close', this.onClientDown);
+    this.client.off('end', this.onClientDown);
+    this.client.off('reconnecting', this.onClientDown);
   }
 }
 
