@@ -9,9 +9,12 @@ import {
   type CacheStats,
   type HealthReport,
   type Store,
+  type Duration,
+  toMs,
 } from '@stratacache/core';
 import { createRedisConnection, type RedisConnectionConfig } from './connection-factory';
 import { ShardConfigError } from './errors';
+import { TENANT_LIMIT_DEFAULTS, TenantRegistry, type TenantLimits } from './tenant-registry';
 import {
   describeConnection,
   validateConnectionConfig,
@@ -41,6 +44,11 @@ export interface ShardCacheContext {
   breaker: CircuitBreaker;
   /** Ready-to-use CacheService options: `{ ...cache, ...shard.cache, store, breaker, prefix }`. */
   options: CacheServiceOptions;
+  /**
+   * This cache's share of the router's L1 budget in bytes (`min(tenantL1MaxBytes, what is left of
+   * l1MaxBytes)`; 0 = no L1). A cache with an in-process tier must stay within it (`tieredCaches` does).
+   */
+  l1MaxBytes: number;
 }
 
 /** What a router hands out per tenant. `CacheService` by default; anything closable (e.g. a tiered cache). */
@@ -68,6 +76,18 @@ export interface ShardRouterOptions<C extends ShardCache = CacheService> {
   cache?: ShardCacheOptions;
   /** `CLIENT SETNAME` prefix for connections the router creates (`{name}:{shard}`). Default `'stratacache'`. */
   connectionName?: string;
+  /** Tenant caches alive at once; a new tenant beyond it (after idle ones were evicted) gets `TenantLimitError`. Default 1000. */
+  maxTenants?: number;
+  /**
+   * A tenant cache not asked for with `forTenant` for this long is closed and forgotten (the next
+   * `forTenant` builds a fresh one). Do not keep a tenant cache across requests: ask the router each
+   * time. `0` = never. Default `'10m'`.
+   */
+  tenantIdleTimeout?: Duration;
+  /** L1 bytes all tenant caches may use together (each gets `ctx.l1MaxBytes`). Default 256 MiB. */
+  l1MaxBytes?: number;
+  /** L1 bytes one tenant cache may use at most. Default 16 MiB. */
+  tenantL1MaxBytes?: number;
   /**
    * Builds the per-tenant cache. Default: `new CacheService(ctx.options)`. Hook for an upper layer,
    * e.g. `(ctx) => new TieredCache({ l2: new CacheService(ctx.options) })`.
@@ -99,6 +119,20 @@ export interface RouterHealth {
 
 /** Listener of router-wide cache events, with the shard and tenant that emitted them. */
 export type RouterEventListener = (event: CacheEvent, origin: { shard: string; tenant: string | undefined }) => void;
+
+/** What the router holds per tenant: {@link ShardRouter.resources}. */
+export interface RouterResources {
+  /** Tenant caches alive now, and the cap. */
+  tenants: number;
+  maxTenants: number;
+  /** L1 bytes reserved by the live caches, and the budget. */
+  l1Reserved: number;
+  l1MaxBytes: number;
+  /** Tenant caches closed for being idle since the router was built. */
+  evicted: number;
+  /** Shards with an open store (each: one command connection, plus one subscriber connection once a bus subscribed). */
+  openShards: number;
+}
 
 interface EventSource {
   svc: CacheService;
@@ -155,12 +189,12 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   readonly keyspace: 'tenant' | 'shard';
   readonly #shards = new Map<string, ShardState>();
   readonly #tenants = new Map<string, string>();
-  readonly #caches = new Map<string, { cache: C; shard: string; tenant: string | undefined }>();
+  readonly #registry: TenantRegistry<C>;
   readonly #common: ShardCacheOptions;
   readonly #connectionName: string;
   readonly #createCache: (ctx: ShardCacheContext) => C;
   readonly #listeners = new Set<{ type: CacheEventType | '*'; fn: RouterEventListener }>();
-  readonly #sources: EventSource[] = [];
+  readonly #sources = new Map<string, EventSource>();
   #closed = false;
 
   constructor(options: ShardRouterOptions<C>) {
@@ -183,6 +217,11 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     this.keyspace = keyspace;
     this.#common = checkCacheOptions(options.cache, 'cache');
     this.#connectionName = options.connectionName ?? 'stratacache';
+    this.#registry = new TenantRegistry<C>(resolveLimits(options), (key) => {
+      const src = this.#sources.get(key);
+      src?.off?.();
+      this.#sources.delete(key);
+    });
 
     for (const [id, def] of Object.entries(shards)) {
       if (!ID.test(id)) {
@@ -288,10 +327,10 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   on(type: CacheEventType | '*', listener: RouterEventListener): () => void {
     const entry = { type, fn: listener };
     this.#listeners.add(entry);
-    if (this.#listeners.size === 1) for (const src of this.#sources) this.#attach(src);
+    if (this.#listeners.size === 1) for (const src of this.#sources.values()) this.#attach(src);
     return () => {
       if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
-      for (const src of this.#sources) {
+      for (const src of this.#sources.values()) {
         src.off?.();
         src.off = undefined;
       }
@@ -315,8 +354,28 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   #cacheFor(shard: string, tenant: string | undefined): C {
     if (this.#closed) throw new ShardConfigError('closed', '', 'the ShardRouter is closed');
     const key = tenant === undefined ? shard : `${shard}\u0000${tenant}`;
-    const existing = this.#caches.get(key);
-    if (existing) return existing.cache;
+    const existing = this.#registry.get(key);
+    if (existing !== undefined) return existing;
+    const l1MaxBytes = this.#registry.admit(tenant);
+    let cache: C;
+    try {
+      cache = this.#build(shard, tenant, l1MaxBytes);
+    } catch (e) {
+      this.#registry.cancel(l1MaxBytes);
+      throw e;
+    }
+    this.#registry.add(key, { cache, shard, tenant, lastUsed: Date.now(), l1Bytes: l1MaxBytes });
+    // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
+    const svc = serviceOf(cache);
+    if (svc) {
+      const src: EventSource = { svc, shard, tenant, off: undefined };
+      this.#sources.set(key, src);
+      if (this.#listeners.size > 0) this.#attach(src);
+    }
+    return cache;
+  }
+
+  #build(shard: string, tenant: string | undefined, l1MaxBytes: number): C {
     const state = this.#open(this.#shards.get(shard)!);
     const options: CacheServiceOptions = {
       ...this.#common,
@@ -325,17 +384,25 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       breaker: state.breaker!,
       prefix: tenant === undefined ? this.prefix : `${this.prefix}:${tenant}`,
     };
-    const cache = this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options });
-    this.#caches.set(key, { cache, shard, tenant });
-    // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
-    const inner = (cache as unknown as { service?: unknown }).service;
-    const svc = cache instanceof CacheService ? cache : inner instanceof CacheService ? inner : undefined;
-    if (svc) {
-      const src: EventSource = { svc, shard, tenant, off: undefined };
-      this.#sources.push(src);
-      if (this.#listeners.size > 0) this.#attach(src);
-    }
-    return cache;
+    return this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options, l1MaxBytes });
+  }
+
+  /** The per-tenant bounds in force and what is used of them. */
+  resources(): RouterResources {
+    const r = this.#registry;
+    return {
+      tenants: r.tenants,
+      maxTenants: r.limits.maxTenants,
+      l1Reserved: r.l1Reserved,
+      l1MaxBytes: r.limits.l1MaxBytes,
+      evicted: r.evicted,
+      openShards: [...this.#shards.values()].filter((s) => s.store !== undefined).length,
+    };
+  }
+
+  /** Closes every tenant cache idle for at least `tenantIdleTimeout` now (the router also does it periodically). */
+  evictIdle(): number {
+    return this.#registry.sweep();
   }
 
   #open(state: ShardState): ShardState {
@@ -355,7 +422,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   /** Tenants known to be on `shard` (explicit mapping, plus the shard's own name). */
   tenantsOf(shard: string): string[] {
     const out = [...this.#tenants].filter(([, s]) => s === shard).map(([t]) => t);
-    for (const c of this.#caches.values()) if (c.shard === shard && c.tenant && !out.includes(c.tenant)) out.push(c.tenant);
+    for (const c of this.#registry.entries()) if (c.shard === shard && c.tenant && !out.includes(c.tenant)) out.push(c.tenant);
     return out;
   }
 
@@ -385,9 +452,8 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   /** CacheService stats of every tenant cache created so far (of the L2 `service` for wrappers). */
   stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> {
     const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> = [];
-    for (const c of this.#caches.values()) {
-      const inner = (c.cache as unknown as { service?: unknown }).service;
-      const svc = c.cache instanceof CacheService ? c.cache : inner instanceof CacheService ? inner : undefined;
+    for (const c of this.#registry.entries()) {
+      const svc = serviceOf(c.cache);
       if (svc) out.push({ shard: c.shard, tenant: c.tenant, stats: svc.stats() });
     }
     return out;
@@ -411,9 +477,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const caches = [...this.#caches.values()];
-    this.#caches.clear();
-    await Promise.allSettled(caches.map((c) => c.cache.close()));
+    await this.#registry.closeAll();
     await Promise.allSettled([...this.#shards.values()].map((s) => s.admin?.close()));
     await Promise.allSettled(
       [...this.#shards.values()].map(async (s) => {
@@ -423,8 +487,40 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       }),
     );
     this.#listeners.clear();
-    this.#sources.length = 0;
+    this.#sources.clear();
   }
+}
+
+/** The L2 CacheService of a cache: itself, or the `service` of a wrapper such as TieredTenantCache. */
+function serviceOf(cache: unknown): CacheService | undefined {
+  if (cache instanceof CacheService) return cache;
+  const inner = (cache as { service?: unknown }).service;
+  return inner instanceof CacheService ? inner : undefined;
+}
+
+function resolveLimits(o: ShardRouterOptions<ShardCache>): TenantLimits {
+  const d = TENANT_LIMIT_DEFAULTS;
+  const int = (v: unknown, name: string, fallback: number, min: number): number => {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new ShardConfigError('invalid-option', name, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  let idle = d.idleTimeoutMs;
+  if (o.tenantIdleTimeout !== undefined) {
+    try {
+      idle = toMs(o.tenantIdleTimeout, 'tenantIdleTimeout');
+    } catch (e) {
+      throw new ShardConfigError('invalid-option', 'tenantIdleTimeout', errorMessage(e), { cause: e });
+    }
+  }
+  return {
+    maxTenants: int(o.maxTenants, 'maxTenants', d.maxTenants, 1),
+    idleTimeoutMs: idle,
+    l1MaxBytes: int(o.l1MaxBytes, 'l1MaxBytes', d.l1MaxBytes, 0),
+    tenantL1MaxBytes: int(o.tenantL1MaxBytes, 'tenantL1MaxBytes', d.tenantL1MaxBytes, 0),
+  };
 }
 
 function errorMessage(e: unknown): string {

@@ -45,6 +45,7 @@ export class InvalidationBus {
   private unsubscribeStore: (() => Promise<void>) | undefined;
   private offConnection: (() => void) | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private firstUp: (() => void) | undefined;
   private readonly retry = new Set<string>();
   private startP: Promise<void> | undefined;
   readonly counters = { sent: 0, received: 0, ignored: 0, publishErrors: 0, reconnects: 0 };
@@ -132,11 +133,21 @@ export class InvalidationBus {
       else if (!this.connected) this.markUp();
     }, this.pollIntervalMs);
     this.poll.unref();
-    return trySubscribe();
+    // Resolves once up (subscribed and the store ready); rejects on the first failure (retries go on).
+    return new Promise<void>((resolve, reject) => {
+      this.firstUp = resolve;
+      trySubscribe().catch((err: unknown) => {
+        this.firstUp = undefined;
+        reject(err);
+      });
+    });
   }
 
   private markUp(): void {
     this.connected = true;
+    const firstUp = this.firstUp;
+    this.firstUp = undefined;
+    firstUp?.();
     const first = !this.everConnected;
     if (!first) {
       this.counters.reconnects++;
