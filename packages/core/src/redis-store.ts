@@ -130,6 +130,9 @@ export class RedisStore implements Store {
 
   private readonly onError = (err: unknown): void => {
     this.lastError = err instanceof Error ? err.message : String(err);
+    // Before the first ready an error is a failed connect attempt: a Sentinel client that reaches no
+    // sentinel only emits `error` (it stays `connecting` while it retries), a refused port `error` then `close`.
+    if (!this.failFast && this.client.status !== 'ready') this.onClientDown();
   };
 
   private readonly onClientReady = (): void => {

@@ -1,7 +1,7 @@
 // Issue 10 / 20: fail fast while Redis is down or hung, and let the breaker follow the connection.
 // Real redis-server processes: a refused port, SIGSTOP, SIGKILL + restart. Bounds have generous
 // slack (2 shared cores); `pnpm bench` in packages/shard prints the exact ratios.
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { freePort, startStandalone, waitFor, type StandaloneRedis } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheService, RedisStore, type ConnectionChange } from '../src/index';
@@ -40,6 +40,29 @@ describe('Redis refusing connections at start', () => {
       await expect(store.get('x')).rejects.toMatchObject({ code: 'E_STORE_UNAVAILABLE' });
     } finally {
       await cache.close();
+    }
+  });
+});
+
+describe('Cluster and Sentinel clients that reach nothing at start', () => {
+  it.each([
+    ['Cluster', (port: number) => new Cluster([{ host: '127.0.0.1', port }], { clusterRetryStrategy: () => 100 })],
+    // a Sentinel client that reaches no sentinel only emits `error` and stays `connecting`
+    ['Sentinel', (port: number) => new Redis({ sentinels: [{ host: '127.0.0.1', port }], name: 'mymaster', sentinelRetryStrategy: () => 100 })],
+  ] as const)('%s: the first getOrSet and later misses cost the factory time', async (_name, make) => {
+    const client = make(await freePort());
+    client.on('error', () => undefined);
+    const cache = new CacheService({ redis: client, prefix: 'nothing', opTimeout: 200 });
+    try {
+      const first = await timed(() => cache.getOrSet('k1', slowFactory));
+      expect(first.ms).toBeLessThan(FACTORY_MS + SLACK_MS);
+      expect(cache.breaker.state).toBe('OPEN');
+      const later = await timed(() => cache.getOrSet('k2', slowFactory));
+      expect(later.ms).toBeLessThan(FACTORY_MS + SLACK_MS);
+      expect(cache.store.isReady()).toBe(false);
+    } finally {
+      await cache.close();
+      client.disconnect();
     }
   });
 });
