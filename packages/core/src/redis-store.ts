@@ -1,7 +1,8 @@
-import { Redis, ReplyError } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
-import { CacheOptionsError, StoreClosedError, StoreUnavailableError } from './errors';
-import type { ConnectionChange, ConnectionListener, MessageHandler, Store, StoreEntry } from './store';
+import { ConnectionMonitor } from './connection-monitor';
+import { CacheOptionsError, StoreClosedError } from './errors';
+import type { ConnectionListener, MessageHandler, Store, StoreEntry } from './store';
 
 /** A Redis connection the store can use: a single-server client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -72,26 +73,11 @@ export class RedisStore implements Store {
   private subscriberReady: Promise<RedisClient> | undefined;
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private closed = false;
-  /** Refuse commands at once while not ready: set once the connection was ready or its first attempt failed. */
-  private failFast = false;
-  /** Rejects the commands issued during the first connect when that connect fails. */
-  private startup: { promise: Promise<never>; reject: (err: unknown) => void } | undefined;
-  // hang detection: commands in flight, replies seen, watchdog
-  private readonly hungAfterMs: number;
-  private inflight = 0;
-  private replies = 0;
-  private lastReplies = 0;
-  private stalledTicks = 0;
-  private hung = false;
-  private watchdog: NodeJS.Timeout | undefined;
-  private pingOut = false;
-  /** The subscriber connection was ready once and is not ready (or not re-subscribed) now. */
-  private subscriberDown = false;
-  /** Last readiness reported; undefined while the first connect is in progress (nothing reported yet). */
-  private readyState: boolean | undefined;
-  private readonly listeners = new Set<ConnectionListener>();
+  private readonly monitor: ConnectionMonitor;
   /** The last connection error seen (message only; never contains credentials from the URL). */
-  lastError: string | undefined;
+  get lastError(): string | undefined {
+    return this.monitor.lastError;
+  }
 
   constructor(input: RedisInput = {}, opts: RedisStoreOptions = {}) {
     if (isRedisClient(input)) {
@@ -113,166 +99,15 @@ export class RedisStore implements Store {
     this.kind = this.isCluster ? 'redis-cluster' : 'redis';
     this.scanCount = positiveInt(opts.scanCount ?? 1000, 'scanCount');
     this.deleteBatch = positiveInt(opts.deleteBatch ?? 500, 'deleteBatch');
-    this.hungAfterMs = positiveInt(opts.hungAfterMs ?? 500, 'hungAfterMs');
-    // Without a listener ioredis prints "Unhandled error event" on every failed reconnect.
-    this.client.on('error', this.onError);
-    this.client.on('ready', this.onClientReady);
-    this.client.on('close', this.onClientDown);
-    this.client.on('end', this.onClientDown);
-    this.client.on('reconnecting', this.onClientDown);
+    this.monitor = new ConnectionMonitor(this.client, this.kind, positiveInt(opts.hungAfterMs ?? 500, 'hungAfterMs'));
     const status = this.client.status;
-    this.failFast = status !== 'wait' && status !== 'connecting' && status !== 'connect';
-    this.readyState = status === 'ready' ? true : this.failFast ? false : undefined;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
     // with the offline queue disabled, is not refused while it is being established).
     if (status === 'wait') this.client.connect().catch(() => undefined);
   }
 
-  private readonly onError = (err: unknown): void => {
-    this.lastError = err instanceof Error ? err.message : String(err);
-    // Before the first ready an error is a failed connect attempt: a Sentinel client that reaches no
-    // sentinel only emits `error` (it stays `connecting` while it retries), a refused port `error` then `close`.
-    if (!this.failFast && this.client.status !== 'ready') this.onClientDown();
-  };
-
-  private readonly onClientReady = (): void => {
-    this.failFast = true;
-    this.startup = undefined;
-    this.hung = false; // a fresh connection
-    this.stalledTicks = 0;
-    this.update('connect');
-  };
-
-  private readonly onClientDown = (): void => {
-    if (!this.failFast) {
-      // the first connect failed: refuse what waits for it, and everything from now on
-      this.failFast = true;
-      const s = this.startup;
-      this.startup = undefined;
-      s?.reject(new StoreUnavailableError(this.kind, `could not connect (${this.lastError ?? this.client.status})`));
-    }
-    this.update('close');
-  };
-
-  /** Recomputes readiness and tells the listeners when it changed. */
-  private update(reason: ConnectionChange['reason']): void {
-    const ready = !this.closed && this.client.status === 'ready' && !this.hung && !this.subscriberDown;
-    if (ready === this.readyState) return;
-    this.readyState = ready;
-    if (this.listeners.size === 0) return;
-    const change: ConnectionChange = { state: ready ? 'ready' : 'down', reason };
-    for (const l of [...this.listeners]) {
-      try {
-        l(change);
-      } catch {
-        // a throwing listener must not break the store or the other listeners
-      }
-    }
-  }
-
   onConnectionChange(listener: ConnectionListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  /** Why a command cannot be sent now, or undefined when it can (hot path: property reads only). */
-  private refusal(): Error | undefined {
-    if (this.closed) return new StoreClosedError(this.kind);
-    if (this.hung) return new StoreUnavailableError(this.kind, `no reply within ${this.hungAfterMs} ms`);
-    if (this.failFast && this.client.status !== 'ready') return new StoreUnavailableError(this.kind, `connection is ${this.client.status}`);
-    return undefined;
-  }
-
-  /**
-   * Sends one command: refused at once when the connection is down or hung; during the first
-   * connect it waits for the connection but is refused as soon as that connect fails.
-   */
-  private send<T>(run: () => Promise<T>): Promise<T> {
-    if (this.client.status === 'ready' && !this.hung && !this.closed) return this.track(run());
-    const why = this.refusal();
-    if (why) return Promise.reject(why);
-    if (this.startup === undefined) {
-      let reject!: (err: unknown) => void;
-      const promise = new Promise<never>((_, r) => {
-        reject = r;
-      });
-      promise.catch(() => undefined);
-      this.startup = { promise, reject };
-    }
-    return Promise.race([this.track(run()), this.startup.promise]);
-  }
-
-  /** Counts the command in flight for hang detection (one side-branch reaction, no closure). */
-  private track<T>(p: Promise<T>): Promise<T> {
-    if (this.inflight++ === 0 && this.watchdog === undefined) this.startWatchdog();
-    p.then(this.onReply, this.onFail);
-    return p;
-  }
-
-  private readonly onReply = (): void => {
-    this.inflight--;
-    this.replies++;
-    if (this.hung) this.recover();
-  };
-
-  private readonly onFail = (err: unknown): void => {
-    this.inflight--;
-    // An error reply proves the server answers; a connection error or timeout does not.
-    if (err instanceof ReplyError) {
-      this.replies++;
-      if (this.hung) this.recover();
-    }
-  };
-
-  private recover(): void {
-    if (this.client.status !== 'ready') return;
-    this.hung = false;
-    this.stalledTicks = 0;
-    this.update('reply');
-  }
-
-  private startWatchdog(): void {
-    const tick = Math.max(1, Math.floor(this.hungAfterMs / 2));
-    this.lastReplies = this.replies;
-    this.stalledTicks = 0;
-    this.watchdog = setInterval(this.onWatchdog, tick);
-    this.watchdog.unref();
-  }
-
-  private readonly onWatchdog = (): void => {
-    if (this.closed) return this.stopWatchdog();
-    if (this.hung) {
-      // ask until it answers (one PING at a time; it bypasses the refusal)
-      if (!this.pingOut && this.client.status === 'ready') {
-        this.pingOut = true;
-        const done = (): void => {
-          this.pingOut = false;
-        };
-        this.track(this.client.ping()).then(done, done);
-      }
-      return;
-    }
-    if (this.inflight <= 0 || this.client.status !== 'ready') {
-      this.inflight = Math.max(0, this.inflight);
-      return this.stopWatchdog();
-    }
-    if (this.replies !== this.lastReplies) {
-      this.lastReplies = this.replies;
-      this.stalledTicks = 0;
-      return;
-    }
-    // two ticks (>= hungAfterMs) with commands in flight and not one reply: hung
-    if (++this.stalledTicks >= 2) {
-      this.hung = true;
-      this.update('timeout');
-    }
-  };
-
-  private stopWatchdog(): void {
-    if (this.watchdog !== undefined) clearInterval(this.watchdog);
-    this.watchdog = undefined;
+    return this.monitor.onConnectionChange(listener);
   }
 
   /**
@@ -281,18 +116,22 @@ export class RedisStore implements Store {
    */
   duplicate(): RedisClient {
     const dup = this.isCluster ? (this.client as Cluster).duplicate() : (this.client as Redis).duplicate();
-    dup.on('error', this.onError);
+    dup.on('error', this.monitor.recordError);
     return dup;
   }
 
   private check(): void {
-    const why = this.refusal();
+    const why = this.monitor.refusal();
     if (why) throw why;
+  }
+
+  private send<T>(run: () => Promise<T>): Promise<T> {
+    return this.monitor.send(run);
   }
 
   // get/mget are the hot path: no async frame, no per-call closure while the connection is ready.
   get(key: string): Promise<Buffer | undefined> {
-    if (this.client.status === 'ready' && !this.hung && !this.closed) return this.track(this.client.getBuffer(key)).then(nullToUndefined);
+    if (this.monitor.up()) return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
     return this.send(() => this.client.getBuffer(key)).then(nullToUndefined);
   }
 
@@ -423,32 +262,7 @@ export class RedisStore implements Store {
     if (!this.subscriberReady) {
       const sub = this.duplicate();
       this.subscriber = sub;
-      // The subscriber counts in readiness once it was ready: while it is down (or not yet
-      // re-subscribed after a reconnect) messages may be missed.
-      let wasReady = false;
-      const subDown = (): void => {
-        if (!wasReady || this.subscriberDown) return;
-        this.subscriberDown = true;
-        this.update('close');
-      };
-      sub.on('close', subDown);
-      sub.on('end', subDown);
-      sub.on('reconnecting', subDown);
-      sub.on('ready', () => {
-        if (!wasReady) {
-          wasReady = true;
-          return;
-        }
-        // ioredis re-subscribes by itself; subscribe explicitly (idempotent) to know when it is done
-        const channels = [...this.handlers.keys()];
-        const up = (): void => {
-          if (this.closed || sub.status !== 'ready') return;
-          this.subscriberDown = false;
-          this.update('connect');
-        };
-        if (channels.length === 0) up();
-        else sub.subscribe(...channels).then(up, () => undefined);
-      });
+      this.monitor.watchSubscriber(sub, () => [...this.handlers.keys()]);
       sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
         const name = channel.toString();
         const set = this.handlers.get(name);
@@ -477,25 +291,18 @@ export class RedisStore implements Store {
 
   /** False while the connection is down, reconnecting, or hung (no reply within `hungAfterMs`). */
   isReady(): boolean {
-    return this.readyState === true && !this.closed;
+    return this.monitor.isReady();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopWatchdog();
-    this.listeners.clear();
-    this.readyState = false;
+    this.monitor.close();
     const closing: Promise<unknown>[] = [];
     if (this.subscriber) closing.push(quitOrDisconnect(this.subscriber));
     if (this.ownsClient) closing.push(quitOrDisconnect(this.client));
     this.handlers.clear();
     await Promise.all(closing);
-    this.client.off('error', this.onError);
-    this.client.off('ready', this.onClientReady);
-    this.client.off('close', this.onClientDown);
-    this.client.off('end', this.onClientDown);
-    this.client.off('reconnecting', this.onClientDown);
   }
 }
 
