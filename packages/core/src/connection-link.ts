@@ -15,9 +15,10 @@ const links = new WeakMap<Store, Map<CircuitBreaker, Link>>();
  * Makes `breaker` follow `store`'s connection (stores with `onConnectionChange`, e.g. `RedisStore`):
  * - the connection goes down (closed, failed to connect, hung) → the breaker opens at once
  *   (`trip('connection-lost')`), so readers stop waiting on it without N timeouts first;
- * - the connection is ready again, or (while OPEN) a PING answers within `timeoutMs` → the
- *   half-open probe runs at once (`probeNow()` + one PING as the probe) instead of after
- *   `resetTimeout`, which stays the upper bound.
+ * - the connection is ready again, or (while OPEN and the store looks connected, checked every
+ *   250 ms) a PING answers within `timeoutMs` → the half-open probe runs at once (`probeNow()` +
+ *   one PING as the probe) instead of after `resetTimeout`, which stays the upper bound. The
+ *   check PING runs outside the breaker, so a long outage does not flap OPEN ↔ HALF_OPEN.
  * Shared per (store, breaker) pair: many CacheServices on one shard connection add one listener and
  * one probe loop. Returns a release function; the last release stops following.
  */
@@ -51,23 +52,44 @@ function start(store: Store, breaker: CircuitBreaker, timeoutMs: number): () => 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
-  /** One PING as the half-open probe (at most one at a time), bounded by `timeoutMs`. */
+  /** A PING bounded by `timeoutMs`. */
+  const ping = (): Promise<unknown> => {
+    let t: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`PING did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([store.ping(), limit]).finally(() => clearTimeout(t));
+  };
+
+  /** One PING as the half-open probe (at most one at a time). */
   const probe = (): void => {
     if (stopped || probing || breaker.state === 'CLOSED') return;
     breaker.probeNow();
     if (!breaker.tryAcquire()) return; // a reader holds the probe slot: it decides
     probing = true;
-    let t: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`probe PING did not answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    Promise.race([store.ping(), limit]).then(
-      () => breaker.onSuccess(),
-      (err: unknown) => breaker.onFailure(err),
-    ).finally(() => {
-      clearTimeout(t);
-      probing = false;
-    });
+    ping()
+      .then(
+        () => breaker.onSuccess(),
+        (err: unknown) => breaker.onFailure(err),
+      )
+      .finally(() => {
+        probing = false;
+      });
+  };
+
+  /** While OPEN: a PING outside the breaker first, so a long outage does not flap OPEN ↔ HALF_OPEN. */
+  const check = (): void => {
+    if (stopped || probing) return;
+    probing = true;
+    ping().then(
+      () => {
+        probing = false;
+        probe();
+      },
+      () => {
+        probing = false;
+      },
+    );
   };
 
   const poll = (): void => {
@@ -79,7 +101,7 @@ function start(store: Store, breaker: CircuitBreaker, timeoutMs: number): () => 
         return;
       }
       // A store that looks connected may be back (a Cluster after a failover emits no `ready`).
-      if (breaker.state === 'OPEN' && store.isReady()) probe();
+      if (breaker.state === 'OPEN' && store.isReady()) check();
     }, PROBE_INTERVAL_MS);
     timer.unref();
   };
