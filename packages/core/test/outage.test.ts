@@ -4,6 +4,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { freePort, startStandalone, waitFor, type StandaloneRedis } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CircuitBreaker } from '@stratacache/breaker';
 import { CacheService, RedisStore, type ConnectionChange } from '../src/index';
 import { sleep } from './helpers';
 
@@ -107,6 +108,27 @@ describe('a running Redis that stops, dies, comes back', () => {
     } finally {
       if (server.isPaused()) await server.resume();
       await cache.close();
+    }
+  });
+
+  it('many CacheServices on one store and breaker (a shard\'s tenants) share one link: one open, one probe', async () => {
+    const store = new RedisStore(server.url);
+    const breaker = new CircuitBreaker({ name: 'shared', resetTimeout: 60_000 });
+    const services = Array.from({ length: 50 }, (_, i) => new CacheService({ store, breaker, prefix: `t${i}`, opTimeout: 200 }));
+    const transitions: string[] = [];
+    breaker.on('stateChange', (e) => transitions.push(`${e.to}:${e.reason}`));
+    try {
+      await waitFor(() => store.isReady(), { timeoutMs: 5_000 });
+      await server.kill();
+      await waitFor(() => breaker.state === 'OPEN', { timeoutMs: 2_000, intervalMs: 5 });
+      await server.restart();
+      // resetTimeout is 60 s: only the connection's `ready` can close it this soon
+      await waitFor(() => breaker.state === 'CLOSED', { timeoutMs: 5_000, intervalMs: 10 });
+      expect(transitions).toEqual(['OPEN:connection-lost', 'HALF_OPEN:probe-now', 'CLOSED:probes-succeeded']);
+      expect(await services[7]!.set('k', 1)).toMatchObject({ ok: true });
+    } finally {
+      await Promise.all(services.map((s) => s.close()));
+      await store.close();
     }
   });
 
