@@ -111,8 +111,9 @@ export class RedisStore implements Store {
   }
 
   /**
-   * A new connection with the same options (a Cluster for a Cluster), for blocking or subscriber use
-   * (tiered's bus, locks). The caller owns it and must `quit()` it.
+   * A new connection with the same options (a Cluster for a Cluster), for blocking use. The caller
+   * owns it and must `quit()` it. Not needed for pub/sub: `subscribe` multiplexes every channel on
+   * one subscriber connection that the store watches (see `onConnectionChange`).
    */
   duplicate(): RedisClient {
     const dup = this.isCluster ? (this.client as Cluster).duplicate() : (this.client as Redis).duplicate();
