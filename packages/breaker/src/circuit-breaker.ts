@@ -306,16 +306,38 @@ export class CircuitBreaker {
     this.#emitTransition(from, CircuitState.CLOSED, 'manual', now);
   }
 
-  /** Forces the circuit OPEN (again for a full `resetTimeout` if it already is). */
-  trip(): void {
+  /**
+   * Forces the circuit OPEN. `'manual'` (default): again for a full `resetTimeout` if it already is.
+   * `'connection-lost'` (the connection under the breaker closed or stopped answering): an already
+   * OPEN circuit keeps its `openedAt`, so repeated connection events never push the probe back.
+   */
+  trip(reason: 'manual' | 'connection-lost' = 'manual'): void {
+    if (reason !== 'manual' && reason !== 'connection-lost') {
+      throw new TypeError(`CircuitBreaker#trip: reason must be 'manual' or 'connection-lost', got ${String(reason)}`);
+    }
     const now = this.#now();
     if (this.#state === CircuitState.OPEN) {
-      this.#openedAt = now;
+      if (reason === 'manual') this.#openedAt = now;
       return;
     }
     const from = this.#state;
     this.#apply(CircuitState.OPEN, now);
-    this.#emitTransition(from, CircuitState.OPEN, 'manual', now);
+    this.#emitTransition(from, CircuitState.OPEN, reason, now);
+  }
+
+  /**
+   * Ends the OPEN wait early: OPEN → HALF_OPEN now (`reason: 'probe-now'`), so the next call (or
+   * `tryAcquire()`) is let through as a probe instead of waiting for `resetTimeout`. Call it when
+   * you know the dependency is back (the connection is ready again, a PING answered); the probe
+   * still decides. `resetTimeout` stays the upper bound of the wait. Returns `true` when the state
+   * changed; a no-op (`false`) in CLOSED and HALF_OPEN.
+   */
+  probeNow(): boolean {
+    if (this.#state !== CircuitState.OPEN) return false;
+    const now = this.#now();
+    this.#apply(CircuitState.HALF_OPEN, now);
+    this.#emitTransition(CircuitState.OPEN, CircuitState.HALF_OPEN, 'probe-now', now);
+    return true;
   }
 
   // ---------------------------------------------------------------- observation

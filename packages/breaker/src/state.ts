@@ -20,4 +20,8 @@ export type TransitionReason =
   /** HALF_OPEN → OPEN: probes were in flight longer than the probe deadline. */
   | 'probe-timeout'
   /** `trip()` or `reset()`. */
-  | 'manual';
+  | 'manual'
+  /** CLOSED / HALF_OPEN → OPEN: `trip('connection-lost')`, the connection under the breaker closed or stopped answering. */
+  | 'connection-lost'
+  /** OPEN → HALF_OPEN: `probeNow()`, e.g. the connection is ready again before `resetTimeout` elapsed. */
+  | 'probe-now';

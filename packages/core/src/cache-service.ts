@@ -17,6 +17,7 @@ import type { KeyBuilderOptions } from './key-builder';
 import { MemoryStore } from './memory-store';
 import type { MemoryStoreOptions } from './memory-store';
 import { RedisStore } from './redis-store';
+import { followConnection } from './connection-link';
 import { Latency, NsCounters } from './stats';
 import type { CacheStats, NamespaceStats } from './stats';
 import type { Store } from './store';
@@ -351,9 +352,15 @@ export class CacheService {
     this.local = this.store instanceof MemoryStore;
     this.barrierCacheMs = this.local ? 0 : bcm;
 
-    this.unsubscribeBreaker = this.breaker.on('stateChange', (e) => {
+    const offState = this.breaker.on('stateChange', (e) => {
       if (this.events.has('breaker')) this.events.emit({ type: 'breaker', source: 'l2', state: e.to });
     });
+    // The breaker follows the connection: open when it drops, probe as soon as it is back.
+    const unfollow = followConnection(this.store, this.breaker, this.opTimeoutMs);
+    this.unsubscribeBreaker = () => {
+      offState();
+      unfollow();
+    };
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -34,3 +34,14 @@ export class CacheNotConfiguredError extends StratacacheError {
     super('E_CACHE_NOT_CONFIGURED', message);
   }
 }
+
+/**
+ * The store cannot serve commands right now: its connection is down (closed, reconnecting, failed
+ * to connect) or the server stopped answering. Rejected at once, without a network wait; the
+ * CacheService counts it as a store failure and answers from the origin.
+ */
+export class StoreUnavailableError extends StrataCacheError {
+  constructor(kind: string, why: string) {
+    super('E_STORE_UNAVAILABLE', `${kind} store is unavailable: ${why}`);
+  }
+}

@@ -19,7 +19,7 @@ export { stamp } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
 export { CacheEventEmitter } from './events';
 export type { CacheStats, NamespaceStats, LatencyStats } from './stats';
-export type { Store, StoreEntry, MessageHandler } from './store';
+export type { Store, StoreEntry, MessageHandler, ConnectionChange, ConnectionListener } from './store';
 export { MemoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export { RedisStore, DEFAULT_REDIS_OPTIONS } from './redis-store';

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
+import { ConnectionMonitor } from './connection-monitor';
 import { CacheOptionsError, StoreClosedError } from './errors';
-import type { MessageHandler, Store, StoreEntry } from './store';
+import type { ConnectionListener, MessageHandler, Store, StoreEntry } from './store';
 
 /** A Redis connection the store can use: a single-server client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -16,13 +17,22 @@ export interface RedisStoreOptions {
   scanCount?: number;
   /** Keys per UNLINK on a single server. Default 500. */
   deleteBatch?: number;
+  /**
+   * A connection whose commands get no reply for this long is treated as down (a SIGSTOPped or
+   * wedged server keeps TCP open, so ioredis never notices): `isReady()` turns false, commands are
+   * refused at once and a PING is sent every `hungAfterMs` until the server answers again.
+   * Detected between 1× and 1.5× this value. Default 500 ms.
+   */
+  hungAfterMs?: number;
 }
 
 /**
  * Client options the store applies when it creates the connection (yours win when you pass options):
  * auto-pipelining on, at most one retry per command, a 2 s connect timeout, a capped reconnect backoff.
- * The offline queue stays on so a reader issued while (re)connecting waits — but never longer than the
- * CacheService `opTimeout`, after which it is a miss; the breaker then stops sending while Redis is down.
+ * Whatever the client's options, the store never lets a command wait in ioredis' offline queue
+ * while the connection is down: once the connection was ready (or its first attempt failed), a
+ * command issued while it is not ready is refused at once (`StoreUnavailableError`), and commands
+ * issued during the very first connect are refused as soon as that attempt fails.
  */
 export const DEFAULT_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableAutoPipelining: true,
@@ -63,8 +73,11 @@ export class RedisStore implements Store {
   private subscriberReady: Promise<RedisClient> | undefined;
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private closed = false;
+  private readonly monitor: ConnectionMonitor;
   /** The last connection error seen (message only; never contains credentials from the URL). */
-  lastError: string | undefined;
+  get lastError(): string | undefined {
+    return this.monitor.lastError;
+  }
 
   constructor(input: RedisInput = {}, opts: RedisStoreOptions = {}) {
     if (isRedisClient(input)) {
@@ -86,91 +99,98 @@ export class RedisStore implements Store {
     this.kind = this.isCluster ? 'redis-cluster' : 'redis';
     this.scanCount = positiveInt(opts.scanCount ?? 1000, 'scanCount');
     this.deleteBatch = positiveInt(opts.deleteBatch ?? 500, 'deleteBatch');
-    // Without a listener ioredis prints "Unhandled error event" on every failed reconnect.
-    this.client.on('error', this.onError);
+    this.monitor = new ConnectionMonitor(this.client, this.kind, positiveInt(opts.hungAfterMs ?? 500, 'hungAfterMs'));
+    const status = this.client.status;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
     // with the offline queue disabled, is not refused while it is being established).
-    if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
+    if (status === 'wait') this.client.connect().catch(() => undefined);
   }
 
-  private readonly onError = (err: unknown): void => {
-    this.lastError = err instanceof Error ? err.message : String(err);
-  };
+  onConnectionChange(listener: ConnectionListener): () => void {
+    return this.monitor.onConnectionChange(listener);
+  }
 
   /**
-   * A new connection with the same options (a Cluster for a Cluster), for blocking or subscriber use
-   * (tiered's bus, locks). The caller owns it and must `quit()` it.
+   * A new connection with the same options (a Cluster for a Cluster), for blocking use. The caller
+   * owns it and must `quit()` it. Not needed for pub/sub: `subscribe` multiplexes every channel on
+   * one subscriber connection that the store watches (see `onConnectionChange`).
    */
   duplicate(): RedisClient {
     const dup = this.isCluster ? (this.client as Cluster).duplicate() : (this.client as Redis).duplicate();
-    dup.on('error', this.onError);
+    dup.on('error', this.monitor.recordError);
     return dup;
   }
 
   private check(): void {
-    if (this.closed) throw new StoreClosedError(this.kind);
+    const why = this.monitor.refusal();
+    if (why) throw why;
   }
 
-  // get/mget are the hot path: no async frame, no per-call closure.
+  private send<T>(run: () => Promise<T>): Promise<T> {
+    return this.monitor.send(run);
+  }
+
+  // get/mget are the hot path: no async frame, no per-call closure while the connection is ready.
   get(key: string): Promise<Buffer | undefined> {
-    if (this.closed) return Promise.reject(new StoreClosedError(this.kind));
-    return this.client.getBuffer(key).then(nullToUndefined);
+    if (this.monitor.up()) return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
+    return this.send(() => this.client.getBuffer(key)).then(nullToUndefined);
   }
 
   mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
-    if (this.closed) return Promise.reject(new StoreClosedError(this.kind));
-    if (keys.length === 0) return Promise.resolve([]);
-    if (this.isCluster) return Promise.all(keys.map((k) => this.client.getBuffer(k))).then(nullsToUndefined);
-    return this.client.mgetBuffer(keys as string[]).then(nullsToUndefined);
+    if (keys.length === 0) return this.closed ? Promise.reject(new StoreClosedError(this.kind)) : Promise.resolve([]);
+    if (this.isCluster) return this.send(() => Promise.all(keys.map((k) => this.client.getBuffer(k)))).then(nullsToUndefined);
+    return this.send(() => this.client.mgetBuffer(keys as string[])).then(nullsToUndefined);
   }
 
   async set(key: string, value: Buffer, ttlMs?: number): Promise<void> {
-    this.check();
-    if (ttlMs === undefined) await this.client.set(key, value);
-    else await this.client.set(key, value, 'PX', validTtl(ttlMs));
+    if (ttlMs === undefined) await this.send(() => this.client.set(key, value));
+    else {
+      const ttl = validTtl(ttlMs);
+      await this.send(() => this.client.set(key, value, 'PX', ttl));
+    }
   }
 
   async mset(entries: readonly StoreEntry[]): Promise<void> {
-    this.check();
     for (const e of entries) if (e.ttlMs !== undefined) validTtl(e.ttlMs);
     // Auto-pipelining sends these in one write per node; no CROSSSLOT on a Cluster.
-    await Promise.all(
-      entries.map((e) =>
-        e.ttlMs === undefined ? this.client.set(e.key, e.value) : this.client.set(e.key, e.value, 'PX', Math.round(e.ttlMs)),
+    await this.send(() =>
+      Promise.all(
+        entries.map((e) =>
+          e.ttlMs === undefined ? this.client.set(e.key, e.value) : this.client.set(e.key, e.value, 'PX', Math.round(e.ttlMs)),
+        ),
       ),
     );
   }
 
   async del(keys: string | readonly string[]): Promise<number> {
+    if (typeof keys === 'string') return this.send(() => this.client.unlink(keys));
     this.check();
-    if (typeof keys === 'string') return this.client.unlink(keys);
     if (keys.length === 0) return 0;
     if (this.isCluster) {
-      const counts = await Promise.all(keys.map((k) => this.client.unlink(k)));
+      const counts = await this.send(() => Promise.all(keys.map((k) => this.client.unlink(k))));
       return counts.reduce((a, b) => a + b, 0);
     }
     let n = 0;
     for (let i = 0; i < keys.length; i += this.deleteBatch) {
-      n += await this.client.unlink(...(keys.slice(i, i + this.deleteBatch) as string[]));
+      n += await this.send(() => this.client.unlink(...(keys.slice(i, i + this.deleteBatch) as string[])));
     }
     return n;
   }
 
   async has(key: string): Promise<boolean> {
-    this.check();
-    return (await this.client.exists(key)) === 1;
+    return (await this.send(() => this.client.exists(key))) === 1;
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
-    this.check();
-    return (await this.client.pexpire(key, validTtl(ttlMs))) === 1;
+    const ttl = validTtl(ttlMs);
+    return (await this.send(() => this.client.pexpire(key, ttl))) === 1;
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
-    this.check();
     if (!Number.isSafeInteger(by)) throw new CacheOptionsError(`incr: increment must be a safe integer, got ${by}`);
-    if (ttlMs === undefined) return this.client.incrby(key, by);
-    return Number(await this.client.eval(INCR_WITH_TTL, 1, key, by, validTtl(ttlMs)));
+    if (ttlMs === undefined) return this.send(() => this.client.incrby(key, by));
+    const ttl = validTtl(ttlMs);
+    return Number(await this.send(() => this.client.eval(INCR_WITH_TTL, 1, key, by, ttl)));
   }
 
   async deleteMatching(glob: string): Promise<number> {
@@ -207,8 +227,7 @@ export class RedisStore implements Store {
   }
 
   async publish(channel: string, message: Buffer | string): Promise<number> {
-    this.check();
-    return this.client.publish(channel, message);
+    return this.send(() => this.client.publish(channel, message));
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
@@ -244,6 +263,7 @@ export class RedisStore implements Store {
     if (!this.subscriberReady) {
       const sub = this.duplicate();
       this.subscriber = sub;
+      this.monitor.watchSubscriber(sub, () => [...this.handlers.keys()]);
       sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
         const name = channel.toString();
         const set = this.handlers.get(name);
@@ -261,26 +281,29 @@ export class RedisStore implements Store {
     return this.subscriberReady;
   }
 
+  /** Round trip in ms; on a Cluster every known master must answer (the slowest counts). */
   async ping(): Promise<number> {
-    this.check();
     const t0 = performance.now();
-    await this.client.ping();
+    const masters = this.isCluster ? (this.client as Cluster).nodes('master') : [];
+    if (masters.length === 0) await this.send(() => this.client.ping());
+    else await this.send(() => Promise.all(masters.map((m) => m.ping())));
     return performance.now() - t0;
   }
 
+  /** False while the connection is down, reconnecting, or hung (no reply within `hungAfterMs`). */
   isReady(): boolean {
-    return !this.closed && this.client.status === 'ready';
+    return this.monitor.isReady();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.monitor.close();
     const closing: Promise<unknown>[] = [];
     if (this.subscriber) closing.push(quitOrDisconnect(this.subscriber));
     if (this.ownsClient) closing.push(quitOrDisconnect(this.client));
     this.handlers.clear();
     await Promise.all(closing);
-    this.client.off('error', this.onError);
   }
 }
 

@@ -35,6 +35,14 @@ export interface Store {
   ping(): Promise<number>;
   /** True when the store believes it can serve commands now. */
   isReady(): boolean;
+  /**
+   * Optional: connection-aware stores (`RedisStore`) call `listener` when they become unable to
+   * serve commands (`down`: connection closed / failed, or no reply within the store's hang
+   * timeout) and when they can again (`ready`). Only changes are reported. Returns an unsubscribe
+   * function. `CacheService` uses it to open its breaker at once and to probe as soon as the
+   * store is ready again; the invalidation bus uses it to know when messages may have been missed.
+   */
+  onConnectionChange?(listener: ConnectionListener): () => void;
   close(): Promise<void>;
 }
 
@@ -45,3 +53,16 @@ export interface StoreEntry {
 }
 
 export type MessageHandler = (message: Buffer, channel: string) => void;
+
+/** A change of a store's ability to serve commands (see `Store.onConnectionChange`). */
+export interface ConnectionChange {
+  state: 'ready' | 'down';
+  /**
+   * `connect`: (re)connected (and subscriptions restored); `close`: the connection closed, ended or
+   * failed to connect; `timeout`: commands got no reply within the hang timeout (a stopped server
+   * keeps TCP open); `reply`: the server answers again after a `timeout`.
+   */
+  reason: 'connect' | 'close' | 'timeout' | 'reply';
+}
+
+export type ConnectionListener = (change: ConnectionChange) => void;

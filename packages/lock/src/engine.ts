@@ -1,3 +1,5 @@
+import { LockUnavailableError } from './errors';
+import type { LockGuard } from './options';
 import { withCommands, type LockCommands, type RedisLike } from './scripts';
 import { withTimeout } from './util';
 
@@ -33,6 +35,7 @@ export class LockEngine {
     private readonly prefix: string,
     private readonly driftFactor: number,
     private readonly commandTimeout: number,
+    private readonly guard?: LockGuard,
   ) {
     this.clients = clients.map(withCommands);
     this.quorum = Math.floor(clients.length / 2) + 1;
@@ -58,6 +61,21 @@ export class LockEngine {
    * settled (answered, failed or timed out). Masters still pending at that point are reported as `pending`.
    */
   private gather<T>(fn: (c: Client) => Promise<T>, yes: (v: T) => boolean): Promise<Outcome<T>[]> {
+    const guard = this.guard;
+    if (guard === undefined) return this.gatherAll(fn, yes);
+    if (!guard.tryAcquire()) {
+      const refused = new LockUnavailableError();
+      return Promise.resolve(this.clients.map(() => ({ status: 'rejected' as const, reason: refused })));
+    }
+    return this.gatherAll(fn, yes).then((out) => {
+      // One report per round trip: a master that answered (yes or no) proves Redis is up.
+      if (out.some((o) => o.status === 'fulfilled')) guard.onSuccess();
+      else guard.onFailure(out.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason);
+      return out;
+    });
+  }
+
+  private gatherAll<T>(fn: (c: Client) => Promise<T>, yes: (v: T) => boolean): Promise<Outcome<T>[]> {
     const n = this.clients.length;
     const out: Outcome<T>[] = this.clients.map(() => ({ status: 'pending' }));
     return new Promise((resolve) => {

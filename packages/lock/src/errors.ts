@@ -63,3 +63,14 @@ export class LockLostError extends LockError {
     this.fence = fence;
   }
 }
+
+/**
+ * The lock's guard (e.g. the circuit breaker of the cache it protects) refused the Redis round
+ * trip: Redis is known to be down, so nothing was sent. Code `E_LOCK_UNAVAILABLE`. `acquire` /
+ * `tryAcquire` reject at once with a {@link LockAcquireError} whose `cause` is this error (no retries).
+ */
+export class LockUnavailableError extends LockError {
+  constructor(message = 'the lock guard refused the call (circuit open): Redis was not asked') {
+    super('E_LOCK_UNAVAILABLE', message);
+  }
+}

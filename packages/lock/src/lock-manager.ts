@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LockEngine } from './engine';
-import { LockAcquireError, LockLostError, LockOptionsError, LockQuorumError } from './errors';
+import { LockAcquireError, LockLostError, LockOptionsError, LockQuorumError, LockUnavailableError } from './errors';
 import { RedisLock, type Lock } from './lock';
 import {
   checkResource,
@@ -54,7 +54,7 @@ export class LockManager {
   constructor(clients: RedisLike | readonly RedisLike[], opts?: LockManagerOptions) {
     const list = checkClients(new.target.name, clients);
     this.options = Object.freeze(resolveManagerOptions(opts));
-    this.engine = new LockEngine(list, this.options.prefix, this.options.driftFactor, this.options.commandTimeout);
+    this.engine = new LockEngine(list, this.options.prefix, this.options.driftFactor, this.options.commandTimeout, this.options.guard);
   }
 
   /** Masters that must agree (1 for a single client, N/2+1 for Redlock). */
@@ -217,7 +217,8 @@ export class LockManager {
       }
       reachable = r.reachable;
       error = r.error;
-      if (attempts > o.retries) break;
+      // The guard (circuit breaker) says Redis is down: give up at once, no retry waits.
+      if (attempts > o.retries || error instanceof LockUnavailableError) break;
       await sleep(this.delay(o, attempts), o.signal);
     }
     const quorum = this.engine.quorum;

@@ -4,8 +4,26 @@ import { describe } from './util';
 /** Delay before retry number `attempt` (1-based), in ms, before jitter is added. */
 export type RetryDelay = number | ((attempt: number) => number);
 
+/**
+ * Gate for every Redis round trip of a lock manager — the low-level API of a
+ * `@stratacache/breaker` `CircuitBreaker`, so a breaker can be passed as is. `tryAcquire()` false:
+ * nothing is sent, the call fails at once with `LockUnavailableError`; otherwise the round trip's
+ * outcome is reported once (`onSuccess` when a master answered, `onFailure` when none did).
+ */
+export interface LockGuard {
+  tryAcquire(): boolean;
+  onSuccess(): void;
+  onFailure(error?: unknown): void;
+}
+
 /** Options of a {@link LockManager}; each one is also the default of every call. */
 export interface LockManagerOptions {
+  /**
+   * Share the circuit breaker (and so the connection health) of the cache the lock protects:
+   * with the circuit open, `acquire`/`tryAcquire`/`extend`/`release` fail at once without a
+   * network wait, and lock round trips that get no answer count as failures. Default: none.
+   */
+  guard?: LockGuard;
   /** Key prefix. Lock key = `${prefix}:{${resource}}`, fence counter = `${prefix}:{${resource}}:fence`. Default `'sc:lock'`. */
   prefix?: string;
   /** Lock time-to-live in ms (positive integer). Default `10_000`. */
@@ -48,6 +66,7 @@ export interface UsingOptions extends AcquireOptions {
 }
 
 export interface ResolvedManagerOptions {
+  guard: LockGuard | undefined;
   prefix: string;
   ttl: number;
   retries: number;
@@ -68,6 +87,7 @@ export interface ResolvedAcquireOptions {
 }
 
 export const DEFAULTS: ResolvedManagerOptions = Object.freeze({
+  guard: undefined,
   prefix: 'sc:lock',
   ttl: 10_000,
   retries: 10,
@@ -144,7 +164,18 @@ export function resolveManagerOptions(opts: unknown): ResolvedManagerOptions {
   if (typeof commandTimeout !== 'number' || !Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     fail(where, `commandTimeout must be a positive number of ms, got ${describe(commandTimeout)}`);
   }
+  const guard = o.guard;
+  if (
+    guard !== undefined &&
+    (typeof guard !== 'object' || guard === null ||
+      typeof (guard as LockGuard).tryAcquire !== 'function' ||
+      typeof (guard as LockGuard).onSuccess !== 'function' ||
+      typeof (guard as LockGuard).onFailure !== 'function')
+  ) {
+    fail(where, `guard must have tryAcquire(), onSuccess() and onFailure() (e.g. a CircuitBreaker), got ${describe(guard)}`);
+  }
   return {
+    guard: guard as LockGuard | undefined,
     prefix,
     ttl: checkTtl(where, 'ttl', o.ttl ?? DEFAULTS.ttl),
     retries: checkRetries(where, o.retries ?? DEFAULTS.retries),

@@ -29,3 +29,19 @@ export class ShardConfigError extends StratacacheError {
     this.path = path;
   }
 }
+
+/**
+ * `ShardRouter.forTenant` of a new tenant while `maxTenants` tenant caches are alive (after idle
+ * ones were evicted). Code `E_TENANT_LIMIT`. Existing tenants keep working; retry later, raise
+ * `maxTenants`, or lower `tenantIdleTimeout`.
+ */
+export class TenantLimitError extends StrataCacheError {
+  readonly tenant: string;
+  readonly limit: number;
+
+  constructor(tenant: string, limit: number) {
+    super('E_TENANT_LIMIT', `tenant ${JSON.stringify(tenant)} refused: ${limit} tenant caches are alive (maxTenants) and none is idle`);
+    this.tenant = tenant;
+    this.limit = limit;
+  }
+}

@@ -1,4 +1,5 @@
-export { ShardConfigError, type ShardConfigErrorReason } from './errors';
+export { ShardConfigError, TenantLimitError, type ShardConfigErrorReason } from './errors';
+export { TENANT_LIMIT_DEFAULTS, MIN_L1_SHARE, type TenantLimits } from './tenant-registry';
 export { redactUrl } from './redact';
 export {
   validateConnectionConfig,
@@ -34,5 +35,6 @@ export {
   type ShardHealth,
   type RouterHealth,
   type RouterEventListener,
+  type RouterResources,
 } from './shard-router';
 export { tieredCaches, TieredTenantCache } from './tiered-caches';

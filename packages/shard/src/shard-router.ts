@@ -1,104 +1,40 @@
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '@stratacache/breaker';
-import {
-  CacheService,
-  MemoryStore,
-  RedisStore,
-  type CacheEvent,
-  type CacheEventType,
-  type CacheServiceOptions,
-  type CacheStats,
-  type HealthReport,
-  type Store,
-} from '@stratacache/core';
+import { CircuitBreaker } from '@stratacache/breaker';
+import { CacheService, MemoryStore, RedisStore, type CacheEvent, type CacheEventType, type CacheServiceOptions, type CacheStats, type Store } from '@stratacache/core';
 import { createRedisConnection, type RedisConnectionConfig } from './connection-factory';
 import { ShardConfigError } from './errors';
 import {
-  describeConnection,
-  validateConnectionConfig,
-  type ClientConnectionConfig,
-  type ConnectionConfig,
-  type ConnectionKind,
-} from './shard-config';
+  ID,
+  SHARD_BREAKER_DEFAULTS,
+  checkCacheOptions,
+  checkTenantId,
+  errorMessage,
+  resolveLimits,
+  serviceOf,
+  validateCacheServiceOptions,
+  type RouterEventListener,
+  type RouterHealth,
+  type RouterResources,
+  type ShardCache,
+  type ShardCacheContext,
+  type ShardCacheOptions,
+  type ShardDefinition,
+  type ShardHealth,
+  type ShardRouterOptions,
+} from './router-options';
+import { describeConnection, validateConnectionConfig, type ClientConnectionConfig, type ConnectionKind } from './shard-config';
+import { TenantRegistry } from './tenant-registry';
 
-/** CacheService options shared by every shard (the router supplies `store`, `breaker` and `prefix`). */
-export interface ShardCacheOptions extends Omit<CacheServiceOptions, 'store' | 'redis' | 'prefix' | 'breaker'> {
-  /** Options of each shard's own circuit breaker (an instance cannot be shared across shards). */
-  breaker?: Omit<CircuitBreakerOptions, 'name'>;
-}
-
-/** A shard: one connection form plus optional per-shard cache options (merged over `cache`). */
-export type ShardDefinition = ConnectionConfig & { cache?: ShardCacheOptions };
-
-/** Everything a {@link ShardRouter} hands to `createCache` to build a tenant's cache. */
-export interface ShardCacheContext {
-  /** Shard id. */
-  shard: string;
-  /** Tenant id, or `undefined` for the shard-level cache (`forShard`). */
-  tenant: string | undefined;
-  /** The shard's store (shared by every tenant of the shard; owned by the router). */
-  store: Store;
-  /** The shard's circuit breaker (shared by every tenant of the shard). */
-  breaker: CircuitBreaker;
-  /** Ready-to-use CacheService options: `{ ...cache, ...shard.cache, store, breaker, prefix }`. */
-  options: CacheServiceOptions;
-}
-
-/** What a router hands out per tenant. `CacheService` by default; anything closable (e.g. a tiered cache). */
-export interface ShardCache {
-  close(): Promise<void>;
-}
-
-/** Options of {@link ShardRouter}. */
-export interface ShardRouterOptions<C extends ShardCache = CacheService> {
-  /** Named shards (at least one). A tenant whose name is a shard id uses that shard. */
-  shards: Record<string, ShardDefinition>;
-  /** Explicit tenant -> shard mapping (e.g. `{ acme: 'shared' }`). */
-  tenants?: Record<string, string>;
-  /** Shard for tenants that are neither mapped nor named like a shard. Without it they are an error. */
-  defaultShard?: string;
-  /** Key prefix. Default `'sc'`. */
-  prefix?: string;
-  /**
-   * `'tenant'` (default): every tenant gets its own key space `{prefix}:{tenant}:…` (tenants sharing a
-   * shard never see each other's keys; `clear()` clears one tenant). `'shard'`: tenants of a shard
-   * share one CacheService and key space `{prefix}:…`.
-   */
-  keyspace?: 'tenant' | 'shard';
-  /** CacheService options for every shard (per-shard `cache` wins). */
-  cache?: ShardCacheOptions;
-  /** `CLIENT SETNAME` prefix for connections the router creates (`{name}:{shard}`). Default `'stratacache'`. */
-  connectionName?: string;
-  /**
-   * Builds the per-tenant cache. Default: `new CacheService(ctx.options)`. Hook for an upper layer,
-   * e.g. `(ctx) => new TieredCache({ l2: new CacheService(ctx.options) })`.
-   */
-  createCache?: (ctx: ShardCacheContext) => C;
-}
-
-/** Health of one shard in {@link ShardRouter.health}. */
-export interface ShardHealth {
-  shard: string;
-  /** Connection form and redacted target, e.g. `redis://user:***@host:6379`. */
-  kind: ConnectionKind;
-  target: string;
-  /** `'idle'`: no tenant used this shard yet, so no connection was opened. */
-  status: HealthReport['status'] | 'idle';
-  circuit: CircuitState | undefined;
-  pingMs: number | undefined;
-  connected: boolean;
-  /** Tenants explicitly mapped to this shard (plus the shard's own name when used as a tenant). */
-  tenants: string[];
-}
-
-/** Result of {@link ShardRouter.health}. */
-export interface RouterHealth {
-  /** `ok`: every opened shard ok; `down`: every opened shard down; else `degraded`. */
-  status: 'ok' | 'degraded' | 'down';
-  shards: Record<string, ShardHealth>;
-}
-
-/** Listener of router-wide cache events, with the shard and tenant that emitted them. */
-export type RouterEventListener = (event: CacheEvent, origin: { shard: string; tenant: string | undefined }) => void;
+export type {
+  RouterEventListener,
+  RouterHealth,
+  RouterResources,
+  ShardCache,
+  ShardCacheContext,
+  ShardCacheOptions,
+  ShardDefinition,
+  ShardHealth,
+  ShardRouterOptions,
+} from './router-options';
 
 interface EventSource {
   svc: CacheService;
@@ -118,16 +54,6 @@ interface ShardState {
   /** Shard-level CacheService (health, admin). */
   admin?: CacheService;
 }
-
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** Per-shard breaker defaults (the shared `cache.breaker` and a shard's `cache.breaker` override them). */
-const SHARD_BREAKER_DEFAULTS = Object.freeze({
-  failureThreshold: 5,
-  monitoringWindow: 30_000,
-  resetTimeout: 5_000,
-  halfOpenMaxCalls: 1,
-});
 
 /**
  * Routes tenants to their own Redis (or Cluster, Sentinel group, embedded memory store).
@@ -155,12 +81,12 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   readonly keyspace: 'tenant' | 'shard';
   readonly #shards = new Map<string, ShardState>();
   readonly #tenants = new Map<string, string>();
-  readonly #caches = new Map<string, { cache: C; shard: string; tenant: string | undefined }>();
+  readonly #registry: TenantRegistry<C>;
   readonly #common: ShardCacheOptions;
   readonly #connectionName: string;
   readonly #createCache: (ctx: ShardCacheContext) => C;
   readonly #listeners = new Set<{ type: CacheEventType | '*'; fn: RouterEventListener }>();
-  readonly #sources: EventSource[] = [];
+  readonly #sources = new Map<string, EventSource>();
   #closed = false;
 
   constructor(options: ShardRouterOptions<C>) {
@@ -183,6 +109,11 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     this.keyspace = keyspace;
     this.#common = checkCacheOptions(options.cache, 'cache');
     this.#connectionName = options.connectionName ?? 'stratacache';
+    this.#registry = new TenantRegistry<C>(resolveLimits(options), (key) => {
+      const src = this.#sources.get(key);
+      src?.off?.();
+      this.#sources.delete(key);
+    });
 
     for (const [id, def] of Object.entries(shards)) {
       if (!ID.test(id)) {
@@ -288,10 +219,10 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   on(type: CacheEventType | '*', listener: RouterEventListener): () => void {
     const entry = { type, fn: listener };
     this.#listeners.add(entry);
-    if (this.#listeners.size === 1) for (const src of this.#sources) this.#attach(src);
+    if (this.#listeners.size === 1) for (const src of this.#sources.values()) this.#attach(src);
     return () => {
       if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
-      for (const src of this.#sources) {
+      for (const src of this.#sources.values()) {
         src.off?.();
         src.off = undefined;
       }
@@ -315,8 +246,28 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   #cacheFor(shard: string, tenant: string | undefined): C {
     if (this.#closed) throw new ShardConfigError('closed', '', 'the ShardRouter is closed');
     const key = tenant === undefined ? shard : `${shard}\u0000${tenant}`;
-    const existing = this.#caches.get(key);
-    if (existing) return existing.cache;
+    const existing = this.#registry.get(key);
+    if (existing !== undefined) return existing;
+    const l1MaxBytes = this.#registry.admit(tenant);
+    let cache: C;
+    try {
+      cache = this.#build(shard, tenant, l1MaxBytes);
+    } catch (e) {
+      this.#registry.cancel(l1MaxBytes);
+      throw e;
+    }
+    this.#registry.add(key, { cache, shard, tenant, lastUsed: Date.now(), l1Bytes: l1MaxBytes });
+    // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
+    const svc = serviceOf(cache);
+    if (svc) {
+      const src: EventSource = { svc, shard, tenant, off: undefined };
+      this.#sources.set(key, src);
+      if (this.#listeners.size > 0) this.#attach(src);
+    }
+    return cache;
+  }
+
+  #build(shard: string, tenant: string | undefined, l1MaxBytes: number): C {
     const state = this.#open(this.#shards.get(shard)!);
     const options: CacheServiceOptions = {
       ...this.#common,
@@ -325,17 +276,25 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       breaker: state.breaker!,
       prefix: tenant === undefined ? this.prefix : `${this.prefix}:${tenant}`,
     };
-    const cache = this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options });
-    this.#caches.set(key, { cache, shard, tenant });
-    // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
-    const inner = (cache as unknown as { service?: unknown }).service;
-    const svc = cache instanceof CacheService ? cache : inner instanceof CacheService ? inner : undefined;
-    if (svc) {
-      const src: EventSource = { svc, shard, tenant, off: undefined };
-      this.#sources.push(src);
-      if (this.#listeners.size > 0) this.#attach(src);
-    }
-    return cache;
+    return this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options, l1MaxBytes });
+  }
+
+  /** The per-tenant bounds in force and what is used of them. */
+  resources(): RouterResources {
+    const r = this.#registry;
+    return {
+      tenants: r.tenants,
+      maxTenants: r.limits.maxTenants,
+      l1Reserved: r.l1Reserved,
+      l1MaxBytes: r.limits.l1MaxBytes,
+      evicted: r.evicted,
+      openShards: [...this.#shards.values()].filter((s) => s.store !== undefined).length,
+    };
+  }
+
+  /** Closes every tenant cache idle for at least `tenantIdleTimeout` now (the router also does it periodically). */
+  evictIdle(): number {
+    return this.#registry.sweep();
   }
 
   #open(state: ShardState): ShardState {
@@ -355,7 +314,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   /** Tenants known to be on `shard` (explicit mapping, plus the shard's own name). */
   tenantsOf(shard: string): string[] {
     const out = [...this.#tenants].filter(([, s]) => s === shard).map(([t]) => t);
-    for (const c of this.#caches.values()) if (c.shard === shard && c.tenant && !out.includes(c.tenant)) out.push(c.tenant);
+    for (const c of this.#registry.entries()) if (c.shard === shard && c.tenant && !out.includes(c.tenant)) out.push(c.tenant);
     return out;
   }
 
@@ -385,9 +344,8 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   /** CacheService stats of every tenant cache created so far (of the L2 `service` for wrappers). */
   stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> {
     const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> = [];
-    for (const c of this.#caches.values()) {
-      const inner = (c.cache as unknown as { service?: unknown }).service;
-      const svc = c.cache instanceof CacheService ? c.cache : inner instanceof CacheService ? inner : undefined;
+    for (const c of this.#registry.entries()) {
+      const svc = serviceOf(c.cache);
       if (svc) out.push({ shard: c.shard, tenant: c.tenant, stats: svc.stats() });
     }
     return out;
@@ -411,9 +369,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const caches = [...this.#caches.values()];
-    this.#caches.clear();
-    await Promise.allSettled(caches.map((c) => c.cache.close()));
+    await this.#registry.closeAll();
     await Promise.allSettled([...this.#shards.values()].map((s) => s.admin?.close()));
     await Promise.allSettled(
       [...this.#shards.values()].map(async (s) => {
@@ -423,47 +379,6 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       }),
     );
     this.#listeners.clear();
-    this.#sources.length = 0;
+    this.#sources.clear();
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/**
- * Builds (and closes) a throw-away CacheService on a timer-less MemoryStore, so invalid CacheService
- * options (`opTimeout: -1`, a bad TTL rule…) fail when the router is constructed, not on first use.
- */
-function validateCacheServiceOptions(cache: ShardCacheOptions, breaker: CircuitBreaker, prefix: string, path: string): void {
-  let probe: CacheService | undefined;
-  try {
-    probe = new CacheService({ ...cache, store: new MemoryStore({ sweepIntervalMs: 0 }), breaker, prefix });
-  } catch (e) {
-    throw new ShardConfigError('invalid-option', path, errorMessage(e), { cause: e });
-  }
-  void probe.close();
-}
-
-function checkTenantId(tenant: unknown, path: string): void {
-  if (typeof tenant !== 'string' || !ID.test(tenant)) {
-    throw new ShardConfigError('invalid-option', path, `tenant ids are 1-64 characters: letters, digits, "_", "-", "." (got ${JSON.stringify(tenant)})`);
-  }
-}
-
-function checkCacheOptions(cache: unknown, path: string): ShardCacheOptions {
-  if (cache === undefined) return {};
-  if (!cache || typeof cache !== 'object' || Array.isArray(cache)) {
-    throw new ShardConfigError('invalid-option', path, 'must be an object of CacheService options');
-  }
-  for (const k of ['store', 'redis', 'prefix'] as const) {
-    if ((cache as Record<string, unknown>)[k] !== undefined) {
-      throw new ShardConfigError('conflicting-options', `${path}.${k}`, `"${k}" is set by the router per shard; configure connections in \`shards\`${k === 'prefix' ? ' and the prefix at the top level' : ''}`);
-    }
-  }
-  const b = (cache as { breaker?: unknown }).breaker;
-  if (b instanceof CircuitBreaker) {
-    throw new ShardConfigError('invalid-option', `${path}.breaker`, 'give breaker options, not an instance: every shard gets its own breaker');
-  }
-  return cache as ShardCacheOptions;
 }

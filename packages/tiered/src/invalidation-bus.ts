@@ -1,25 +1,6 @@
 import type { Store } from '@stratacache/core';
 import { type BusMessage, type BusMessageType, decodeBusMessage, encodeBusMessage } from './bus-message';
 
-/** The minimal shape of an ioredis connection the bus needs (Redis or Cluster). */
-interface SubscriberConnection {
-  status: string;
-  subscribe(channel: string): Promise<unknown>;
-  unsubscribe(channel: string): Promise<unknown>;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  quit(): Promise<unknown>;
-  disconnect(): void;
-}
-
-/** A RedisStore-like store that can hand out a dedicated connection. */
-interface DuplicableStore extends Store {
-  duplicate(): SubscriberConnection;
-}
-
-function canDuplicate(store: Store): store is DuplicableStore {
-  return typeof (store as { duplicate?: unknown }).duplicate === 'function';
-}
-
 export interface BusCallbacks {
   /** A decoded message from another instance. */
   onMessage(msg: BusMessage): void;
@@ -48,12 +29,12 @@ const MAX_RETRY_QUEUE = 1_000;
  * Invalidation bus over the Store's pub/sub: one channel per prefix, small string messages that
  * carry the sender id (own messages are dropped before decoding).
  *
- * On a store that can hand out a dedicated connection (`RedisStore.duplicate()`), the bus
- * subscribes on its own duplicate so it can observe that connection's state (the Store port has
- * no connection events): it goes down on `close`/`reconnecting`, and on `ready` re-subscribes and
- * only then reports the reconnect. On other stores it uses `store.subscribe` and polls
- * `store.isReady()`. Publishes that fail are kept in a deduplicated, bounded retry queue flushed
- * on reconnect.
+ * It only uses the `Store` interface: `store.subscribe` (a `RedisStore` multiplexes every channel of
+ * every cache on one subscriber connection, so 1000 tenant caches on a shard share it) and, when
+ * the store has it, `store.onConnectionChange` to follow the connection — `down` (messages may be
+ * missed from now on) and `ready` (a `RedisStore` reports it only once its subscriber is
+ * re-subscribed): then the reconnect is reported. Other stores are polled with `store.isReady()`.
+ * Publishes that fail are kept in a deduplicated, bounded retry queue flushed on reconnect.
  */
 export class InvalidationBus {
   readonly channel: string;
@@ -61,9 +42,10 @@ export class InvalidationBus {
   private connected = false;
   private everConnected = false;
   private closed = false;
-  private sub: SubscriberConnection | undefined;
   private unsubscribeStore: (() => Promise<void>) | undefined;
+  private offConnection: (() => void) | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private firstUp: (() => void) | undefined;
   private readonly retry = new Set<string>();
   private startP: Promise<void> | undefined;
   readonly counters = { sent: 0, received: 0, ignored: 0, publishErrors: 0, reconnects: 0 };
@@ -86,7 +68,7 @@ export class InvalidationBus {
 
   /** Starts subscribing; resolves once subscribed (or rejects on the first failure; the bus keeps retrying). */
   start(): Promise<void> {
-    if (!this.startP) this.startP = canDuplicate(this.store) ? this.startDedicated(this.store) : this.startViaStore();
+    if (!this.startP) this.startP = this.startViaStore();
     return this.startP;
   }
 
@@ -103,52 +85,9 @@ export class InvalidationBus {
     this.cb.onMessage(msg);
   };
 
-  private startDedicated(store: DuplicableStore): Promise<void> {
-    const sub = store.duplicate();
-    this.sub = sub;
-    sub.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.onRaw(message);
-    });
-    const down = (): void => {
-      if (this.connected) {
-        this.connected = false;
-        this.cb.onDown();
-      }
-    };
-    sub.on('close', down);
-    sub.on('end', down);
-    sub.on('reconnecting', down);
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const subscribe = (): void => {
-        if (this.closed) return;
-        sub.subscribe(this.channel).then(
-          () => {
-            if (this.closed || this.connected) return;
-            this.markUp();
-            if (!settled) {
-              settled = true;
-              resolve();
-            }
-          },
-          (err: unknown) => {
-            this.cb.onError(err, 'subscribe');
-            if (!settled) {
-              settled = true;
-              reject(err);
-            }
-          },
-        );
-      };
-      // ioredis re-subscribes by itself on reconnect; we subscribe explicitly too (idempotent) so we
-      // know the subscription is active before declaring the bus up.
-      sub.on('ready', subscribe);
-      if (sub.status === 'ready') subscribe();
-    });
-  }
-
   private startViaStore(): Promise<void> {
     const handler = (m: Buffer): void => this.onRaw(m.toString('utf8'));
+    const events = typeof this.store.onConnectionChange === 'function';
     let subscribing = false;
     const trySubscribe = async (): Promise<void> => {
       if (subscribing || this.closed || this.unsubscribeStore) return;
@@ -160,31 +99,55 @@ export class InvalidationBus {
           return;
         }
         this.unsubscribeStore = off;
+        // with connection events, polling was only needed to retry the first subscription
+        if (events && this.poll) {
+          clearInterval(this.poll);
+          this.poll = undefined;
+        }
         if (this.store.isReady()) this.markUp();
       } finally {
         subscribing = false;
       }
     };
-    // The poll follows the store's readiness and retries a failed first subscription.
+    const down = (): void => {
+      if (!this.connected) return;
+      this.connected = false;
+      this.cb.onDown();
+    };
+    if (events) {
+      this.offConnection = this.store.onConnectionChange!((change) => {
+        if (this.closed) return;
+        if (change.state === 'down') down();
+        else if (!this.unsubscribeStore) trySubscribe().catch((err: unknown) => this.cb.onError(err, 'subscribe'));
+        else if (!this.connected) this.markUp();
+      });
+    }
+    // Retries a failed first subscription; on stores without connection events it also follows isReady().
     this.poll = setInterval(() => {
       if (!this.unsubscribeStore) {
         trySubscribe().catch((err: unknown) => this.cb.onError(err, 'subscribe'));
         return;
       }
       const ready = this.store.isReady();
-      if (!ready && this.connected) {
-        this.connected = false;
-        this.cb.onDown();
-      } else if (ready && !this.connected) {
-        this.markUp();
-      }
+      if (!ready) down();
+      else if (!this.connected) this.markUp();
     }, this.pollIntervalMs);
     this.poll.unref();
-    return trySubscribe();
+    // Resolves once up (subscribed and the store ready); rejects on the first failure (retries go on).
+    return new Promise<void>((resolve, reject) => {
+      this.firstUp = resolve;
+      trySubscribe().catch((err: unknown) => {
+        this.firstUp = undefined;
+        reject(err);
+      });
+    });
   }
 
   private markUp(): void {
     this.connected = true;
+    const firstUp = this.firstUp;
+    this.firstUp = undefined;
+    firstUp?.();
     const first = !this.everConnected;
     if (!first) {
       this.counters.reconnects++;
@@ -239,14 +202,8 @@ export class InvalidationBus {
     this.closed = true;
     this.connected = false;
     if (this.poll) clearInterval(this.poll);
+    this.offConnection?.();
     if (this.unsubscribeStore) await this.unsubscribeStore().catch(() => undefined);
-    const sub = this.sub;
-    if (sub) {
-      if (sub.status === 'ready') {
-        await Promise.race([sub.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
-      }
-      sub.disconnect();
-    }
     this.retry.clear();
   }
 }

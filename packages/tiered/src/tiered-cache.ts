@@ -1,7 +1,7 @@
 import type { CacheEntry, Duration } from '@stratacache/core';
 import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
-import type { Lock } from '@stratacache/lock';
+import type { Lock, LockGuard } from '@stratacache/lock';
 import type { BusMessage, BusMessageType } from './bus-message';
 import { newSenderId } from './bus-message';
 import { FactoryTimeoutError, TieredClosedError } from './errors';
@@ -152,6 +152,8 @@ export class TieredCache {
         ttl: this.opts.lockTtl,
         fencing: false,
         retries: 0,
+        // the lock inside the L2 breaker: with the circuit open it is skipped at once, and its failures count
+        guard: (l2 as { breaker?: LockGuard }).breaker,
         // a lock round trip must not cost more than an L2 operation when Redis is slow or down
         commandTimeout: Math.max(50, Math.min(1_000, (l2 as { opTimeoutMs?: number }).opTimeoutMs ?? 1_000)),
       });

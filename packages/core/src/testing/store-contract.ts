@@ -46,6 +46,19 @@ export function runStoreContract(name: string, factory: () => Store | Promise<St
       expect(ms).toBeGreaterThanOrEqual(0);
     });
 
+    it('onConnectionChange (optional) returns an idempotent unsubscribe and reports nothing while nothing changes', async () => {
+      if (typeof store.onConnectionChange !== 'function') return;
+      await eventually(() => store.isReady(), timeoutMs, 'ready');
+      const seen: unknown[] = [];
+      const off = store.onConnectionChange((c) => seen.push(c));
+      expect(typeof off).toBe('function');
+      await store.set('contract:conn', Buffer.from('x'));
+      expect((await store.get('contract:conn'))?.toString()).toBe('x');
+      expect(seen).toEqual([]);
+      off();
+      off();
+    });
+
     it('get of a missing key is undefined', async () => {
       expect(await store.get(`${ns()}missing`)).toBeUndefined();
     });
