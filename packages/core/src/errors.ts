@@ -40,7 +40,7 @@ export class CacheNotConfiguredError extends StratacacheError {
  * to connect) or the server stopped answering. Rejected at once, without a network wait; the
  * CacheService counts it as a store failure and answers from the origin.
  */
-export class StoreUnavailableError extends StrataCacheError {
+export class StoreUnavailableError extends StratacacheError {
   constructor(kind: string, why: string) {
     super('E_STORE_UNAVAILABLE', `${kind} store is unavailable: ${why}`);
   }

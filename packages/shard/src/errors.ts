@@ -35,7 +35,7 @@ export class ShardConfigError extends StratacacheError {
  * ones were evicted). Code `E_TENANT_LIMIT`. Existing tenants keep working; retry later, raise
  * `maxTenants`, or lower `tenantIdleTimeout`.
  */
-export class TenantLimitError extends StrataCacheError {
+export class TenantLimitError extends StratacacheError {
   readonly tenant: string;
   readonly limit: number;
 
