@@ -408,6 +408,11 @@ export class CacheService {
     return `${this.prefixColon}__tag:${tag}`;
   }
 
+  /** The full glob of `glob` (relative to the prefix, or already full), as `invalidatePattern` uses it. */
+  fullPattern(glob: string): string {
+    return this.resolvePattern(glob);
+  }
+
   private resolvePattern(glob: string): string {
     if (typeof glob !== 'string' || glob.length === 0) throw new CacheOptionsError('pattern must be a non-empty glob string');
     if (glob.startsWith(this.globPrefix) || glob.startsWith(this.prefixColon)) return glob;
@@ -950,12 +955,27 @@ export class CacheService {
     return this.writeBytes(k, ns, bytes, Math.min(Math.round(physicalTtlMs), this.maxTtlMs));
   }
 
-  /** Deletes keys; resolves how many existed (0 when the store is unreachable — see the `error` event). */
+  /**
+   * Deletes keys; resolves how many existed. Kept for compatibility: it cannot tell "nothing to
+   * delete" from "the store was unreachable" (both resolve 0; a failure also emits `error`). Use
+   * {@link CacheService.delete}, which says what happened.
+   */
   async del(keys: string | readonly string[]): Promise<number> {
+    const r = await this.delete(keys);
+    return r.deleted;
+  }
+
+  /**
+   * Deletes keys and says what happened: `{ ok: true, deleted }`, or `{ ok: false, reason, deleted: 0 }`
+   * when the store could not be reached (the keys may still exist). Never rejects for store failures.
+   */
+  async delete(keys: string | readonly string[]): Promise<InvalidateResult> {
     const list = typeof keys === 'string' ? [this.key(keys)] : Array.isArray(keys) ? keys.map((x) => this.key(x)) : undefined;
-    if (list === undefined) throw new CacheOptionsError('del expects a key or an array of keys');
+    if (list === undefined) throw new CacheOptionsError('delete expects a key or an array of keys');
     const r = await this.deleteKeys(list);
-    return r.n;
+    const result: InvalidateResult = { deleted: r.n, barriers: 0, ok: r.reason === undefined };
+    if (r.reason !== undefined) result.reason = r.reason;
+    return result;
   }
 
   private async deleteKeys(list: string[]): Promise<{ n: number; reason?: SetFailureReason }> {
@@ -1006,13 +1026,13 @@ export class CacheService {
       const r = await this.deleteKeys(keys);
       result.deleted += r.n;
       note(r.reason);
-      this.emitInvalidate('key', keys.length === 1 ? keys[0] : `${keys.length} keys`, r.n);
+      this.emitInvalidate('key', keys.length === 1 ? keys[0] : `${keys.length} keys`, r.n, r.reason);
     }
     for (const p of patterns) {
       const r = await this.deletePattern(p);
       result.deleted += r.n;
       note(r.reason);
-      this.emitInvalidate('pattern', p, r.n);
+      this.emitInvalidate('pattern', p, r.n, r.reason);
     }
     const barrierKeys: { key: string; kind: string; target: string }[] = [];
     for (const t of new Set(tags)) barrierKeys.push({ key: this.tagBarrierKey(t), kind: 'tag', target: t });
@@ -1022,17 +1042,16 @@ export class CacheService {
     if (barrierKeys.length > 0) {
       const r = await this.writeBarriers(barrierKeys.map((b) => b.key));
       note(r);
-      if (r === undefined) {
-        result.barriers += barrierKeys.length;
-        for (const b of barrierKeys) this.emitInvalidate(b.kind, b.target, 0);
-      }
+      if (r === undefined) result.barriers += barrierKeys.length;
+      for (const b of barrierKeys) this.emitInvalidate(b.kind, b.target, 0, r);
     }
     return result;
   }
 
-  private emitInvalidate(kind: string, target: string | undefined, count: number): void {
+  private emitInvalidate(kind: string, target: string | undefined, count: number, failure?: SetFailureReason): void {
     if (!this.events.has('invalidate')) return;
-    const e: CacheEvent = { type: 'invalidate', source: 'l2', kind, count };
+    const e: CacheEvent = { type: 'invalidate', source: 'l2', kind, count, ok: failure === undefined };
+    if (failure !== undefined) e.reason = failure;
     if (target !== undefined) e.target = target;
     this.events.emit(e);
   }
@@ -1055,7 +1074,9 @@ export class CacheService {
     if (operation !== undefined && (typeof operation !== 'string' || operation.length === 0)) {
       throw new CacheOptionsError(`namespace operation must be a non-empty string, got ${JSON.stringify(operation)}`);
     }
-    return { entity: this.keys.escape(entity), operation: operation === undefined ? undefined : this.keys.escape(operation as string) };
+    // The one namespace function (shared with TieredCache's L1 matcher): escaped as in keys.
+    const ref = this.keys.namespaceKey(entity, operation as string | undefined);
+    return { entity: ref.entity, operation: ref.operation };
   }
 
   /** Writes one timestamp per barrier key; entries created at or before it are invalid from now on. */
@@ -1133,7 +1154,7 @@ export class CacheService {
     this.refreshBarriers();
     const r = await this.deletePattern(`${this.globPrefix}*`);
     this.refreshBarriers();
-    this.emitInvalidate('clear', this.prefix, r.n);
+    this.emitInvalidate('clear', this.prefix, r.n, r.reason);
     const result: InvalidateResult = { deleted: r.n, barriers: 0, ok: r.reason === undefined };
     if (r.reason !== undefined) result.reason = r.reason;
     return result;

@@ -35,7 +35,7 @@ export type { CacheRef } from './default-cache';
 export { createCodec, CorruptEntryError, EncodeError, peekHeader } from './codec';
 export type { Codec, CodecOptions, CompressionAlgorithm, MsgpackCodec, EntryHeader } from './codec';
 export { KeyBuilder, KeyError, escapeKeyPart, unescapeKeyPart } from './key-builder';
-export type { KeyBuilderOptions, KeyIdentifier, ParsedKey } from './key-builder';
+export type { KeyBuilderOptions, KeyIdentifier, ParsedKey, NamespaceKey } from './key-builder';
 export { TtlPolicy } from './ttl-policy';
 export type { TtlPolicyOptions, TtlRule, TtlHint, TtlDescription } from './ttl-policy';
 export { toMs } from './duration';

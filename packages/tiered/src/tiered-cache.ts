@@ -1,9 +1,10 @@
-import type { CacheEntry, Duration } from '@stratacache/core';
+import type { CacheEntry, Duration, InvalidateResult, NamespaceKey } from '@stratacache/core';
 import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
 import type { Lock } from '@stratacache/lock';
 import type { BusMessage, BusMessageType } from './bus-message';
 import { newSenderId } from './bus-message';
+import { RetryQueue } from './retry-queue';
 import { FactoryTimeoutError, TieredClosedError } from './errors';
 import type { TieredEvent, TieredEventListener, TieredEventType, TieredSource } from './events';
 import type { FactoryContext } from './factory-context';
@@ -75,6 +76,8 @@ interface StaleCandidate<T> {
 }
 
 const NOOP = (): void => undefined;
+/** Bound of the background retry queue of failed L2 invalidations (oldest dropped first, with an `error` event). */
+const MAX_RETRIES = 1_000;
 
 /**
  * L1 (lru-cache, in process) over L2 (a core `CacheService`), with an invalidation bus across
@@ -101,6 +104,8 @@ export class TieredCache {
   private readonly background = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
   private busUp: boolean;
+  /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
+  private readonly retries: RetryQueue;
   /** Incremented on every L2 error event: tells "L2 says missing" from "L2 could not answer". */
   private l2ErrorSeq = 0;
   private readonly offL2Errors: (() => void) | undefined;
@@ -131,6 +136,9 @@ export class TieredCache {
     }
     this.l2 = l2;
     this.opts = resolveOptions(options);
+    this.retries = new RetryQueue(MAX_RETRIES, (task, why) => {
+      this.onError(new Error(`L2 invalidation ${task.id.replace(/\u0000/g, ' ')} given up (${why})`), 'l2.retry');
+    });
     this.instanceId = this.opts.instanceId ?? newSenderId();
     const l1o = this.opts.l1;
     this.l1 = l1o ? new L1Cache({ maxEntries: l1o.maxEntries, maxBytes: l1o.maxBytes, policy: l1o.policy }) : undefined;
@@ -218,9 +226,15 @@ export class TieredCache {
    * use `getOrSet` for grace). The L1 hit path is synchronous and returns a resolved promise.
    */
   get<T = unknown>(key: string): Promise<T | undefined> {
-    const v = this.getL1<T>(key);
+    let k: string;
+    try {
+      k = this.l2.key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const v = this.l1Hit<T>(k);
     if (v !== undefined) return Promise.resolve(v);
-    return this.getSlow<T>(key);
+    return this.getSlow<T>(k);
   }
 
   /**
@@ -228,6 +242,11 @@ export class TieredCache {
    * Never touches L2. Counts as an L1 hit when found.
    */
   getL1<T = unknown>(key: string): T | undefined {
+    return this.l1Hit<T>(this.l2.key(key));
+  }
+
+  /** The L1 hit path, by canonical full key. */
+  private l1Hit<T>(key: string): T | undefined {
     const lru = this.lru;
     const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
     if (rec === undefined) return undefined;
@@ -243,7 +262,7 @@ export class TieredCache {
 
   /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
   hasInL1(key: string): boolean {
-    return this.l1?.peek(key) !== undefined;
+    return this.l1?.peek(this.l2.key(key)) !== undefined;
   }
 
   private async getSlow<T>(key: string): Promise<T | undefined> {
@@ -262,6 +281,7 @@ export class TieredCache {
 
   /** True if a fresh value exists in L1 or L2. */
   async has(key: string): Promise<boolean> {
+    key = this.l2.key(key);
     if (this.l1 !== undefined) {
       const rec = this.l1.peek(key);
       const now = Date.now();
@@ -277,6 +297,12 @@ export class TieredCache {
    * An L1 hit returns an already-resolved promise without any `await` inside.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    try {
+      // One identity: `user:get:1` and `sc:user:get:1` are one entry in L1, the single-flight map, the bus and L2.
+      key = this.l2.key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.l1 !== undefined && (options === undefined || options.useCache !== false)) {
       const rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
       if (rec !== undefined) {
@@ -300,7 +326,6 @@ export class TieredCache {
     let policy: ResolvedPolicy;
     try {
       this.checkOpen();
-      if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.getOrSet: key must be a non-empty string');
       if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
       policy = options === undefined ? this.opts : this.policyOf(options);
     } catch (err) {
@@ -587,7 +612,7 @@ export class TieredCache {
   /** Writes L2 (awaited) and L1; tells other instances their L1 copy is stale. Resolves whether L2 accepted it. */
   async set(key: string, value: unknown, options?: TieredSetOptions): Promise<boolean> {
     this.checkOpen();
-    if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.set: key must be a non-empty string');
+    key = this.l2.key(key);
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
     if (ttl === 0) throw new CacheOptionsError('TieredCache.set: ttl must be > 0 ms (use delete() instead of ttl 0)');
     if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
@@ -600,8 +625,7 @@ export class TieredCache {
     const pol = this.l2.ttlPolicy;
     if (pol !== undefined) {
       try {
-        const full = this.l2.key !== undefined ? this.l2.key(key) : key;
-        return pol.resolve(full, ttlHint(full, this.l2.keys.prefix));
+        return pol.resolve(key, ttlHint(key, this.l2.keys.prefix));
       } catch {
         // fall through
       }
@@ -670,82 +694,126 @@ export class TieredCache {
 
   // ---------------------------------------------------------------- deletes & invalidation
 
-  /** Deletes a key from L2 and L1 here, and from L1 on every other instance. Deleted entries are never served stale. */
-  async delete(key: string): Promise<void> {
+  /**
+   * Deletes a key from L2 and L1 here, and from L1 on every other instance. Deleted entries are never
+   * served stale. Resolves core's `InvalidateResult`: when L2 could not be reached (`ok: false`), the
+   * L1 copies are still dropped here and on every instance, an `error` event is emitted, and the L2
+   * delete is retried in the background until it lands or the entry has expired (see `retryQueue`).
+   */
+  async delete(key: string): Promise<InvalidateResult> {
     this.checkOpen();
-    this.l1?.delete(key);
-    try {
-      await this.l2.del(key);
-    } catch (err) {
-      this.onError(err, 'l2.del', key);
-      return;
-    }
-    this.l1?.delete(key);
-    if (this.emitter.has('delete')) this.emit('delete', key, 'l2');
-    await this.bus?.publish('d', [key]);
+    const k = this.l2.key(key);
+    return this.invalidateAll('d', [k], { key: k }, 'key');
   }
 
   /** Alias of {@link delete}. */
-  del(key: string): Promise<void> {
+  del(key: string): Promise<InvalidateResult> {
     return this.delete(key);
   }
 
-  /** Invalidates by key, glob pattern, tag or namespace (`{ entity, operation? }`) on L2, this L1 and every other instance's L1. */
-  async invalidate(target: L2InvalidateTarget): Promise<void> {
+  /**
+   * Invalidates by key, glob pattern, tag or namespace (`{ entity, operation? }`) on L2, this L1 and
+   * every other instance's L1. Same result and failure handling as {@link delete}.
+   */
+  async invalidate(target: L2InvalidateTarget): Promise<InvalidateResult> {
     this.checkOpen();
     if (typeof target !== 'object' || target === null) throw new CacheOptionsError('TieredCache.invalidate: target must be an object');
     const kinds = ['key', 'pattern', 'tag', 'namespace'].filter((k) => (target as Record<string, unknown>)[k] !== undefined);
     if (kinds.length !== 1) throw new CacheOptionsError('TieredCache.invalidate: give exactly one of key, pattern, tag, namespace');
     if (target.key !== undefined) return this.delete(target.key);
-    let type: BusMessageType;
-    let parts: string[];
     if (target.pattern !== undefined) {
-      type = 'p';
-      parts = [target.pattern];
-    } else if (target.tag !== undefined) {
-      type = 't';
-      parts = [target.tag];
-    } else {
-      const ns = target.namespace!;
-      if (typeof ns.entity !== 'string' || ns.entity.length === 0) throw new CacheOptionsError('TieredCache.invalidate: namespace.entity must be a non-empty string');
-      type = 'n';
-      parts = ns.operation === undefined ? [ns.entity] : [ns.entity, ns.operation];
+      const glob = this.l2.fullPattern(target.pattern);
+      return this.invalidateAll('p', [glob], { pattern: glob }, 'pattern');
     }
-    this.applyLocal(type, parts);
-    const res = await this.l2.invalidate(target);
-    if (res !== undefined && (res as { ok?: unknown }).ok === false) {
-      this.onError(new Error(`L2 invalidation failed: ${String((res as { reason?: unknown }).reason)}`), 'l2.invalidate');
-      return;
+    if (target.tag !== undefined) {
+      if (typeof target.tag !== 'string' || target.tag.length === 0) throw new CacheOptionsError('tags must be non-empty strings');
+      return this.invalidateAll('t', [target.tag], { tag: target.tag }, 'tag');
     }
-    // Drop again: a concurrent fill may have raced the L2 invalidation.
-    this.applyLocal(type, parts);
-    if (this.emitter.has('invalidate')) this.emit('invalidate', undefined, 'l2', { kind: kinds[0], target: parts.join(':') });
-    await this.bus?.publish(type, parts);
+    const ns = target.namespace!;
+    if (typeof ns !== 'object' || ns === null || typeof ns.entity !== 'string' || ns.entity.length === 0) {
+      throw new CacheOptionsError('TieredCache.invalidate: namespace.entity must be a non-empty string');
+    }
+    if (ns.operation !== undefined && (typeof ns.operation !== 'string' || ns.operation.length === 0)) {
+      throw new CacheOptionsError('TieredCache.invalidate: namespace.operation must be a non-empty string');
+    }
+    // Bus messages carry the raw names; both sides escape them through core's one namespace function.
+    const parts = ns.operation === undefined ? [ns.entity] : [ns.entity, ns.operation];
+    return this.invalidateAll('n', parts, { namespace: ns.operation === undefined ? { entity: ns.entity } : { entity: ns.entity, operation: ns.operation } }, 'namespace');
   }
 
-  invalidateTag(tag: string): Promise<void> {
+  invalidateTag(tag: string): Promise<InvalidateResult> {
     return this.invalidate({ tag });
   }
 
-  invalidatePattern(pattern: string): Promise<void> {
+  invalidatePattern(pattern: string): Promise<InvalidateResult> {
     return this.invalidate({ pattern });
   }
 
-  invalidateNamespace(entity: string, operation?: string): Promise<void> {
+  invalidateNamespace(entity: string, operation?: string): Promise<InvalidateResult> {
     return this.invalidate({ namespace: operation === undefined ? { entity } : { entity, operation } });
   }
 
-  /** Clears L2 (the whole prefix), this L1 and every other instance's L1. */
-  async clear(): Promise<void> {
+  /** Clears L2 (the whole prefix), this L1 and every other instance's L1. Same result and failure handling as {@link delete}. */
+  async clear(): Promise<InvalidateResult> {
     this.checkOpen();
-    this.l1?.clear();
-    const res = await this.l2.clear();
-    if (res !== undefined && (res as { ok?: unknown }).ok === false) {
-      this.onError(new Error(`L2 clear failed: ${String((res as { reason?: unknown }).reason)}`), 'l2.clear');
-      return;
+    return this.invalidateAll('c', [], undefined, 'clear');
+  }
+
+  /**
+   * The one invalidation path: drop local L1, apply on L2, drop local L1 again (a concurrent fill may
+   * have raced the L2 write), publish the L1 drop on the bus — whether L2 succeeded or not — and on
+   * failure report it and retry L2 in the background.
+   */
+  private async invalidateAll(type: BusMessageType, parts: string[], target: L2InvalidateTarget | undefined, kind: string): Promise<InvalidateResult> {
+    this.applyLocal(type, parts);
+    const until = this.retryUntil(type, parts);
+    const res = await this.applyL2(target);
+    this.applyLocal(type, parts);
+    const label = parts.join(':');
+    if (!res.ok) {
+      this.onError(new Error(`L2 ${kind} invalidation failed (${res.reason ?? 'error'}); retrying in the background`), `l2.${kind}`, type === 'd' ? parts[0] : undefined);
+      this.retries.add({
+        id: `${type}\u0000${parts.join('\u0000')}`,
+        until,
+        run: async () => (await this.applyL2(target)).ok,
+        landed: () => {
+          // L2 now holds the invalidation: drop what may have been refilled meanwhile, here and elsewhere.
+          this.applyLocal(type, parts);
+          if (this.emitter.has('invalidate')) this.emit('invalidate', type === 'd' ? parts[0] : undefined, 'l2', { kind, target: label, count: 0 });
+          void this.bus?.publish(type, parts);
+        },
+      });
     }
-    this.l1?.clear();
-    await this.bus?.publish('c', []);
+    if (type === 'd') {
+      if (res.ok && this.emitter.has('delete')) this.emit('delete', parts[0], 'l2', { count: res.deleted });
+    }
+    if (this.emitter.has('invalidate')) {
+      const extra: Partial<TieredEvent> = { kind, target: label, count: res.deleted, ok: res.ok };
+      if (res.reason !== undefined) extra.reason = res.reason;
+      this.emit('invalidate', type === 'd' ? parts[0] : undefined, 'l2', extra);
+    }
+    await this.bus?.publish(type, parts);
+    return res;
+  }
+
+  private async applyL2(target: L2InvalidateTarget | undefined): Promise<InvalidateResult> {
+    try {
+      if (target === undefined) return await this.l2.clear();
+      if (target.key !== undefined) return await this.l2.delete(target.key);
+      return await this.l2.invalidate(target);
+    } catch (err) {
+      if (isOptionsError(err)) throw err;
+      return { ok: false, reason: 'error', deleted: 0, barriers: 0 };
+    }
+  }
+
+  /** How long a failed L2 invalidation is worth retrying: until what it hides has expired. */
+  private retryUntil(type: BusMessageType, parts: readonly string[]): number {
+    const max = Date.now() + this.l2.maxTtlMs;
+    if (type !== 'd') return max;
+    const rec = this.l1?.peek(parts[0] as string);
+    // The L1 copy's grace end is the L2 entry's physical expiry only if L1 holds the latest write; keep maxTtl otherwise.
+    return rec === undefined ? max : Math.max(rec.graceUntil, Date.now() + 1_000);
   }
 
   /** Drops only this instance's L1 (nothing else). */
@@ -772,13 +840,18 @@ export class TieredCache {
         return l1.deleteWhere((_k, r) => r.tags !== undefined && r.tags.some((t) => tags.has(t)));
       }
       case 'n': {
-        const match = namespaceMatcher(this.l2.keys.prefix, parts[0] ?? '', parts[1]);
-        return l1.deleteWhere((k) => match(k));
+        let ns: NamespaceKey;
+        try {
+          ns = this.l2.keys.namespaceKey(parts[0] ?? '', parts[1]);
+        } catch {
+          return 0; // a malformed message from another instance
+        }
+        return l1.deleteWhere((k) => ns.matches(k));
       }
       case 'p': {
+        // Bus patterns are full globs (core's `fullPattern`), L1 keys are full keys.
         const re = globToRegExp(parts[0] ?? '');
-        const prefixed = `${this.l2.keys.prefix}:`;
-        return l1.deleteWhere((k) => re.test(k) || re.test(prefixed + k));
+        return l1.deleteWhere((k) => re.test(k));
       }
       case 'c': {
         const n = l1.size;
@@ -817,12 +890,8 @@ export class TieredCache {
   private emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
     const e: TieredEvent = { type, source, ...extra };
     if (key !== undefined) {
-      let full = key;
-      try {
-        full = this.l2.key !== undefined ? this.l2.key(key) : key;
-      } catch {
-        // keep the key as given
-      }
+      // keys are canonical (full, with prefix) everywhere inside TieredCache
+      const full = key;
       e.key = full;
       const ns = ttlHint(full, this.l2.keys.prefix);
       if (ns !== undefined) {
@@ -884,6 +953,7 @@ export class TieredCache {
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.retries.close();
     for (const ac of this.aborts) ac.abort(new TieredClosedError());
     for (const set of this.waiters.values()) for (const f of [...set]) f();
     if (this.background.size > 0) {
@@ -939,13 +1009,6 @@ function writeSucceeded(res: unknown): boolean {
     if (typeof r.stored === 'boolean') return r.stored;
   }
   return true;
-}
-
-/** Matches keys of a namespace, with or without the L2 prefix in front. */
-function namespaceMatcher(prefix: string, entity: string, operation: string | undefined): (key: string) => boolean {
-  const ns = operation === undefined ? `${entity}:` : `${entity}:${operation}:`;
-  const full = `${prefix}:${ns}`;
-  return (k) => k.startsWith(ns) || k.startsWith(full);
 }
 
 function deepFreeze(v: unknown, depth = 0): void {

@@ -165,7 +165,7 @@ describe('grace, stale-while-revalidate, timeouts', () => {
         { hardTimeout: 100 },
       );
       await expect(p).rejects.toBeInstanceOf(FactoryTimeoutError);
-      await expect(p).rejects.toMatchObject({ code: 'E_FACTORY_TIMEOUT', key: 'slow', timeoutMs: 100 });
+      await expect(p).rejects.toMatchObject({ code: 'E_FACTORY_TIMEOUT', key: a.l2.key('slow'), timeoutMs: 100 });
       expect(aborted).toBe(true);
       expect(a.tiered.stats().factoryTimeouts).toBe(1);
       expect(await a.tiered.get('slow')).toBeUndefined();
