@@ -8,7 +8,7 @@ import type { Duration } from './duration';
 import { Deadlines } from './deadlines';
 import { decodeEntry, encodeEntry, stamp } from './entry';
 import type { CacheEntry } from './entry';
-import { CacheOptionsError, StoreTimeoutError } from './errors';
+import { CacheOptionsError, StoreTimeoutError, isStoreUnavailable } from './errors';
 import { CacheEventEmitter } from './events';
 import type { CacheEvent, CacheEventListener, CacheEventType } from './events';
 import { escapeGlob } from './glob';
@@ -114,6 +114,18 @@ export interface InvalidateResult {
   reason?: SetFailureReason;
 }
 
+/**
+ * A tri-state read (see `readEntry`): `hit` — an entry exists and no barrier invalidates it (it may be
+ * logically expired but inside its grace period: check `entry.expiresAt`); `miss` — the store answered
+ * that there is none (missing, corrupt, or invalidated by a tag/namespace barrier); `unknown` — the
+ * store (or one of its shards, or a barrier) could not be read: never treat it as a miss of an
+ * invalidation, and never as "not invalidated".
+ */
+export type ReadResult<T = unknown> =
+  | { status: 'hit'; entry: CacheEntry<T> }
+  | { status: 'miss' }
+  | { status: 'unknown'; reason: SetFailureReason };
+
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'down';
   connected: boolean;
@@ -150,12 +162,13 @@ interface NsInfo {
 
 type FetchStatus = 'ok' | 'missing' | 'error' | 'corrupt' | 'invalidated';
 
-/** What a read resolves to: GET → value (counted), LOAD → fresh entry (counted), ENTRY → entry incl. grace, HAS → boolean. */
+/** What a read resolves to: GET → value (counted), LOAD → fresh entry (counted), ENTRY → entry incl. grace, HAS → boolean, RESULT → tri-state ReadResult. */
 const enum ReadMode {
   GET,
   LOAD,
   ENTRY,
   HAS,
+  RESULT,
 }
 
 interface WritePlan {
@@ -174,6 +187,8 @@ const FAIL: Record<SetFailureReason, SetResult> = {
 };
 
 const MAX_KEY_LENGTH = 8 * 1024;
+const MISS: ReadResult = Object.freeze({ status: 'miss' });
+const UNKNOWN: ReadResult = Object.freeze({ status: 'unknown', reason: 'error' });
 /** Bound of the tag-barrier cache (cleared when full). */
 const MAX_CACHED_TAGS = 10_000;
 const OTHER_NS = '(other)';
@@ -428,9 +443,16 @@ export class CacheService {
 
   /** Records a store failure: breaker, counters, `error` event. Returns the SetResult reason. */
   private failed(err: unknown, op: string, key: string | undefined, ns: NsInfo | undefined): SetFailureReason {
-    this.breaker.onFailure(err);
+    // A part of the store (one shard) could not answer: unknown, but the store as a whole did — its own breaker covers the part.
+    const partial = isStoreUnavailable(err);
+    if (partial) this.breaker.onSuccess();
+    else this.breaker.onFailure(err);
     this.errors++;
     if (ns) ns.stats.errors++;
+    if (partial) {
+      if (this.events.has('error')) this.emitFor('error', key, ns, { kind: op, error: err });
+      return 'unavailable';
+    }
     const timeout = err instanceof StoreTimeoutError;
     if (timeout) this.timeouts++;
     if (this.events.has('error')) this.emitFor('error', key, ns, { kind: op, error: err });
@@ -599,6 +621,10 @@ export class CacheService {
   /** Ends a read: counts it (GET / LOAD) and shapes the result for the mode. */
   private settle(mode: ReadMode, k: string, ns: NsInfo | undefined, status: FetchStatus, entry: CacheEntry | undefined, bytes: number, latencyMs: number): unknown {
     if (mode === ReadMode.ENTRY) return status === 'ok' ? entry : undefined;
+    if (mode === ReadMode.RESULT) {
+      if (status === 'ok') return { status: 'hit', entry };
+      return status === 'error' ? UNKNOWN : MISS;
+    }
     const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > Date.now();
     if (mode === ReadMode.HAS) return fresh;
     this.countRead(k, ns, fresh, status === 'error', bytes, latencyMs);
@@ -640,7 +666,16 @@ export class CacheService {
     return this.readKey(key, ReadMode.ENTRY) as Promise<CacheEntry<T> | undefined>;
   }
 
-  /** Shared entry of get/has/getEntry. Not async: one promise less on the hot path of upper layers (tiered's L2 read). */
+  /**
+   * Tri-state read of the raw envelope (grace included), for upper layers (TieredCache's L2 port):
+   * `hit` with the entry, `miss` (the store answered: none, corrupt or invalidated), or `unknown`
+   * (the store, a shard, or a barrier could not be read, or the circuit is open). Not counted as hit/miss.
+   */
+  readEntry<T = unknown>(key: string): Promise<ReadResult<T>> {
+    return this.readKey(key, ReadMode.RESULT) as Promise<ReadResult<T>>;
+  }
+
+  /** Shared entry of get/has/getEntry/readEntry. Not async: one promise less on the hot path of upper layers (tiered's L2 read). */
   private readKey(key: string, mode: ReadMode): Promise<unknown> {
     let k: string;
     try {

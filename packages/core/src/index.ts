@@ -10,6 +10,7 @@ export type {
   NamespaceRef,
   InvalidateSpec,
   InvalidateResult,
+  ReadResult,
   HealthReport,
   FactoryContext,
   Factory,

@@ -1,4 +1,4 @@
-import { StrataCacheError } from '@stratacache/core';
+import { StoreUnavailableError, StrataCacheError } from '@stratacache/core';
 
 /** Why a {@link ShardConfigError} was thrown (stable, switch on it). */
 export type ShardConfigErrorReason =
@@ -27,5 +27,20 @@ export class ShardConfigError extends StrataCacheError {
     super('E_SHARD_CONFIG', path ? `${path}: ${message}` : message, options);
     this.reason = reason;
     this.path = path;
+  }
+}
+
+/**
+ * A shard of a `HashedStore` in `'degrade'` mode failed: the read's answer is unknown (never
+ * "missing"), the write was not applied. CacheService reads it as unknown without tripping its own
+ * breaker. Code `E_STORE_UNAVAILABLE` (a core `StoreUnavailableError`).
+ */
+export class ShardUnavailableError extends StoreUnavailableError {
+  readonly shard: string;
+  readonly operation: string;
+  constructor(shard: string, operation: string, cause: unknown) {
+    super(`shard ${shard} could not answer ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.shard = shard;
+    this.operation = operation;
   }
 }

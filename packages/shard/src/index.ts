@@ -1,4 +1,4 @@
-export { ShardConfigError, type ShardConfigErrorReason } from './errors';
+export { ShardConfigError, ShardUnavailableError, type ShardConfigErrorReason } from './errors';
 export { redactUrl } from './redact';
 export {
   validateConnectionConfig,

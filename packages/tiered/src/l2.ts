@@ -13,7 +13,7 @@ export type L2Cache = Pick<
   | 'ttlPolicy'
   | 'maxTtlMs'
   | 'opTimeoutMs'
-  | 'getEntry'
+  | 'readEntry'
   | 'setEntry'
   | 'delete'
   | 'invalidate'

@@ -1,4 +1,4 @@
-import type { CacheEntry, Duration, InvalidateResult, NamespaceKey } from '@stratacache/core';
+import type { CacheEntry, Duration, InvalidateResult, NamespaceKey, ReadResult } from '@stratacache/core';
 import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
 import type { Lock } from '@stratacache/lock';
@@ -106,9 +106,6 @@ export class TieredCache {
   private busUp: boolean;
   /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
   private readonly retries: RetryQueue;
-  /** Incremented on every L2 error event: tells "L2 says missing" from "L2 could not answer". */
-  private l2ErrorSeq = 0;
-  private readonly offL2Errors: (() => void) | undefined;
   /** Kept outside `c` so the hit path does one property write. */
   private l1HitCount = 0;
   private hitListeners = false;
@@ -131,8 +128,8 @@ export class TieredCache {
   };
 
   constructor(l2: L2Cache, options?: TieredCacheOptions) {
-    if (typeof l2 !== 'object' || l2 === null || typeof l2.getEntry !== 'function' || typeof l2.setEntry !== 'function') {
-      throw new CacheOptionsError('TieredCache: the first argument must be a core CacheService (with getEntry/setEntry)');
+    if (typeof l2 !== 'object' || l2 === null || typeof l2.readEntry !== 'function' || typeof l2.setEntry !== 'function') {
+      throw new CacheOptionsError('TieredCache: the first argument must be a core CacheService (with readEntry/setEntry)');
     }
     this.l2 = l2;
     this.opts = resolveOptions(options);
@@ -148,9 +145,6 @@ export class TieredCache {
     this.refreshAheadDefault = this.opts.refreshAhead;
     this.cloneOut = l1o ? l1o.clone : false;
 
-    this.offL2Errors = l2.on?.('error', () => {
-      this.l2ErrorSeq++;
-    });
     const store = l2.store;
     const isRedis = store.kind === 'redis' || store.kind === 'redis-cluster';
     const client = (store as { client?: unknown }).client;
@@ -374,16 +368,10 @@ export class TieredCache {
   private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
     try {
       const l1rec = this.l1?.peek(key);
-      const errSeq = this.l2ErrorSeq;
-      let entry: CacheEntry<T> | undefined;
-      let l2Failed = false;
-      try {
-        entry = await this.l2.getEntry<T>(key);
-      } catch (err) {
-        l2Failed = true;
-        this.onError(err, 'l2.get', key);
-      }
-      if (entry === undefined && (this.l2ErrorSeq !== errSeq || !this.l2.store.isReady())) l2Failed = true;
+      // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
+      const read = await this.readL2Result<T>(key);
+      const entry = read.status === 'hit' ? read.entry : undefined;
+      const l2Failed = read.status === 'unknown';
       const now = Date.now();
       let stale: StaleCandidate<T> | undefined;
       if (entry !== undefined) {
@@ -935,10 +923,17 @@ export class TieredCache {
     return this.busUp;
   }
 
-  private readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
-    return this.l2.getEntry<T>(key).catch((err: unknown) => {
+  /** The entry when L2 has one (a miss and an unknown answer both resolve undefined). */
+  private async readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
+    const r = await this.readL2Result<T>(key);
+    return r.status === 'hit' ? r.entry : undefined;
+  }
+
+  /** Tri-state L2 read (core's `readEntry`); never rejects. */
+  private readL2Result<T>(key: string): Promise<ReadResult<T>> {
+    return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
       this.onError(err, 'l2.get', key);
-      return undefined;
+      return { status: 'unknown', reason: 'error' };
     });
   }
 
@@ -960,7 +955,6 @@ export class TieredCache {
       await Promise.race([Promise.all([...this.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     await this.bus?.close();
-    this.offL2Errors?.();
     this.l1?.clear();
     this.emitter.clear();
   }
