@@ -6,7 +6,8 @@ import type { Codec } from './codec';
 import { toMs } from './duration';
 import type { Duration } from './duration';
 import { Deadlines } from './deadlines';
-import { decodeEntry, encodeEntry, stamp } from './entry';
+import { StoreClock } from './clock';
+import { decodeEntry, encodeEntry } from './entry';
 import type { CacheEntry } from './entry';
 import { CacheOptionsError, StoreTimeoutError, isStoreUnavailable } from './errors';
 import { CacheEventEmitter } from './events';
@@ -63,6 +64,13 @@ export interface CacheServiceOptions {
    * here within this window. Ignored for the in-process MemoryStore (always exact).
    */
   barrierCacheMs?: number;
+  /**
+   * The local clock (epoch ms). Default `Date.now`. Inject one in tests to simulate a skewed machine:
+   * the clock is corrected against the store's clock (Redis `TIME`, see `clockSyncInterval`).
+   */
+  clock?: () => number;
+  /** How often the offset to the store's clock is measured again (background, never on a read). Default `'1m'`. */
+  clockSyncInterval?: Duration;
 }
 
 /** Per-write options. `ttl` is a Duration (ms number or `'5m'`), must be > 0; explicit ttl wins over TTL rules. */
@@ -276,6 +284,7 @@ export class CacheService {
   private originCalls = 0;
   private bytesRead = 0;
   private bytesWritten = 0;
+  private readonly clock: StoreClock;
   private readonly l2Latency = new Latency();
   private readonly originLatency = new Latency();
 
@@ -366,6 +375,13 @@ export class CacheService {
     this.local = this.store instanceof MemoryStore;
     this.barrierCacheMs = this.local ? 0 : bcm;
 
+    if (opts.clock !== undefined && typeof opts.clock !== 'function') throw new CacheOptionsError('clock must be a function returning epoch ms');
+    const syncEvery = toMs(opts.clockSyncInterval ?? 60_000, 'clockSyncInterval');
+    if (syncEvery < 1000) throw new CacheOptionsError('clockSyncInterval must be at least 1 s');
+    const store = this.store;
+    this.clock = new StoreClock(opts.clock, typeof store.time === 'function' ? () => store.time!() : undefined, this.opTimeoutMs);
+    this.clock.start(syncEvery);
+
     this.unsubscribeBreaker = this.breaker.on('stateChange', (e) => {
       if (this.events.has('breaker')) this.events.emit({ type: 'breaker', source: 'l2', state: e.to });
     });
@@ -381,6 +397,42 @@ export class CacheService {
     }
     if (key.length > MAX_KEY_LENGTH) throw new KeyError(`cache key is longer than ${MAX_KEY_LENGTH} characters (build it with cache.keys to hash long identifiers)`);
     return key.startsWith(this.prefixColon) ? key : this.prefixColon + key;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the one clock
+
+  /**
+   * Epoch ms on the store's clock: the local clock (`clock` option, default `Date.now`) plus the
+   * offset to Redis server time (`TIME`, measured in the background with rtt/2 correction; 0 for the
+   * MemoryStore). Entry expiry is computed and checked with it.
+   */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /**
+   * Like `now()`, but strictly increasing on this instance (sub-ms fraction on ties) and never later
+   * than the store's time when taken (the lower bound of the measured offset). Every entry's
+   * `createdAt` comes from it — in core and in TieredCache — and every barrier value from the same
+   * sequence's upper bound, so an entry produced before an invalidation (on any instance, whatever its
+   * local clock skew) is older than the barrier.
+   */
+  stamp(): number {
+    return this.clock.stamp();
+  }
+
+  /**
+   * Measures the offset to the store's clock now (it is also measured at construction and every
+   * `clockSyncInterval`, in the background). Resolves false when the store has no clock or did not answer.
+   */
+  syncClock(): Promise<boolean> {
+    return this.clock.sync();
+  }
+
+  /** The current offset (ms) added to the local clock. */
+  get clockOffsetMs(): number {
+    return this.clock.offsetMs;
   }
 
   /** Namespace of a full key: `{prefix}:{entity}:{operation}:…` → entity + operation; `{prefix}:{entity}:{id}` → entity. */
@@ -625,7 +677,7 @@ export class CacheService {
       if (status === 'ok') return { status: 'hit', entry };
       return status === 'error' ? UNKNOWN : MISS;
     }
-    const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > Date.now();
+    const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > this.clock.now();
     if (mode === ReadMode.HAS) return fresh;
     this.countRead(k, ns, fresh, status === 'error', bytes, latencyMs);
     if (!fresh) return undefined;
@@ -747,7 +799,7 @@ export class CacheService {
       }
     }
     const latencyMs = performance.now() - t0;
-    const now = Date.now();
+    const now = this.clock.now();
     for (let i = 0; i < ks.length; i++) {
       const e = entries[i];
       const k = ks[i] as string;
@@ -807,7 +859,7 @@ export class CacheService {
     if (hit !== undefined) return hit.value as T;
 
     // createdAt = when the factory started, so an invalidation that lands while the factory runs wins.
-    const createdAt = stamp();
+    const createdAt = this.clock.stamp();
     const ctx = new FactoryCtx(k);
     const t0 = performance.now();
     this.originCalls++;
@@ -876,7 +928,8 @@ export class CacheService {
   }
 
   private async writeValue(k: string, ns: NsInfo | undefined, value: unknown, plan: WritePlan, createdAt: number): Promise<SetResult> {
-    const now = Date.now();
+    // TTL counts from the write; createdAt (compared with barriers) is when the value was produced.
+    const now = this.clock.now();
     const entry: CacheEntry = { value, createdAt, expiresAt: now + plan.ttlMs };
     if (plan.graceMs > 0) entry.graceUntil = entry.expiresAt + plan.graceMs;
     if (plan.tags) entry.tags = plan.tags;
@@ -914,14 +967,14 @@ export class CacheService {
     const k = this.key(key);
     if (value === undefined) throw new CacheOptionsError('set: value must not be undefined (use del() to remove a key)');
     const ns = this.nsOf(k);
-    return this.writeValue(k, ns, value, this.plan(k, ns, opts), stamp());
+    return this.writeValue(k, ns, value, this.plan(k, ns, opts), this.clock.stamp());
   }
 
   /** Writes many entries in one pipelined batch. One SetResult per entry, in order. */
   async mset<T = unknown>(entries: readonly MsetEntry<T>[]): Promise<SetResult[]> {
     if (!Array.isArray(entries)) throw new CacheOptionsError('mset expects an array of { key, value, ttl?, tags? }');
-    const createdAt = stamp();
-    const now = Date.now();
+    const createdAt = this.clock.stamp();
+    const now = this.clock.now();
     const prepared = entries.map((e) => {
       if (typeof e !== 'object' || e === null) throw new CacheOptionsError('mset: each entry must be an object { key, value }');
       const k = this.key(e.key);
@@ -1121,12 +1174,15 @@ export class CacheService {
       this.rejected('invalidate', keys[0], undefined);
       return 'unavailable';
     }
-    const at = Buffer.from(String(stamp()), 'latin1');
+    const stampAt = this.clock.barrierStamp();
+    const at = Buffer.from(String(stampAt), 'latin1');
     // Before and after the write: a read whose barrier fetch overlaps the write must not cache what it saw.
     this.refreshBarriers();
     try {
       await this.timed(this.store.mset(keys.map((key) => ({ key, value: at, ttlMs: this.maxTtlMs }))), 'invalidate');
       this.breaker.onSuccess();
+      // A value this instance produces from now on must be newer than the barrier (see StoreClock).
+      await this.clock.waitPast(stampAt, this.opTimeoutMs);
       return undefined;
     } catch (err) {
       return this.failed(err, 'invalidate', keys[0], undefined);
@@ -1283,6 +1339,7 @@ export class CacheService {
     this.unsubscribeBreaker();
     this.events.clear();
     this.deadlines.stop();
+    this.clock.stop();
     if (this.ownsStore) await this.store.close();
   }
 }

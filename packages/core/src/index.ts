@@ -16,7 +16,6 @@ export type {
   Factory,
 } from './cache-service';
 export type { CacheEntry } from './entry';
-export { stamp } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
 export { CacheEventEmitter } from './events';
 export type { CacheStats, NamespaceStats, LatencyStats } from './stats';

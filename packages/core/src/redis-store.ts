@@ -268,6 +268,13 @@ export class RedisStore implements Store {
     return performance.now() - t0;
   }
 
+  /** Redis server time (`TIME`) in epoch ms, for CacheService's clock correction. */
+  async time(): Promise<number> {
+    this.check();
+    const [sec, usec] = await this.client.time();
+    return Number(sec) * 1000 + Number(usec) / 1000;
+  }
+
   isReady(): boolean {
     return !this.closed && this.client.status === 'ready';
   }

@@ -240,6 +240,13 @@ export class HashedStore implements Store {
     return this.#bus.store.subscribe(channel, handler);
   }
 
+  /** The bus shard's clock (Redis `TIME`), when its store has one: CacheService corrects its clock against it. */
+  time(): Promise<number> {
+    const st = this.#bus.store;
+    if (typeof st.time !== 'function') return Promise.reject(new Error(`shard ${this.#bus.id} has no clock`));
+    return this.#run(this.#bus, 'time', (s) => s.time!());
+  }
+
   /** Slowest healthy shard's round trip; rejects only when every shard is unreachable. */
   async ping(): Promise<number> {
     const results = await Promise.allSettled([...this.#shards.values()].map((s) => this.#run(s, 'ping', (st) => st.ping())));

@@ -21,6 +21,8 @@ export type L2Cache = Pick<
   | 'refreshBarriers'
   | 'on'
   | 'close'
+  | 'now'
+  | 'stamp'
 >;
 
 /** One invalidation target of `TieredCache.invalidate` (exactly one field). */

@@ -1,4 +1,4 @@
-import type { CacheEntry, Duration, InvalidateResult, NamespaceKey, ReadResult } from '@stratacache/core';
+import type { CacheEntry, Duration, InvalidateResult, NamespaceKey, ReadResult, SetResult } from '@stratacache/core';
 import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
 import type { Lock } from '@stratacache/lock';
@@ -262,7 +262,7 @@ export class TieredCache {
   private async getSlow<T>(key: string): Promise<T | undefined> {
     this.checkOpen();
     const entry = await this.readL2<T>(key);
-    if (entry !== undefined && entry.expiresAt > Date.now()) {
+    if (entry !== undefined && entry.expiresAt > this.l2.now()) {
       this.c.l2Hits++;
       this.fillL1(key, entry);
       if (this.hitListeners) this.emit('hit', key, 'l2');
@@ -282,7 +282,7 @@ export class TieredCache {
       if (rec !== undefined && rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) return true;
     }
     const e = await this.readL2(key);
-    return e !== undefined && e.expiresAt > Date.now();
+    return e !== undefined && e.expiresAt > this.l2.now();
   }
 
   /**
@@ -372,7 +372,7 @@ export class TieredCache {
       const read = await this.readL2Result<T>(key);
       const entry = read.status === 'hit' ? read.entry : undefined;
       const l2Failed = read.status === 'unknown';
-      const now = Date.now();
+      const now = this.l2.now(); // entry times are on core's clock; L1 record times on the local one
       let stale: StaleCandidate<T> | undefined;
       if (entry !== undefined) {
         if (entry.expiresAt > now) {
@@ -385,7 +385,7 @@ export class TieredCache {
         }
         if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
       }
-      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > now) {
+      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > Date.now()) {
         // L2 could not answer: the last L1 copy within grace is the fail-safe value. (When L2 answers
         // "missing", it is the authority: the key was deleted or invalidated — never resurrect it.)
         stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
@@ -498,7 +498,7 @@ export class TieredCache {
         try {
           // Double-check: a previous leader may have written the value after our L2 read.
           const e = await this.readL2<T>(key);
-          if (isNewer(e, basis)) {
+          if (isNewer(e, basis, this.l2.now())) {
             this.fillL1(key, e);
             if (followed) this.c.lockFollowers++;
             return { value: e.value, source: 'l2' };
@@ -517,7 +517,7 @@ export class TieredCache {
       await this.waitForSignal(key, Math.min(delay, left));
       delay = Math.min(delay * 2, 200);
       const e = await this.readL2<T>(key);
-      if (isNewer(e, basis)) {
+      if (isNewer(e, basis, this.l2.now())) {
         this.c.lockFollowers++;
         this.fillL1(key, e);
         return { value: e.value, source: 'l2' };
@@ -552,7 +552,9 @@ export class TieredCache {
     const ac = new AbortController();
     this.aborts.add(ac);
     const ctx = new FactoryContextImpl<T>(ac.signal, basis?.value, p.ttl, tags);
-    const startedAt = stamp();
+    // createdAt = the factory's start on core's clock: an invalidation that lands while it runs wins.
+    const startedAt = this.l2.stamp();
+    const t0 = performance.now();
     let extendTimer: NodeJS.Timeout | undefined;
     if (lock !== undefined) {
       extendTimer = setInterval(() => {
@@ -587,7 +589,7 @@ export class TieredCache {
       clearInterval(extendTimer);
       this.aborts.delete(ac);
     }
-    const latencyMs = Date.now() - Math.floor(startedAt);
+    const latencyMs = performance.now() - t0;
     if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
     // skip(): nothing is cached; a value returned anyway is still handed to the caller
     if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
@@ -597,15 +599,19 @@ export class TieredCache {
 
   // ---------------------------------------------------------------- writes
 
-  /** Writes L2 (awaited) and L1; tells other instances their L1 copy is stale. Resolves whether L2 accepted it. */
-  async set(key: string, value: unknown, options?: TieredSetOptions): Promise<boolean> {
+  /**
+   * Writes L2 (awaited), then L1; tells other instances their L1 copy is stale. Resolves core's `SetResult`:
+   * `{ ok: false, reason }` when L2 refused the value (`too_large`, or `error` for a value it cannot encode —
+   * then it is not in L1 either) or could not be reached (then it is kept in L1 as this process's fail-safe copy).
+   */
+  async set(key: string, value: unknown, options?: TieredSetOptions): Promise<SetResult> {
     this.checkOpen();
     key = this.l2.key(key);
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
     if (ttl === 0) throw new CacheOptionsError('TieredCache.set: ttl must be > 0 ms (use delete() instead of ttl 0)');
     if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
     const grace = options?.grace === undefined ? this.opts.grace : toMs(options.grace, 'TieredCache.set grace');
-    return this.write(key, value, ttl, grace, options?.tags, stamp());
+    return this.write(key, value, ttl, grace, options?.tags, this.l2.stamp());
   }
 
   private resolveTtl(key: string, ttl: number | undefined): number {
@@ -621,39 +627,64 @@ export class TieredCache {
     return 300_000;
   }
 
-  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number): Promise<boolean> {
+  /**
+   * Writes L2 (awaited), then L1 — never a value L2 refused (encoding failed, over maxItemSize); a
+   * valid value L2 could not store because it is unreachable stays in L1 as the fail-safe copy —
+   * and tells other instances their copy is stale (only after L2 accepted it). `createdAt` (compared with barriers) is when the value was
+   * produced; the TTL counts from the write.
+   */
+  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number): Promise<SetResult> {
     const ttl = this.resolveTtl(key, ttlIn);
     if (!(ttl > 0)) {
       // unreachable through the public API (ttl 0 is rejected); a TTL policy returning 0 caches nothing
       this.l1?.delete(key);
-      return false;
+      return { ok: false, reason: 'bypass' };
     }
-    const entry: CacheEntry = { value, createdAt, expiresAt: createdAt + ttl };
-    if (grace > 0) entry.graceUntil = createdAt + ttl + grace;
+    const expiresAt = this.l2.now() + ttl;
+    const entry: CacheEntry = { value, createdAt, expiresAt };
+    if (grace > 0) entry.graceUntil = expiresAt + grace;
     if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
-    // L1 first: this process sees the new value at once, even while L2 is slow or down.
-    this.fillL1(key, entry);
-    let ok = false;
+    let res: SetResult;
+    let refused = false;
     try {
-      const res = await this.l2.setEntry(key, entry, ttl + grace);
-      ok = writeSucceeded(res);
+      res = await this.l2.setEntry(key, entry, ttl + grace);
     } catch (err) {
       // invalid arguments (e.g. value undefined) are the caller's bug: rethrow
       if (isOptionsError(err)) throw err;
-      this.onError(err, 'l2.set', key);
+      // EncodeError (a symbol, a cycle, …): L2 refused the value
+      refused = true;
+      this.onError(err, 'encode', key);
+      res = { ok: false, reason: 'error' };
     }
+    if (!res.ok) {
+      if (res.reason === 'too_large' || refused) {
+        // L2 refused the value itself (cannot encode it, over maxItemSize): never serve it from L1
+        // (an older copy is dropped too: it is superseded).
+        this.l1?.delete(key);
+      } else {
+        // L2 unreachable (unavailable / timeout / error): the value is valid, keep it as this process's
+        // fail-safe copy (trusted for l1.ttl, and for busDownL1Ttl only while the bus is down).
+        this.fillL1(key, entry);
+      }
+      return res;
+    }
+    this.fillL1(key, entry);
     if (this.emitter.has('set')) this.emit('set', key, 'origin', { ttlMs: ttl });
     // Publish only after L2 accepted the write; also wakes stampede followers elsewhere.
-    if (ok && this.bus !== undefined) await this.bus.publish('s', [key]);
-    return ok;
+    if (this.bus !== undefined) await this.bus.publish('s', [key]);
+    return res;
   }
 
   private fillL1(key: string, entry: CacheEntry): void {
     const l1 = this.l1;
     if (l1 === undefined) return;
     const o = this.opts.l1!;
+    // L1 record times are on the local clock (the hit path reads Date.now() only): shift the
+    // entry's times (core's clock, corrected against Redis) by the current offset.
     const now = Date.now();
-    const graceUntil = Math.max(entry.graceUntil ?? 0, entry.expiresAt);
+    const shift = now - this.l2.now();
+    const expiresAt = entry.expiresAt + shift;
+    const graceUntil = Math.max(entry.graceUntil ?? 0, entry.expiresAt) + shift;
     if (graceUntil <= now) return;
     let value = entry.value;
     if (o.clone) value = structuredClone(value);
@@ -666,9 +697,9 @@ export class TieredCache {
     }
     l1.set(key, {
       value,
-      freshUntil: Math.min(now + this.l1Ttl, entry.expiresAt),
+      freshUntil: Math.min(now + this.l1Ttl, expiresAt),
       storedAt: now,
-      expiresAt: entry.expiresAt,
+      expiresAt,
       graceUntil,
       createdAt: entry.createdAt,
       tags: entry.tags,
@@ -960,14 +991,6 @@ export class TieredCache {
   }
 }
 
-let lastStamp = 0;
-/** Strictly increasing epoch ms in this process (sub-ms fraction on ties), like core's entry stamps. */
-function stamp(): number {
-  const t = Date.now();
-  lastStamp = t > lastStamp ? t : lastStamp + 0.001;
-  return lastStamp;
-}
-
 function isOptionsError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'E_CACHE_OPTIONS' || code === 'E_CACHE_KEY';
@@ -987,23 +1010,12 @@ function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
   return { value: e.value, createdAt: e.createdAt, graceUntil: Math.max(e.graceUntil ?? 0, e.expiresAt) };
 }
 
-/** A fresh entry produced after `basis` (any fresh entry when there is no basis). */
-function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined): e is CacheEntry<T> {
-  if (e === undefined || !(e.expiresAt > Date.now())) return false;
+/** A fresh entry (at `now`, core's clock) produced after `basis` (any fresh entry when there is no basis). */
+function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined, now: number): e is CacheEntry<T> {
+  if (e === undefined || !(e.expiresAt > now)) return false;
   return basis === undefined || e.createdAt > basis.createdAt;
 }
 
-function writeSucceeded(res: unknown): boolean {
-  if (res === undefined || res === true) return true;
-  if (res === false) return false;
-  if (typeof res === 'object' && res !== null) {
-    const r = res as { ok?: unknown; written?: unknown; stored?: unknown };
-    if (typeof r.ok === 'boolean') return r.ok;
-    if (typeof r.written === 'boolean') return r.written;
-    if (typeof r.stored === 'boolean') return r.stored;
-  }
-  return true;
-}
 
 function deepFreeze(v: unknown, depth = 0): void {
   if (typeof v !== 'object' || v === null || Object.isFrozen(v) || depth > 64 || ArrayBuffer.isView(v)) return;

@@ -160,7 +160,7 @@ describe('bus outage', () => {
       await own.restart();
       await waitFor(() => a.tiered.busConnected, { timeoutMs: 15_000, message: 'bus never came up' });
       await waitFor(() => a.tiered.getL1('k') === undefined, { timeoutMs: 5_000, message: 'copy from before the bus was up is still trusted' });
-      await waitFor(async () => (await a.tiered.set('k2', 'x')) === true, { timeoutMs: 10_000 });
+      await waitFor(async () => (await a.tiered.set('k2', 'x')).ok, { timeoutMs: 10_000 });
       expect(a.tiered.getL1('k2')).toBe('x');
       await sleep(1_200);
       expect(a.tiered.getL1('k2')).toBe('x'); // stored while the bus is up: full l1.ttl
@@ -187,7 +187,7 @@ describe('bus outage', () => {
       expect(b.tiered.stats().bus?.reconnects).toBeGreaterThanOrEqual(1);
       expect(b.tiered.stats().l1.size).toBe(0); // cleared on reconnect
       // resubscribed: invalidations flow again
-      await waitFor(async () => (await a.tiered.set('k2', 'x')) === true, { timeoutMs: 10_000 });
+      await waitFor(async () => (await a.tiered.set('k2', 'x')).ok, { timeoutMs: 10_000 });
       expect(await b.tiered.get('k2')).toBe('x');
       await a.tiered.delete('k2');
       await gone(b, 'k2');
