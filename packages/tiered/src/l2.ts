@@ -7,6 +7,7 @@ import type { CacheService } from '@stratacache/core';
 export type L2Cache = Pick<
   CacheService,
   | 'store'
+  | 'prefix'
   | 'keys'
   | 'key'
   | 'fullPattern'

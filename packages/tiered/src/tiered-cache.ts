@@ -78,6 +78,10 @@ interface StaleCandidate<T> {
 const NOOP = (): void => undefined;
 /** Bound of the background retry queue of failed L2 invalidations (oldest dropped first, with an `error` event). */
 const MAX_RETRIES = 1_000;
+/** Bound of the memo of canonical keys (key as given → full key); cleared when full. */
+const MAX_CANONICAL = 10_000;
+/** Keys up to this length take the no-lookup path (core's own limit is 8 KiB; longer ones go through core's check). */
+const MAX_FAST_KEY = 8 * 1024;
 
 /**
  * L1 (lru-cache, in process) over L2 (a core `CacheService`), with an invalidation bus across
@@ -104,6 +108,10 @@ export class TieredCache {
   private readonly background = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
   private busUp: boolean;
+  /** `{prefix}:` of the L2. */
+  private readonly prefixColon: string;
+  /** key as given → canonical full key (bounded: cleared at MAX_CANONICAL entries). */
+  private readonly canonical = new Map<string, string>();
   /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
   private readonly retries: RetryQueue;
   /** Kept outside `c` so the hit path does one property write. */
@@ -132,6 +140,7 @@ export class TieredCache {
       throw new CacheOptionsError('TieredCache: the first argument must be a core CacheService (with readEntry/setEntry)');
     }
     this.l2 = l2;
+    this.prefixColon = `${l2.prefix}:`;
     this.opts = resolveOptions(options);
     this.retries = new RetryQueue(MAX_RETRIES, (task, why) => {
       this.onError(new Error(`L2 invalidation ${task.id.replace(/\u0000/g, ' ')} given up (${why})`), 'l2.retry');
@@ -220,14 +229,23 @@ export class TieredCache {
    * use `getOrSet` for grace). The L1 hit path is synchronous and returns a resolved promise.
    */
   get<T = unknown>(key: string): Promise<T | undefined> {
+    const lru = this.lru;
+    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    if (rec !== undefined) {
+      // Every L1 key is a canonical full key: a direct hit means `key` is one.
+      const v = this.l1Serve<T>(key, rec);
+      if (v !== undefined) return Promise.resolve(v);
+    }
     let k: string;
     try {
-      k = this.l2.key(key);
+      k = this.fullKey(key);
     } catch (err) {
       return Promise.reject(err);
     }
-    const v = this.l1Hit<T>(k);
-    if (v !== undefined) return Promise.resolve(v);
+    if (k !== key) {
+      const v = this.l1Hit<T>(k);
+      if (v !== undefined) return Promise.resolve(v);
+    }
     return this.getSlow<T>(k);
   }
 
@@ -236,14 +254,38 @@ export class TieredCache {
    * Never touches L2. Counts as an L1 hit when found.
    */
   getL1<T = unknown>(key: string): T | undefined {
-    return this.l1Hit<T>(this.l2.key(key));
+    const lru = this.lru;
+    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
+    if (rec !== undefined) return this.l1Serve<T>(key, rec);
+    const k = this.fullKey(key); // a relative key: one memo lookup more
+    return k === key ? undefined : this.l1Hit<T>(k);
+  }
+
+  /**
+   * The canonical full key (core's `key()`: validated, prefix added when missing). Memoised in a
+   * bounded map so the L1 hit path does one map lookup instead of building a string per call.
+   */
+  private fullKey(key: string): string {
+    // Fast path, the recommended form (`keys.build()` / `l2.key()`): already full — no lookup, no allocation.
+    if (typeof key === 'string' && key.length <= MAX_FAST_KEY && key.startsWith(this.prefixColon)) return key;
+    const c = this.canonical.get(key);
+    if (c !== undefined) return c;
+    const k = this.l2.key(key); // throws core's KeyError for an invalid key
+    if (this.canonical.size >= MAX_CANONICAL) this.canonical.clear();
+    this.canonical.set(key, k);
+    return k;
   }
 
   /** The L1 hit path, by canonical full key. */
   private l1Hit<T>(key: string): T | undefined {
     const lru = this.lru;
     const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
-    if (rec === undefined) return undefined;
+    return rec === undefined ? undefined : this.l1Serve<T>(key, rec);
+  }
+
+  /** Serves an L1 record if it is fresh and trusted (counted as an L1 hit). */
+  private l1Serve<T>(key: string, rec: L1Record): T | undefined {
     const now = coarseNow();
     if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
       this.l1HitCount++;
@@ -256,7 +298,7 @@ export class TieredCache {
 
   /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
   hasInL1(key: string): boolean {
-    return this.l1?.peek(this.l2.key(key)) !== undefined;
+    return this.l1?.peek(this.fullKey(key)) !== undefined;
   }
 
   private async getSlow<T>(key: string): Promise<T | undefined> {
@@ -275,7 +317,7 @@ export class TieredCache {
 
   /** True if a fresh value exists in L1 or L2. */
   async has(key: string): Promise<boolean> {
-    key = this.l2.key(key);
+    key = this.fullKey(key);
     if (this.l1 !== undefined) {
       const rec = this.l1.peek(key);
       const now = Date.now();
@@ -291,14 +333,21 @@ export class TieredCache {
    * An L1 hit returns an already-resolved promise without any `await` inside.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
-    try {
-      // One identity: `user:get:1` and `sc:user:get:1` are one entry in L1, the single-flight map, the bus and L2.
-      key = this.l2.key(key);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     if (this.l1 !== undefined && (options === undefined || options.useCache !== false)) {
-      const rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+      let rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+      if (rec === undefined) {
+        // Not found as given: a relative key names the same entry as its full form (one identity).
+        try {
+          const k = this.fullKey(key);
+          if (k !== key) {
+            key = k;
+            rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+          }
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      // Every L1 key is a canonical full key, so from here on `key` is one when `rec` was found.
       if (rec !== undefined) {
         const now = coarseNow();
         if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
@@ -311,6 +360,12 @@ export class TieredCache {
           return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
         }
       }
+    }
+    try {
+      // One identity: `user:get:1` and `sc:user:get:1` are one entry in L1, the single-flight map, the bus and L2.
+      key = this.fullKey(key);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.getOrSetSlow(key, factory, options);
   }
@@ -606,7 +661,7 @@ export class TieredCache {
    */
   async set(key: string, value: unknown, options?: TieredSetOptions): Promise<SetResult> {
     this.checkOpen();
-    key = this.l2.key(key);
+    key = this.fullKey(key);
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
     if (ttl === 0) throw new CacheOptionsError('TieredCache.set: ttl must be > 0 ms (use delete() instead of ttl 0)');
     if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
@@ -721,7 +776,7 @@ export class TieredCache {
    */
   async delete(key: string): Promise<InvalidateResult> {
     this.checkOpen();
-    const k = this.l2.key(key);
+    const k = this.fullKey(key);
     return this.invalidateAll('d', [k], { key: k }, 'key');
   }
 
