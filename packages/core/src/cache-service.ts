@@ -22,7 +22,7 @@ import { Latency, NsCounters } from './stats';
 import type { CacheStats, NamespaceStats } from './stats';
 import type { Store } from './store';
 import { TtlPolicy } from './ttl-policy';
-import type { TtlPolicyOptions } from './ttl-policy';
+import type { TtlHint, TtlPolicyOptions } from './ttl-policy';
 
 export interface CacheServiceOptions {
   /** The L2 store. Default: a `RedisStore` when `redis` is set, else an embedded `MemoryStore`. A passed store is not closed by `close()`. */
@@ -73,9 +73,15 @@ export interface CacheServiceOptions {
   clockSyncInterval?: Duration;
 }
 
-/** Per-write options. `ttl` is a Duration (ms number or `'5m'`), must be > 0; explicit ttl wins over TTL rules. */
+/**
+ * Per-write options. `ttl` is a Duration (ms number or `'5m'`); explicit ttl wins over TTL rules.
+ * `ttl: 0` = do not cache this value (`set` then removes any older entry of the key and resolves
+ * `{ ok: false, reason: 'bypass' }`; `getOrSet` returns the value without storing it).
+ */
 export interface SetOptions {
   ttl?: Duration;
+  /** Jitter fraction for this write (overrides the TTL rule's / policy's); `0` = exactly the TTL. Jitter applies to explicit TTLs too. */
+  jitter?: number;
   tags?: readonly string[];
   /** Keep the entry this long after its logical expiry (physical TTL = ttl + grace), for stale serving by upper layers. */
   grace?: Duration;
@@ -895,14 +901,14 @@ export class CacheService {
   // writes
 
   private plan(k: string, ns: NsInfo | undefined, opts: SetOptions | undefined): WritePlan {
-    let ttlMs: number;
-    if (opts?.ttl !== undefined) {
-      ttlMs = toMs(opts.ttl, 'ttl');
-    } else {
-      const n = ns ?? this.nsOf(k);
-      ttlMs = this.ttlPolicy.resolve(k, n ? (n.operation === undefined ? { entity: n.entity } : { entity: n.entity, operation: n.operation }) : undefined);
-    }
-    if (!(ttlMs >= 1)) throw new CacheOptionsError(`ttl must be > 0 ms (got ${String(opts?.ttl ?? ttlMs)}); use del() or useCache: false instead of ttl 0`);
+    // Every TTL — explicit or from a rule — goes through the policy, so jitter applies to all of them.
+    const n = ns ?? this.nsOf(k);
+    const hint: TtlHint = n ? (n.operation === undefined ? { entity: n.entity } : { entity: n.entity, operation: n.operation }) : {};
+    if (opts?.ttl !== undefined) hint.ttl = opts.ttl;
+    if (opts?.jitter !== undefined) hint.jitter = opts.jitter;
+    const ttlMs = this.ttlPolicy.resolve(k, hint);
+    // 0 = do not cache this value (returned by the call, never stored)
+    if (!(ttlMs >= 0) || (ttlMs > 0 && ttlMs < 1)) throw new CacheOptionsError(`ttl must be >= 0 ms (0 = do not cache), got ${String(opts?.ttl ?? ttlMs)}`);
     const graceMs = opts?.grace === undefined ? 0 : toMs(opts.grace, 'grace');
     let tags: string[] | undefined;
     if (opts?.tags !== undefined) {
@@ -928,6 +934,7 @@ export class CacheService {
   }
 
   private async writeValue(k: string, ns: NsInfo | undefined, value: unknown, plan: WritePlan, createdAt: number): Promise<SetResult> {
+    if (plan.ttlMs === 0) return FAIL.bypass; // do not cache this value
     // TTL counts from the write; createdAt (compared with barriers) is when the value was produced.
     const now = this.clock.now();
     const entry: CacheEntry = { value, createdAt, expiresAt: now + plan.ttlMs };
@@ -967,7 +974,13 @@ export class CacheService {
     const k = this.key(key);
     if (value === undefined) throw new CacheOptionsError('set: value must not be undefined (use del() to remove a key)');
     const ns = this.nsOf(k);
-    return this.writeValue(k, ns, value, this.plan(k, ns, opts), this.clock.stamp());
+    const plan = this.plan(k, ns, opts);
+    if (plan.ttlMs === 0) {
+      // ttl 0 = do not cache this value: an older entry must not be served in its place.
+      const r = await this.deleteKeys([k]);
+      return r.reason === undefined ? FAIL.bypass : FAIL[r.reason];
+    }
+    return this.writeValue(k, ns, value, plan, this.clock.stamp());
   }
 
   /** Writes many entries in one pipelined batch. One SetResult per entry, in order. */
@@ -985,7 +998,14 @@ export class CacheService {
     const results: SetResult[] = new Array<SetResult>(prepared.length).fill(OK);
     const batch: { key: string; value: Buffer; ttlMs: number }[] = [];
     const idx: number[] = [];
+    const uncached: string[] = [];
     prepared.forEach((p, i) => {
+      if (p.plan.ttlMs === 0) {
+        // ttl 0 = do not cache: the older entry is removed, not left in place
+        results[i] = FAIL.bypass;
+        uncached.push(p.k);
+        return;
+      }
       const entry: CacheEntry = { value: p.value, createdAt, expiresAt: now + p.plan.ttlMs };
       if (p.plan.graceMs > 0) entry.graceUntil = entry.expiresAt + p.plan.graceMs;
       if (p.plan.tags) entry.tags = p.plan.tags;
@@ -996,6 +1016,10 @@ export class CacheService {
         idx.push(i);
       }
     });
+    if (uncached.length > 0) {
+      const r = await this.deleteKeys(uncached);
+      if (r.reason !== undefined) prepared.forEach((p, i) => p.plan.ttlMs === 0 && (results[i] = FAIL[r.reason as SetFailureReason]));
+    }
     if (batch.length === 0) return results;
     const fail = (r: SetFailureReason) => {
       for (const i of idx) results[i] = FAIL[r];

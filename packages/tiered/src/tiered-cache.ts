@@ -29,11 +29,18 @@ export interface GetOrSetOptions extends GetOrSetPolicy {
   tags?: readonly string[];
   /** `false` bypasses both tiers: the factory is called and nothing is read or written. Default `true`. */
   useCache?: boolean;
+  /**
+   * `true`: skip L1 and L2 (and the fail-safe throttle) and call the factory now — still once per key
+   * across concurrent callers; its value is cached as usual. Default `false`.
+   */
+  forceFresh?: boolean;
 }
 
-/** Options of `set`. */
+/** Options of `set`. `ttl: 0` = do not cache: the key is removed everywhere and `set` resolves `{ ok: false, reason: 'bypass' }`. */
 export interface TieredSetOptions {
   ttl?: Duration;
+  /** Jitter fraction for this write (overrides the TTL policy's); `0` = exactly the TTL. */
+  jitter?: number;
   grace?: Duration;
   tags?: readonly string[];
 }
@@ -110,6 +117,8 @@ export class TieredCache {
   private busUp: boolean;
   /** `{prefix}:` of the L2. */
   private readonly prefixColon: string;
+  /** Fail-safe throttling: key → until when the origin is not called again while a stale value exists (bounded). */
+  private readonly failedUntil = new Map<string, number>();
   /** key as given → canonical full key (bounded: cleared at MAX_CANONICAL entries). */
   private readonly canonical = new Map<string, string>();
   /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
@@ -333,7 +342,7 @@ export class TieredCache {
    * An L1 hit returns an already-resolved promise without any `await` inside.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
-    if (this.l1 !== undefined && (options === undefined || options.useCache !== false)) {
+    if (this.l1 !== undefined && (options === undefined || (options.useCache !== false && options.forceFresh !== true))) {
       let rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
       if (rec === undefined) {
         // Not found as given: a relative key names the same entry as its full form (one identity).
@@ -381,6 +390,18 @@ export class TieredCache {
       return Promise.reject(err);
     }
     if (options?.useCache === false) return this.bypass(factory);
+    if (options?.tags !== undefined) {
+      try {
+        checkTags(options.tags);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (options?.forceFresh === true) {
+      // Only a value produced after this call started is acceptable (a stampede follower's too).
+      const basis: StaleCandidate<T> = { value: undefined as T, createdAt: this.l2.stamp(), graceUntil: 0 };
+      return this.fetchFresh(key, factory, policy, options.tags, basis, true).then(this.answer) as Promise<T>;
+    }
     let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
     if (flight === undefined) {
       // resolveMiss removes the entry itself (in `finally`, after its first await)
@@ -413,7 +434,7 @@ export class TieredCache {
   }
 
   private policyOf(o: GetOrSetOptions): ResolvedPolicy {
-    if (o.ttl === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined) {
+    if (o.ttl === undefined && o.jitter === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined) {
       return this.opts;
     }
     return resolvePolicy(o, this.opts, 'getOrSet');
@@ -450,6 +471,16 @@ export class TieredCache {
       if (stale === undefined) {
         const r = await this.fetchFresh(key, factory, p, tags, undefined);
         return r.skipped ? { value: r.value, source: 'origin' } : r;
+      }
+
+      // Fail-safe throttling: the origin failed recently; serve the stale value without calling it.
+      const failedUntil = this.failedUntil.get(key);
+      if (failedUntil !== undefined) {
+        if (failedUntil > Date.now()) {
+          this.serveStale(key, 'fail-safe-throttled');
+          return { value: stale.value, source: 'stale' };
+        }
+        this.failedUntil.delete(key);
       }
 
       // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
@@ -492,6 +523,14 @@ export class TieredCache {
     }
   }
 
+  /** Remembers a factory failure for fail-safe throttling (bounded: the oldest key is forgotten first). */
+  private noteFailure(key: string, throttleMs: number): void {
+    if (throttleMs <= 0) return;
+    this.failedUntil.delete(key);
+    if (this.failedUntil.size >= MAX_CANONICAL) this.failedUntil.delete(this.failedUntil.keys().next().value as string);
+    this.failedUntil.set(key, Date.now() + throttleMs);
+  }
+
   private serveStale(key: string, kind: string): void {
     if (this.emitter.has('stale')) this.emit('stale', key, 'stale', { kind });
   }
@@ -520,10 +559,10 @@ export class TieredCache {
    * One fresh value per key at a time in this process (single-flight for foreground misses,
    * stale refreshes and refresh-ahead alike), then the cross-process guard.
    */
-  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
+  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced = false): Promise<Fresh<T>> {
     const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
     if (running !== undefined) return running;
-    const run = this.leadOrFollow(key, factory, p, tags, basis);
+    const run = this.leadOrFollow(key, factory, p, tags, basis, forced);
     this.refreshing.set(key, run);
     const clear = (): void => {
       if (this.refreshing.get(key) === run) this.refreshing.delete(key);
@@ -533,10 +572,11 @@ export class TieredCache {
   }
 
   /** Cross-process stampede guard: one leader per key (lock), followers wait for its value. */
-  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
+  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean): Promise<Fresh<T>> {
+    const staleBasis = forced ? undefined : basis; // forceFresh: no stale value for the factory context
     const locks = this.locks;
     // Redis not connected: no cross-process guard is possible, do not wait on it (in-process guard still holds).
-    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, basis, undefined);
+    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, staleBasis, undefined);
     const deadline = Date.now() + p.lockWait;
     let delay = 10;
     let followed = false;
@@ -547,7 +587,7 @@ export class TieredCache {
       } catch (err) {
         // Redis unreachable: no cross-process guard possible; the in-process guard still holds.
         this.onError(err, 'lock');
-        return this.runFactory(key, factory, p, tags, basis, undefined);
+        return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       }
       if (lock !== null) {
         try {
@@ -558,7 +598,7 @@ export class TieredCache {
             if (followed) this.c.lockFollowers++;
             return { value: e.value, source: 'l2' };
           }
-          return await this.runFactory(key, factory, p, tags, basis, lock);
+          return await this.runFactory(key, factory, p, tags, staleBasis, lock);
         } finally {
           lock.release().catch(NOOP);
         }
@@ -567,7 +607,7 @@ export class TieredCache {
       const left = deadline - Date.now();
       if (left <= 0) {
         this.c.lockWaitTimeouts++;
-        return this.runFactory(key, factory, p, tags, basis, undefined);
+        return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       }
       await this.waitForSignal(key, Math.min(delay, left));
       delay = Math.min(delay * 2, 200);
@@ -634,21 +674,27 @@ export class TieredCache {
       } else {
         value = await call;
       }
+      if (ctx.failure !== undefined) throw ctx.failure.error; // ctx.fail(error): a failure, like a throw
+      if (value === undefined && !ctx.skipped) {
+        throw new CacheOptionsError(`TieredCache.getOrSet: the factory for ${JSON.stringify(key)} returned undefined (return null for "no value", or ctx.skip())`);
+      }
     } catch (err) {
       if (err instanceof FactoryTimeoutError) this.c.factoryTimeouts++;
       else this.c.factoryErrors++;
       this.onError(err, 'factory', key);
+      this.noteFailure(key, p.failSafeThrottle);
       throw err;
     } finally {
       clearTimeout(hardTimer);
       clearInterval(extendTimer);
       this.aborts.delete(ac);
     }
+    this.failedUntil.delete(key);
     const latencyMs = performance.now() - t0;
     if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
     // skip(): nothing is cached; a value returned anyway is still handed to the caller
     if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
-    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt);
+    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
     return { value, source: 'origin' };
   }
 
@@ -663,23 +709,24 @@ export class TieredCache {
     this.checkOpen();
     key = this.fullKey(key);
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
-    if (ttl === 0) throw new CacheOptionsError('TieredCache.set: ttl must be > 0 ms (use delete() instead of ttl 0)');
     if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
     const grace = options?.grace === undefined ? this.opts.grace : toMs(options.grace, 'TieredCache.set grace');
-    return this.write(key, value, ttl, grace, options?.tags, this.l2.stamp());
+    const jitter = checkJitter(options?.jitter);
+    if (options?.tags !== undefined) checkTags(options.tags);
+    if (this.resolveTtl(key, ttl, jitter) === 0) {
+      // ttl 0 = do not cache this value: the older entry must not be served in its place (L2, every L1).
+      const r = await this.invalidateAll('d', [key], { key }, 'key');
+      return r.ok ? { ok: false, reason: 'bypass' } : { ok: false, reason: r.reason ?? 'error' };
+    }
+    return this.write(key, value, ttl, grace, options?.tags, this.l2.stamp(), jitter);
   }
 
-  private resolveTtl(key: string, ttl: number | undefined): number {
-    if (ttl !== undefined) return ttl;
-    const pol = this.l2.ttlPolicy;
-    if (pol !== undefined) {
-      try {
-        return pol.resolve(key, ttlHint(key, this.l2.keys.prefix));
-      } catch {
-        // fall through
-      }
-    }
-    return 300_000;
+  /** The TTL of a write: explicit or from core's TTL policy, jitter applied to both (0 stays 0 = do not cache). */
+  private resolveTtl(key: string, ttl: number | undefined, jitter: number | undefined): number {
+    const hint: { entity?: string; operation?: string; ttl?: number; jitter?: number } = { ...ttlHint(key, this.l2.keys.prefix) };
+    if (ttl !== undefined) hint.ttl = ttl;
+    if (jitter !== undefined) hint.jitter = jitter;
+    return this.l2.ttlPolicy.resolve(key, hint);
   }
 
   /**
@@ -688,10 +735,10 @@ export class TieredCache {
    * and tells other instances their copy is stale (only after L2 accepted it). `createdAt` (compared with barriers) is when the value was
    * produced; the TTL counts from the write.
    */
-  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number): Promise<SetResult> {
-    const ttl = this.resolveTtl(key, ttlIn);
+  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined): Promise<SetResult> {
+    const ttl = this.resolveTtl(key, ttlIn, jitter);
     if (!(ttl > 0)) {
-      // unreachable through the public API (ttl 0 is rejected); a TTL policy returning 0 caches nothing
+      // ttl 0 (call, ctx.setTtl or a TTL rule) = do not cache this value
       this.l1?.delete(key);
       return { ok: false, reason: 'bypass' };
     }
@@ -1043,6 +1090,22 @@ export class TieredCache {
     await this.bus?.close();
     this.l1?.clear();
     this.emitter.clear();
+  }
+}
+
+function checkJitter(j: unknown): number | undefined {
+  if (j === undefined) return undefined;
+  if (typeof j !== 'number' || !(j >= 0 && j <= 1)) throw new CacheOptionsError(`jitter must be a fraction between 0 and 1, got ${String(j)}`);
+  return j;
+}
+
+/** Same rule as core: non-empty strings of at most 256 characters. */
+function checkTags(tags: unknown): void {
+  if (!Array.isArray(tags)) throw new CacheOptionsError('tags must be an array of strings');
+  for (const t of tags) {
+    if (typeof t !== 'string' || t.length === 0 || t.length > 256) {
+      throw new CacheOptionsError(`each tag must be a non-empty string of at most 256 characters, got ${JSON.stringify(t)}`);
+    }
   }
 }
 

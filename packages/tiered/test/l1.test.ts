@@ -195,9 +195,10 @@ describe('L1 over L2', () => {
     }
     expect(() => new TieredCache({} as never)).toThrow(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     const t = new TieredCache(l2, { ttl: '5m', grace: '1h', softTimeout: '50ms', hardTimeout: '2s' });
-    await expect(t.set('k', 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    expect(await t.set('k', 1, { ttl: 0 })).toEqual({ ok: false, reason: 'bypass' }); // 0 = do not cache
     await expect(t.set('k', undefined)).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
-    await expect(t.getOrSet('k', () => 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    expect(await t.getOrSet('k', () => 1, { ttl: 0 })).toBe(1); // served, not cached
+    await expect(t.getOrSet('k', () => 1, { ttl: -1 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await expect(t.getOrSet('k', () => 1, { hardTimeout: 'later' })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await t.close();
   });
