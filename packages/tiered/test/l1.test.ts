@@ -125,6 +125,23 @@ describe('L1 over L2', () => {
     await fr.set('f', { a: { b: 1 } });
     const fv = (await fr.get<{ a: { b: number } }>('f'))!;
     expect(Object.isFrozen(fv.a)).toBe(true);
+    expect(() => {
+      (fv.a as { b: number }).b = 2;
+    }).toThrow(TypeError); // test files are ES modules: strict mode
+
+    // Map / Set / Date: mutating methods throw, and what they hold is frozen too
+    const inner = { n: 1 };
+    await fr.set('m', { map: new Map([['k', inner]]), set: new Set([{ s: 1 }]), at: new Date(0) });
+    const mv = (await fr.get<{ map: Map<string, { n: number }>; set: Set<{ s: number }>; at: Date }>('m'))!;
+    expect(() => mv.map.set('x', { n: 2 })).toThrow(/frozen/);
+    expect(() => mv.map.delete('k')).toThrow(/frozen/);
+    expect(() => mv.map.clear()).toThrow(/frozen/);
+    expect(() => mv.set.add({ s: 2 })).toThrow(/frozen/);
+    expect(() => mv.at.setFullYear(2000)).toThrow(/frozen/);
+    expect(Object.isFrozen(mv.map.get('k'))).toBe(true);
+    expect(Object.isFrozen([...mv.set][0])).toBe(true);
+    expect(mv.map.get('k')).toBe(inner); // reads work as usual
+    expect(mv.at.getTime()).toBe(0);
   });
 
   it('l1: false sends every read to L2', async () => {
