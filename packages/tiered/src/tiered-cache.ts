@@ -265,10 +265,19 @@ export class TieredCache {
   getL1<T = unknown>(key: string): T | undefined {
     const lru = this.lru;
     const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    if (rec === undefined) {
+      const k = this.fullKey(key); // a relative key: one memo lookup more
+      return k === key ? undefined : this.l1Hit<T>(k);
+    }
     // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
-    if (rec !== undefined) return this.l1Serve<T>(key, rec);
-    const k = this.fullKey(key); // a relative key: one memo lookup more
-    return k === key ? undefined : this.l1Hit<T>(k);
+    const now = coarseNow();
+    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
+      this.l1HitCount++;
+      if (this.hitListeners) this.emit('hit', key, 'l1');
+      return (this.cloneOut ? structuredClone(rec.value) : rec.value) as T;
+    }
+    if (rec.graceUntil <= now) this.l1?.delete(key);
+    return undefined;
   }
 
   /**
