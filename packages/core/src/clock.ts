@@ -28,6 +28,7 @@ export class StoreClock {
   private lastCreated = 0;
   private lastBarrier = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private syncing: Promise<boolean> | undefined;
   /** Round trip (ms) of the sample the offset came from; undefined before the first measurement. */
   rttMs: number | undefined;
@@ -95,7 +96,7 @@ export class StoreClock {
 
   /** Measures the offset now; resolves false (offset unchanged) when the store cannot tell the time. */
   sync(): Promise<boolean> {
-    if (this.source === undefined) return Promise.resolve(false);
+    if (this.source === undefined || this.stopped) return Promise.resolve(false);
     this.syncing ??= this.measure().finally(() => {
       this.syncing = undefined;
     });
@@ -140,6 +141,7 @@ export class StoreClock {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
   }

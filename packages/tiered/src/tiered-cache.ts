@@ -19,6 +19,8 @@ import type { GetOrSetPolicy, ResolvedOptions, ResolvedPolicy, TieredCacheOption
 import { resolveOptions, resolvePolicy } from './options';
 import { estimateSize } from './size';
 import { coarseNow } from './clock';
+import { deepFreeze } from './freeze';
+import { checkJitter, checkTags, isOptionsError } from './validate';
 import type { LRUCache } from 'lru-cache';
 
 export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
@@ -372,7 +374,7 @@ export class TieredCache {
           this.l1HitCount++;
           if (this.hitListeners) this.emit('hit', key, 'l1');
           const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
-          if (ra > 0 && now >= rec.createdAt + ra * (rec.expiresAt - rec.createdAt)) {
+          if (ra > 0 && now >= rec.createdLocal + ra * (rec.expiresAt - rec.createdLocal)) {
             this.refreshAheadOf(key, factory, options, rec);
           }
           return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
@@ -813,6 +815,7 @@ export class TieredCache {
       expiresAt,
       graceUntil,
       createdAt: entry.createdAt,
+      createdLocal: entry.createdAt + shift,
       tags: entry.tags,
       size,
     });
@@ -1102,27 +1105,6 @@ export class TieredCache {
   }
 }
 
-function checkJitter(j: unknown): number | undefined {
-  if (j === undefined) return undefined;
-  if (typeof j !== 'number' || !(j >= 0 && j <= 1)) throw new CacheOptionsError(`jitter must be a fraction between 0 and 1, got ${String(j)}`);
-  return j;
-}
-
-/** Same rule as core: non-empty strings of at most 256 characters. */
-function checkTags(tags: unknown): void {
-  if (!Array.isArray(tags)) throw new CacheOptionsError('tags must be an array of strings');
-  for (const t of tags) {
-    if (typeof t !== 'string' || t.length === 0 || t.length > 256) {
-      throw new CacheOptionsError(`each tag must be a non-empty string of at most 256 characters, got ${JSON.stringify(t)}`);
-    }
-  }
-}
-
-function isOptionsError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'E_CACHE_OPTIONS' || code === 'E_CACHE_KEY';
-}
-
 /** entity / operation of a full key, as core's TTL rules expect. */
 function ttlHint(full: string, prefix: string): { entity: string; operation?: string } | undefined {
   const start = prefix.length + 1;
@@ -1141,45 +1123,4 @@ function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
 function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined, now: number): e is CacheEntry<T> {
   if (e === undefined || !(e.expiresAt > now)) return false;
   return basis === undefined || e.createdAt > basis.createdAt;
-}
-
-
-const MAP_MUTATORS = ['set', 'delete', 'clear'] as const;
-const SET_MUTATORS = ['add', 'delete', 'clear'] as const;
-const DATE_MUTATORS = Object.getOwnPropertyNames(Date.prototype).filter((n) => n.startsWith('set'));
-
-function frozenMutator(name: string): () => never {
-  return () => {
-    throw new TypeError(`Cannot call ${name}() on a value frozen by TieredCache (l1.freeze); copy it first (or use l1.clone)`);
-  };
-}
-
-/** Makes the mutating methods of a Map / Set / Date instance throw (own properties shadowing the prototype's). */
-function lockMethods(v: object, names: readonly string[]): void {
-  for (const n of names) Object.defineProperty(v, n, { value: frozenMutator(n), enumerable: false, writable: false, configurable: false });
-}
-
-/**
- * `l1.freeze`: plain objects and arrays are `Object.freeze`d (assignment throws in strict mode,
- * is ignored in sloppy mode); Map, Set and Date instances get mutating methods that always throw
- * (`set`/`delete`/`clear`, `add`/`delete`/`clear`, `setX`) and their keys/values are frozen too.
- * Not covered: typed arrays and Buffers (cannot be frozen), class instances' private fields, and
- * calls through the prototype (`Map.prototype.set.call(m, …)`). Depth is capped at 64.
- */
-function deepFreeze(v: unknown, depth = 0): void {
-  if (typeof v !== 'object' || v === null || Object.isFrozen(v) || depth > 64 || ArrayBuffer.isView(v)) return;
-  if (v instanceof Map) {
-    lockMethods(v, MAP_MUTATORS);
-    for (const [k, x] of v) {
-      deepFreeze(k, depth + 1);
-      deepFreeze(x, depth + 1);
-    }
-  } else if (v instanceof Set) {
-    lockMethods(v, SET_MUTATORS);
-    for (const x of v) deepFreeze(x, depth + 1);
-  } else if (v instanceof Date) {
-    lockMethods(v, DATE_MUTATORS);
-  }
-  Object.freeze(v);
-  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k], depth + 1);
 }
