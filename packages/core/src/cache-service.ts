@@ -69,7 +69,7 @@ export interface CacheServiceOptions {
    * the clock is corrected against the store's clock (Redis `TIME`, see `clockSyncInterval`).
    */
   clock?: () => number;
-  /** How often the offset to the store's clock is measured again (background, never on a read). Default `'1m'`. */
+  /** How often the offset to the store's clock is measured again (background, never on a read). Default `'10s'` (the drift allowance of the clock bounds grows with the time since the last measurement). */
   clockSyncInterval?: Duration;
 }
 
@@ -382,7 +382,7 @@ export class CacheService {
     this.barrierCacheMs = this.local ? 0 : bcm;
 
     if (opts.clock !== undefined && typeof opts.clock !== 'function') throw new CacheOptionsError('clock must be a function returning epoch ms');
-    const syncEvery = toMs(opts.clockSyncInterval ?? 60_000, 'clockSyncInterval');
+    const syncEvery = toMs(opts.clockSyncInterval ?? 10_000, 'clockSyncInterval');
     if (syncEvery < 1000) throw new CacheOptionsError('clockSyncInterval must be at least 1 s');
     const store = this.store;
     this.clock = new StoreClock(opts.clock, typeof store.time === 'function' ? () => store.time!() : undefined, this.opTimeoutMs);

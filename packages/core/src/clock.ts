@@ -78,7 +78,9 @@ export class StoreClock {
       const l = this.local();
       const need = barrier - (l + this.offset - this.uncertainty(l));
       if (need < 0 || l >= end) break;
-      await new Promise((r) => setTimeout(r, Math.min(Math.ceil(need), Math.max(1, end - l))));
+      // usually a fraction of a round trip: yield to the event loop rather than sleep a whole timer tick
+      if (need < 1) await new Promise((r) => setImmediate(r));
+      else await new Promise((r) => setTimeout(r, Math.min(Math.ceil(need), Math.max(1, end - l))));
     }
     if (this.lastCreated < barrier) this.lastCreated = barrier;
   }
