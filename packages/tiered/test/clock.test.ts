@@ -41,6 +41,32 @@ describe('one clock across tiered instances', () => {
     }
   }, 30_000);
 
+  it('entries written just before an invalidateTag never survive it (200 trials, one instance and across two)', async () => {
+    const prefix = uniquePrefix('tagrace');
+    const a = await makeInstance(redis.port, prefix);
+    const b = await makeInstance(redis.port, prefix);
+    try {
+      let survived = 0;
+      for (let i = 0; i < 200; i++) {
+        const key = `race:get:${i}`;
+        await a.tiered.set(key, i, { tags: ['race'] });
+        await (i % 2 === 0 ? a : b).tiered.invalidateTag('race');
+        if ((await a.l2.get(key)) !== undefined) survived++;
+        a.tiered.clearL1();
+        if ((await a.tiered.get(key)) !== undefined) survived++;
+      }
+      expect(survived).toBe(0);
+      // and a write right after an invalidation on the same instance is served
+      await a.tiered.invalidateTag('race');
+      await a.tiered.set('race:get:new', 'v', { tags: ['race'] });
+      a.tiered.clearL1();
+      expect(await a.tiered.get('race:get:new')).toBe('v');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 30_000);
+
   it('TTL counts from the write: a 300 ms factory with a 200 ms TTL is cached (embedded and Redis)', async () => {
     const red = await makeInstance(redis.port, uniquePrefix('ttlw'), { l1: false });
     const emb = new CacheService({ store: new MemoryStore() });
