@@ -6,9 +6,10 @@ import type { Codec } from './codec';
 import { toMs } from './duration';
 import type { Duration } from './duration';
 import { Deadlines } from './deadlines';
-import { decodeEntry, encodeEntry, stamp } from './entry';
+import { StoreClock } from './clock';
+import { decodeEntry, encodeEntry } from './entry';
 import type { CacheEntry } from './entry';
-import { CacheOptionsError, StoreTimeoutError } from './errors';
+import { CacheOptionsError, StoreTimeoutError, isStoreUnavailable } from './errors';
 import { CacheEventEmitter } from './events';
 import type { CacheEvent, CacheEventListener, CacheEventType } from './events';
 import { escapeGlob } from './glob';
@@ -22,7 +23,7 @@ import { Latency, NsCounters } from './stats';
 import type { CacheStats, NamespaceStats } from './stats';
 import type { Store } from './store';
 import { TtlPolicy } from './ttl-policy';
-import type { TtlPolicyOptions } from './ttl-policy';
+import type { TtlHint, TtlPolicyOptions } from './ttl-policy';
 
 export interface CacheServiceOptions {
   /** The L2 store. Default: a `RedisStore` when `redis` is set, else an embedded `MemoryStore`. A passed store is not closed by `close()`. */
@@ -64,11 +65,24 @@ export interface CacheServiceOptions {
    * here within this window. Ignored for the in-process MemoryStore (always exact).
    */
   barrierCacheMs?: number;
+  /**
+   * The local clock (epoch ms). Default `Date.now`. Inject one in tests to simulate a skewed machine:
+   * the clock is corrected against the store's clock (Redis `TIME`, see `clockSyncInterval`).
+   */
+  clock?: () => number;
+  /** How often the offset to the store's clock is measured again (background, never on a read). Default `'10s'` (the drift allowance of the clock bounds grows with the time since the last measurement). */
+  clockSyncInterval?: Duration;
 }
 
-/** Per-write options. `ttl` is a Duration (ms number or `'5m'`), must be > 0; explicit ttl wins over TTL rules. */
+/**
+ * Per-write options. `ttl` is a Duration (ms number or `'5m'`); explicit ttl wins over TTL rules.
+ * `ttl: 0` = do not cache this value (`set` then removes any older entry of the key and resolves
+ * `{ ok: false, reason: 'bypass' }`; `getOrSet` returns the value without storing it).
+ */
 export interface SetOptions {
   ttl?: Duration;
+  /** Jitter fraction for this write (overrides the TTL rule's / policy's); `0` = exactly the TTL. Jitter applies to explicit TTLs too. */
+  jitter?: number;
   tags?: readonly string[];
   /** Keep the entry this long after its logical expiry (physical TTL = ttl + grace), for stale serving by upper layers. */
   grace?: Duration;
@@ -115,6 +129,18 @@ export interface InvalidateResult {
   reason?: SetFailureReason;
 }
 
+/**
+ * A tri-state read (see `readEntry`): `hit` — an entry exists and no barrier invalidates it (it may be
+ * logically expired but inside its grace period: check `entry.expiresAt`); `miss` — the store answered
+ * that there is none (missing, corrupt, or invalidated by a tag/namespace barrier); `unknown` — the
+ * store (or one of its shards, or a barrier) could not be read: never treat it as a miss of an
+ * invalidation, and never as "not invalidated".
+ */
+export type ReadResult<T = unknown> =
+  | { status: 'hit'; entry: CacheEntry<T> }
+  | { status: 'miss' }
+  | { status: 'unknown'; reason: SetFailureReason };
+
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'down';
   connected: boolean;
@@ -151,12 +177,13 @@ interface NsInfo {
 
 type FetchStatus = 'ok' | 'missing' | 'error' | 'corrupt' | 'invalidated';
 
-/** What a read resolves to: GET → value (counted), LOAD → fresh entry (counted), ENTRY → entry incl. grace, HAS → boolean. */
+/** What a read resolves to: GET → value (counted), LOAD → fresh entry (counted), ENTRY → entry incl. grace, HAS → boolean, RESULT → tri-state ReadResult. */
 const enum ReadMode {
   GET,
   LOAD,
   ENTRY,
   HAS,
+  RESULT,
 }
 
 interface WritePlan {
@@ -175,6 +202,8 @@ const FAIL: Record<SetFailureReason, SetResult> = {
 };
 
 const MAX_KEY_LENGTH = 8 * 1024;
+const MISS: ReadResult = Object.freeze({ status: 'miss' });
+const UNKNOWN: ReadResult = Object.freeze({ status: 'unknown', reason: 'error' });
 /** Bound of the tag-barrier cache (cleared when full). */
 const MAX_CACHED_TAGS = 10_000;
 const OTHER_NS = '(other)';
@@ -262,6 +291,7 @@ export class CacheService {
   private originCalls = 0;
   private bytesRead = 0;
   private bytesWritten = 0;
+  private readonly clock: StoreClock;
   private readonly l2Latency = new Latency();
   private readonly originLatency = new Latency();
 
@@ -352,6 +382,13 @@ export class CacheService {
     this.local = this.store instanceof MemoryStore;
     this.barrierCacheMs = this.local ? 0 : bcm;
 
+    if (opts.clock !== undefined && typeof opts.clock !== 'function') throw new CacheOptionsError('clock must be a function returning epoch ms');
+    const syncEvery = toMs(opts.clockSyncInterval ?? 10_000, 'clockSyncInterval');
+    if (syncEvery < 1000) throw new CacheOptionsError('clockSyncInterval must be at least 1 s');
+    const store = this.store;
+    this.clock = new StoreClock(opts.clock, typeof store.time === 'function' ? () => store.time!() : undefined, this.opTimeoutMs);
+    this.clock.start(syncEvery);
+
     const offState = this.breaker.on('stateChange', (e) => {
       if (this.events.has('breaker')) this.events.emit({ type: 'breaker', source: 'l2', state: e.to });
     });
@@ -373,6 +410,42 @@ export class CacheService {
     }
     if (key.length > MAX_KEY_LENGTH) throw new KeyError(`cache key is longer than ${MAX_KEY_LENGTH} characters (build it with cache.keys to hash long identifiers)`);
     return key.startsWith(this.prefixColon) ? key : this.prefixColon + key;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the one clock
+
+  /**
+   * Epoch ms on the store's clock: the local clock (`clock` option, default `Date.now`) plus the
+   * offset to Redis server time (`TIME`, measured in the background with rtt/2 correction; 0 for the
+   * MemoryStore). Entry expiry is computed and checked with it.
+   */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /**
+   * Like `now()`, but strictly increasing on this instance (sub-ms fraction on ties) and never later
+   * than the store's time when taken (the lower bound of the measured offset). Every entry's
+   * `createdAt` comes from it — in core and in TieredCache — and every barrier value from the same
+   * sequence's upper bound, so an entry produced before an invalidation (on any instance, whatever its
+   * local clock skew) is older than the barrier.
+   */
+  stamp(): number {
+    return this.clock.stamp();
+  }
+
+  /**
+   * Measures the offset to the store's clock now (it is also measured at construction and every
+   * `clockSyncInterval`, in the background). Resolves false when the store has no clock or did not answer.
+   */
+  syncClock(): Promise<boolean> {
+    return this.clock.sync();
+  }
+
+  /** The current offset (ms) added to the local clock. */
+  get clockOffsetMs(): number {
+    return this.clock.offsetMs;
   }
 
   /** Namespace of a full key: `{prefix}:{entity}:{operation}:…` → entity + operation; `{prefix}:{entity}:{id}` → entity. */
@@ -415,6 +488,11 @@ export class CacheService {
     return `${this.prefixColon}__tag:${tag}`;
   }
 
+  /** The full glob of `glob` (relative to the prefix, or already full), as `invalidatePattern` uses it. */
+  fullPattern(glob: string): string {
+    return this.resolvePattern(glob);
+  }
+
   private resolvePattern(glob: string): string {
     if (typeof glob !== 'string' || glob.length === 0) throw new CacheOptionsError('pattern must be a non-empty glob string');
     if (glob.startsWith(this.globPrefix) || glob.startsWith(this.prefixColon)) return glob;
@@ -430,9 +508,16 @@ export class CacheService {
 
   /** Records a store failure: breaker, counters, `error` event. Returns the SetResult reason. */
   private failed(err: unknown, op: string, key: string | undefined, ns: NsInfo | undefined): SetFailureReason {
-    this.breaker.onFailure(err);
+    // A part of the store (one shard) could not answer: unknown, but the store as a whole did — its own breaker covers the part.
+    const partial = isStoreUnavailable(err);
+    if (partial) this.breaker.onSuccess();
+    else this.breaker.onFailure(err);
     this.errors++;
     if (ns) ns.stats.errors++;
+    if (partial) {
+      if (this.events.has('error')) this.emitFor('error', key, ns, { kind: op, error: err });
+      return 'unavailable';
+    }
     const timeout = err instanceof StoreTimeoutError;
     if (timeout) this.timeouts++;
     if (this.events.has('error')) this.emitFor('error', key, ns, { kind: op, error: err });
@@ -601,7 +686,11 @@ export class CacheService {
   /** Ends a read: counts it (GET / LOAD) and shapes the result for the mode. */
   private settle(mode: ReadMode, k: string, ns: NsInfo | undefined, status: FetchStatus, entry: CacheEntry | undefined, bytes: number, latencyMs: number): unknown {
     if (mode === ReadMode.ENTRY) return status === 'ok' ? entry : undefined;
-    const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > Date.now();
+    if (mode === ReadMode.RESULT) {
+      if (status === 'ok') return { status: 'hit', entry };
+      return status === 'error' ? UNKNOWN : MISS;
+    }
+    const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > this.clock.now();
     if (mode === ReadMode.HAS) return fresh;
     this.countRead(k, ns, fresh, status === 'error', bytes, latencyMs);
     if (!fresh) return undefined;
@@ -642,7 +731,16 @@ export class CacheService {
     return this.readKey(key, ReadMode.ENTRY) as Promise<CacheEntry<T> | undefined>;
   }
 
-  /** Shared entry of get/has/getEntry. Not async: one promise less on the hot path of upper layers (tiered's L2 read). */
+  /**
+   * Tri-state read of the raw envelope (grace included), for upper layers (TieredCache's L2 port):
+   * `hit` with the entry, `miss` (the store answered: none, corrupt or invalidated), or `unknown`
+   * (the store, a shard, or a barrier could not be read, or the circuit is open). Not counted as hit/miss.
+   */
+  readEntry<T = unknown>(key: string): Promise<ReadResult<T>> {
+    return this.readKey(key, ReadMode.RESULT) as Promise<ReadResult<T>>;
+  }
+
+  /** Shared entry of get/has/getEntry/readEntry. Not async: one promise less on the hot path of upper layers (tiered's L2 read). */
   private readKey(key: string, mode: ReadMode): Promise<unknown> {
     let k: string;
     try {
@@ -714,7 +812,7 @@ export class CacheService {
       }
     }
     const latencyMs = performance.now() - t0;
-    const now = Date.now();
+    const now = this.clock.now();
     for (let i = 0; i < ks.length; i++) {
       const e = entries[i];
       const k = ks[i] as string;
@@ -774,7 +872,7 @@ export class CacheService {
     if (hit !== undefined) return hit.value as T;
 
     // createdAt = when the factory started, so an invalidation that lands while the factory runs wins.
-    const createdAt = stamp();
+    const createdAt = this.clock.stamp();
     const ctx = new FactoryCtx(k);
     const t0 = performance.now();
     this.originCalls++;
@@ -810,14 +908,14 @@ export class CacheService {
   // writes
 
   private plan(k: string, ns: NsInfo | undefined, opts: SetOptions | undefined): WritePlan {
-    let ttlMs: number;
-    if (opts?.ttl !== undefined) {
-      ttlMs = toMs(opts.ttl, 'ttl');
-    } else {
-      const n = ns ?? this.nsOf(k);
-      ttlMs = this.ttlPolicy.resolve(k, n ? (n.operation === undefined ? { entity: n.entity } : { entity: n.entity, operation: n.operation }) : undefined);
-    }
-    if (!(ttlMs >= 1)) throw new CacheOptionsError(`ttl must be > 0 ms (got ${String(opts?.ttl ?? ttlMs)}); use del() or useCache: false instead of ttl 0`);
+    // Every TTL — explicit or from a rule — goes through the policy, so jitter applies to all of them.
+    const n = ns ?? this.nsOf(k);
+    const hint: TtlHint = n ? (n.operation === undefined ? { entity: n.entity } : { entity: n.entity, operation: n.operation }) : {};
+    if (opts?.ttl !== undefined) hint.ttl = opts.ttl;
+    if (opts?.jitter !== undefined) hint.jitter = opts.jitter;
+    const ttlMs = this.ttlPolicy.resolve(k, hint);
+    // 0 = do not cache this value (returned by the call, never stored)
+    if (!(ttlMs >= 0) || (ttlMs > 0 && ttlMs < 1)) throw new CacheOptionsError(`ttl must be >= 0 ms (0 = do not cache), got ${String(opts?.ttl ?? ttlMs)}`);
     const graceMs = opts?.grace === undefined ? 0 : toMs(opts.grace, 'grace');
     let tags: string[] | undefined;
     if (opts?.tags !== undefined) {
@@ -843,7 +941,9 @@ export class CacheService {
   }
 
   private async writeValue(k: string, ns: NsInfo | undefined, value: unknown, plan: WritePlan, createdAt: number): Promise<SetResult> {
-    const now = Date.now();
+    if (plan.ttlMs === 0) return FAIL.bypass; // do not cache this value
+    // TTL counts from the write; createdAt (compared with barriers) is when the value was produced.
+    const now = this.clock.now();
     const entry: CacheEntry = { value, createdAt, expiresAt: now + plan.ttlMs };
     if (plan.graceMs > 0) entry.graceUntil = entry.expiresAt + plan.graceMs;
     if (plan.tags) entry.tags = plan.tags;
@@ -881,14 +981,20 @@ export class CacheService {
     const k = this.key(key);
     if (value === undefined) throw new CacheOptionsError('set: value must not be undefined (use del() to remove a key)');
     const ns = this.nsOf(k);
-    return this.writeValue(k, ns, value, this.plan(k, ns, opts), stamp());
+    const plan = this.plan(k, ns, opts);
+    if (plan.ttlMs === 0) {
+      // ttl 0 = do not cache this value: an older entry must not be served in its place.
+      const r = await this.deleteKeys([k]);
+      return r.reason === undefined ? FAIL.bypass : FAIL[r.reason];
+    }
+    return this.writeValue(k, ns, value, plan, this.clock.stamp());
   }
 
   /** Writes many entries in one pipelined batch. One SetResult per entry, in order. */
   async mset<T = unknown>(entries: readonly MsetEntry<T>[]): Promise<SetResult[]> {
     if (!Array.isArray(entries)) throw new CacheOptionsError('mset expects an array of { key, value, ttl?, tags? }');
-    const createdAt = stamp();
-    const now = Date.now();
+    const createdAt = this.clock.stamp();
+    const now = this.clock.now();
     const prepared = entries.map((e) => {
       if (typeof e !== 'object' || e === null) throw new CacheOptionsError('mset: each entry must be an object { key, value }');
       const k = this.key(e.key);
@@ -899,7 +1005,14 @@ export class CacheService {
     const results: SetResult[] = new Array<SetResult>(prepared.length).fill(OK);
     const batch: { key: string; value: Buffer; ttlMs: number }[] = [];
     const idx: number[] = [];
+    const uncached: string[] = [];
     prepared.forEach((p, i) => {
+      if (p.plan.ttlMs === 0) {
+        // ttl 0 = do not cache: the older entry is removed, not left in place
+        results[i] = FAIL.bypass;
+        uncached.push(p.k);
+        return;
+      }
       const entry: CacheEntry = { value: p.value, createdAt, expiresAt: now + p.plan.ttlMs };
       if (p.plan.graceMs > 0) entry.graceUntil = entry.expiresAt + p.plan.graceMs;
       if (p.plan.tags) entry.tags = p.plan.tags;
@@ -910,6 +1023,10 @@ export class CacheService {
         idx.push(i);
       }
     });
+    if (uncached.length > 0) {
+      const r = await this.deleteKeys(uncached);
+      if (r.reason !== undefined) prepared.forEach((p, i) => p.plan.ttlMs === 0 && (results[i] = FAIL[r.reason as SetFailureReason]));
+    }
     if (batch.length === 0) return results;
     const fail = (r: SetFailureReason) => {
       for (const i of idx) results[i] = FAIL[r];
@@ -957,12 +1074,27 @@ export class CacheService {
     return this.writeBytes(k, ns, bytes, Math.min(Math.round(physicalTtlMs), this.maxTtlMs));
   }
 
-  /** Deletes keys; resolves how many existed (0 when the store is unreachable — see the `error` event). */
+  /**
+   * Deletes keys; resolves how many existed. Kept for compatibility: it cannot tell "nothing to
+   * delete" from "the store was unreachable" (both resolve 0; a failure also emits `error`). Use
+   * {@link CacheService.delete}, which says what happened.
+   */
   async del(keys: string | readonly string[]): Promise<number> {
+    const r = await this.delete(keys);
+    return r.deleted;
+  }
+
+  /**
+   * Deletes keys and says what happened: `{ ok: true, deleted }`, or `{ ok: false, reason, deleted: 0 }`
+   * when the store could not be reached (the keys may still exist). Never rejects for store failures.
+   */
+  async delete(keys: string | readonly string[]): Promise<InvalidateResult> {
     const list = typeof keys === 'string' ? [this.key(keys)] : Array.isArray(keys) ? keys.map((x) => this.key(x)) : undefined;
-    if (list === undefined) throw new CacheOptionsError('del expects a key or an array of keys');
+    if (list === undefined) throw new CacheOptionsError('delete expects a key or an array of keys');
     const r = await this.deleteKeys(list);
-    return r.n;
+    const result: InvalidateResult = { deleted: r.n, barriers: 0, ok: r.reason === undefined };
+    if (r.reason !== undefined) result.reason = r.reason;
+    return result;
   }
 
   private async deleteKeys(list: string[]): Promise<{ n: number; reason?: SetFailureReason }> {
@@ -1013,13 +1145,13 @@ export class CacheService {
       const r = await this.deleteKeys(keys);
       result.deleted += r.n;
       note(r.reason);
-      this.emitInvalidate('key', keys.length === 1 ? keys[0] : `${keys.length} keys`, r.n);
+      this.emitInvalidate('key', keys.length === 1 ? keys[0] : `${keys.length} keys`, r.n, r.reason);
     }
     for (const p of patterns) {
       const r = await this.deletePattern(p);
       result.deleted += r.n;
       note(r.reason);
-      this.emitInvalidate('pattern', p, r.n);
+      this.emitInvalidate('pattern', p, r.n, r.reason);
     }
     const barrierKeys: { key: string; kind: string; target: string }[] = [];
     for (const t of new Set(tags)) barrierKeys.push({ key: this.tagBarrierKey(t), kind: 'tag', target: t });
@@ -1029,17 +1161,16 @@ export class CacheService {
     if (barrierKeys.length > 0) {
       const r = await this.writeBarriers(barrierKeys.map((b) => b.key));
       note(r);
-      if (r === undefined) {
-        result.barriers += barrierKeys.length;
-        for (const b of barrierKeys) this.emitInvalidate(b.kind, b.target, 0);
-      }
+      if (r === undefined) result.barriers += barrierKeys.length;
+      for (const b of barrierKeys) this.emitInvalidate(b.kind, b.target, 0, r);
     }
     return result;
   }
 
-  private emitInvalidate(kind: string, target: string | undefined, count: number): void {
+  private emitInvalidate(kind: string, target: string | undefined, count: number, failure?: SetFailureReason): void {
     if (!this.events.has('invalidate')) return;
-    const e: CacheEvent = { type: 'invalidate', source: 'l2', kind, count };
+    const e: CacheEvent = { type: 'invalidate', source: 'l2', kind, count, ok: failure === undefined };
+    if (failure !== undefined) e.reason = failure;
     if (target !== undefined) e.target = target;
     this.events.emit(e);
   }
@@ -1062,7 +1193,9 @@ export class CacheService {
     if (operation !== undefined && (typeof operation !== 'string' || operation.length === 0)) {
       throw new CacheOptionsError(`namespace operation must be a non-empty string, got ${JSON.stringify(operation)}`);
     }
-    return { entity: this.keys.escape(entity), operation: operation === undefined ? undefined : this.keys.escape(operation as string) };
+    // The one namespace function (shared with TieredCache's L1 matcher): escaped as in keys.
+    const ref = this.keys.namespaceKey(entity, operation as string | undefined);
+    return { entity: ref.entity, operation: ref.operation };
   }
 
   /** Writes one timestamp per barrier key; entries created at or before it are invalid from now on. */
@@ -1072,12 +1205,15 @@ export class CacheService {
       this.rejected('invalidate', keys[0], undefined);
       return 'unavailable';
     }
-    const at = Buffer.from(String(stamp()), 'latin1');
+    const stampAt = this.clock.barrierStamp();
+    const at = Buffer.from(String(stampAt), 'latin1');
     // Before and after the write: a read whose barrier fetch overlaps the write must not cache what it saw.
     this.refreshBarriers();
     try {
       await this.timed(this.store.mset(keys.map((key) => ({ key, value: at, ttlMs: this.maxTtlMs }))), 'invalidate');
       this.breaker.onSuccess();
+      // A value this instance produces from now on must be newer than the barrier (see StoreClock).
+      await this.clock.waitPast(stampAt, this.opTimeoutMs);
       return undefined;
     } catch (err) {
       return this.failed(err, 'invalidate', keys[0], undefined);
@@ -1140,7 +1276,7 @@ export class CacheService {
     this.refreshBarriers();
     const r = await this.deletePattern(`${this.globPrefix}*`);
     this.refreshBarriers();
-    this.emitInvalidate('clear', this.prefix, r.n);
+    this.emitInvalidate('clear', this.prefix, r.n, r.reason);
     const result: InvalidateResult = { deleted: r.n, barriers: 0, ok: r.reason === undefined };
     if (r.reason !== undefined) result.reason = r.reason;
     return result;
@@ -1234,6 +1370,7 @@ export class CacheService {
     this.unsubscribeBreaker();
     this.events.clear();
     this.deadlines.stop();
+    this.clock.stop();
     if (this.ownsStore) await this.store.close();
   }
 }

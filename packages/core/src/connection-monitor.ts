@@ -72,8 +72,8 @@ export class ConnectionMonitor {
   /** Why a command cannot be sent now, or undefined when it can. */
   refusal(): Error | undefined {
     if (this.closed) return new StoreClosedError(this.kind);
-    if (this.hung) return new StoreUnavailableError(this.kind, `no reply within ${this.hungAfterMs} ms`);
-    if (this.failFast && this.client.status !== 'ready') return new StoreUnavailableError(this.kind, `connection is ${this.client.status}`);
+    if (this.hung) return new StoreUnavailableError(`${this.kind} store is unavailable: no reply within ${this.hungAfterMs} ms`);
+    if (this.failFast && this.client.status !== 'ready') return new StoreUnavailableError(`${this.kind} store is unavailable: connection is ${this.client.status}`);
     return undefined;
   }
 
@@ -167,7 +167,7 @@ export class ConnectionMonitor {
       this.failFast = true;
       const s = this.startup;
       this.startup = undefined;
-      s?.reject(new StoreUnavailableError(this.kind, `could not connect (${this.lastError ?? this.client.status})`));
+      s?.reject(new StoreUnavailableError(`${this.kind} store is unavailable: could not connect (${this.lastError ?? this.client.status})`));
     }
     this.update('close');
   };

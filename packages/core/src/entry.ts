@@ -53,15 +53,3 @@ export function decodeEntry<T = unknown>(codec: Codec, bytes: Buffer): CacheEntr
   if (gen !== null) entry.gen = gen as number;
   return entry;
 }
-
-let lastStamp = 0;
-
-/**
- * Wall-clock epoch ms that is strictly increasing within this process (sub-ms fraction when several
- * stamps fall in the same millisecond), so "written after an invalidation" is never ambiguous locally.
- */
-export function stamp(): number {
-  const t = Date.now();
-  lastStamp = t > lastStamp ? t : lastStamp + 0.001;
-  return lastStamp;
-}

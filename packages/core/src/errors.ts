@@ -36,12 +36,19 @@ export class CacheNotConfiguredError extends StratacacheError {
 }
 
 /**
- * The store cannot serve commands right now: its connection is down (closed, reconnecting, failed
- * to connect) or the server stopped answering. Rejected at once, without a network wait; the
- * CacheService counts it as a store failure and answers from the origin.
+ * A store could not answer for part of its keyspace (e.g. one shard of a `HashedStore` is down) —
+ * the answer is *unknown*, never "missing". Stores reject reads and writes with it (or a subclass);
+ * CacheService treats such a read as unknown (a miss for readers, an unverifiable barrier = the
+ * entry is not served) and such a write as `{ ok: false, reason: 'unavailable' }`, without counting
+ * it against its own circuit breaker (the failing part has its own). Code `E_STORE_UNAVAILABLE`.
  */
 export class StoreUnavailableError extends StratacacheError {
-  constructor(kind: string, why: string) {
-    super('E_STORE_UNAVAILABLE', `${kind} store is unavailable: ${why}`);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_STORE_UNAVAILABLE', message, options);
   }
+}
+
+/** True for a {@link StoreUnavailableError} (by code, so it works across copies of the package). */
+export function isStoreUnavailable(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'E_STORE_UNAVAILABLE';
 }

@@ -37,6 +37,10 @@ export interface CacheEvent {
   target?: string;
   /** invalidate: keys deleted now (barrier invalidations delete lazily: 0). */
   count?: number;
+  /** invalidate: false when the store could not apply it (then `reason` says why; an `error` event was emitted too). */
+  ok?: boolean;
+  /** invalidate with `ok: false`: `'unavailable' | 'timeout' | 'error'`. */
+  reason?: string;
   /** error: the error (a store failure, timeout, or open circuit); never thrown at the caller. */
   error?: unknown;
   /** breaker: the new circuit state. */

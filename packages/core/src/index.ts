@@ -10,12 +10,12 @@ export type {
   NamespaceRef,
   InvalidateSpec,
   InvalidateResult,
+  ReadResult,
   HealthReport,
   FactoryContext,
   Factory,
 } from './cache-service';
 export type { CacheEntry } from './entry';
-export { stamp } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
 export { CacheEventEmitter } from './events';
 export type { CacheStats, NamespaceStats, LatencyStats } from './stats';
@@ -35,7 +35,7 @@ export type { CacheRef } from './default-cache';
 export { createCodec, CorruptEntryError, EncodeError, peekHeader } from './codec';
 export type { Codec, CodecOptions, CompressionAlgorithm, MsgpackCodec, EntryHeader } from './codec';
 export { KeyBuilder, KeyError, escapeKeyPart, unescapeKeyPart } from './key-builder';
-export type { KeyBuilderOptions, KeyIdentifier, ParsedKey } from './key-builder';
+export type { KeyBuilderOptions, KeyIdentifier, ParsedKey, NamespaceKey } from './key-builder';
 export { TtlPolicy } from './ttl-policy';
 export type { TtlPolicyOptions, TtlRule, TtlHint, TtlDescription } from './ttl-policy';
 export { toMs } from './duration';

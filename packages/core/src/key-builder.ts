@@ -48,6 +48,16 @@ export class KeyError extends StratacacheError {
   }
 }
 
+/** See {@link KeyBuilder.namespaceKey}. `entity` / `operation` are escaped as they appear in keys. */
+export interface NamespaceKey {
+  entity: string;
+  operation: string | undefined;
+  /** `{prefix}:{entity}:` or `{prefix}:{entity}:{operation}:` — every full key of the namespace starts with it. */
+  keyPrefix: string;
+  /** True when a full key (with prefix) belongs to the namespace. */
+  matches(fullKey: string): boolean;
+}
+
 const SEP = ':';
 const HASH_MARK = '~h';
 const HASH_CHARS = 22;
@@ -227,6 +237,20 @@ export class KeyBuilder {
     const e = this.part(entity, 'entity');
     if (operation === undefined) return `${this.prefix}${SEP}${e}`;
     return `${this.prefix}${SEP}${e}${SEP}${this.part(operation, 'operation')}`;
+  }
+
+  /**
+   * The one namespace function: the escaped parts of a namespace, the prefix every full key of it
+   * starts with (`{prefix}:{entity}:` or `{prefix}:{entity}:{operation}:`) and a matcher of full keys.
+   * CacheService builds its namespace barriers from it and TieredCache matches L1 keys with it, so a
+   * name that needs escaping (`a:b`, `a*b`, `team{1}`) means the same namespace in every layer.
+   * Takes the readable (unescaped) names, as given to `build` and `invalidateNamespace`.
+   */
+  namespaceKey(entity: string, operation?: string): NamespaceKey {
+    const e = this.part(entity, 'entity');
+    const o = operation === undefined ? undefined : this.part(operation, 'operation');
+    const keyPrefix = o === undefined ? `${this.prefix}${SEP}${e}${SEP}` : `${this.prefix}${SEP}${e}${SEP}${o}${SEP}`;
+    return { entity: e, operation: o, keyPrefix, matches: (fullKey: string) => fullKey.startsWith(keyPrefix) };
   }
 
   /** Splits a key built by this builder. Returns `undefined` (never throws) for keys of another prefix or shape. */

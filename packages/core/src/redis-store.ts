@@ -290,6 +290,13 @@ export class RedisStore implements Store {
     return performance.now() - t0;
   }
 
+  /** Redis server time (`TIME`) in epoch ms, for CacheService's clock correction. */
+  async time(): Promise<number> {
+    this.check();
+    const [sec, usec] = await this.send(() => this.client.time());
+    return Number(sec) * 1000 + Number(usec) / 1000;
+  }
+
   /** False while the connection is down, reconnecting, or hung (no reply within `hungAfterMs`). */
   isReady(): boolean {
     return this.monitor.isReady();

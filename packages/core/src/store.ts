@@ -8,7 +8,11 @@
  * - `deleteMatching(glob)` uses Redis glob syntax (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`);
  * - `publish`/`subscribe` are fire-and-forget pub/sub (no persistence, at-most-once; on a Redis
  *   Cluster two messages may arrive in another order than they were published);
- * - errors (connection lost, timeouts) reject; the CacheService turns them into misses.
+ * - reads are tri-state: resolve a value (hit), resolve `undefined` (the store answered: missing), or
+ *   reject (unknown). A store must never answer "missing" for a part it could not read (e.g. a dead
+ *   shard): reject, ideally with `StoreUnavailableError` when only a part of the store failed;
+ * - errors (connection lost, timeouts) reject; the CacheService turns them into misses for readers
+ *   and never reads an unreadable barrier as "not invalidated".
  */
 export interface Store {
   /** `'memory'`, `'redis'`, `'redis-cluster'` or a third-party name. */
@@ -33,6 +37,12 @@ export interface Store {
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
   /** Round-trip latency in ms. Rejects when the store is unreachable. */
   ping(): Promise<number>;
+  /**
+   * Optional: the store's own clock (epoch ms, e.g. Redis `TIME`). When present, CacheService
+   * corrects its clock against it, so barriers and `createdAt` written by machines with skewed clocks
+   * compare correctly. Stores without it (MemoryStore) use the local clock.
+   */
+  time?(): Promise<number>;
   /** True when the store believes it can serve commands now. */
   isReady(): boolean;
   /**

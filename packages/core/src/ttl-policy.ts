@@ -11,14 +11,14 @@ export interface TtlRule {
   pattern?: string;
   entity?: string;
   operation?: string;
-  /** Milliseconds or a duration string (`'5m'`). */
+  /** Milliseconds or a duration string (`'5m'`). `0` = do not cache matching keys (the value is served, not stored). */
   ttl: Duration;
   /** ± fraction (0..1) applied to this rule's TTL; overrides the policy's `jitter`. */
   jitter?: number;
 }
 
 export interface TtlPolicyOptions {
-  /** TTL when no rule matches. Default 5 minutes. */
+  /** TTL when no rule matches. Default 5 minutes. Must be > 0 (use a rule with `ttl: 0` for keys that must not be cached). */
   defaultTtl?: Duration;
   rules?: TtlRule[];
   /** Default ± jitter fraction (0..1) applied to every resolved TTL, explicit ones included. Default 0. */
@@ -34,6 +34,8 @@ export interface TtlHint {
   operation?: string;
   /** An explicit TTL for this call: wins over every rule. */
   ttl?: Duration;
+  /** Jitter fraction for this call, overriding the rule's and the policy's; `0` = exactly the TTL. */
+  jitter?: number;
 }
 
 export interface TtlDescription {
@@ -66,8 +68,9 @@ function checkJitter(j: unknown, name: string): number {
 /**
  * Resolves the TTL of a key. Precedence: explicit `hint.ttl` > entity+operation rule > entity rule >
  * operation rule > pattern rule with the longest literal prefix (ties: longer pattern, then the
- * rule added last) > `defaultTtl`. Jitter (rule's, else the policy's) is applied last.
- * All values are milliseconds; `0` passes through unchanged (what it means is the caller's choice).
+ * rule added last) > `defaultTtl`. Jitter (the call's, else the rule's, else the policy's) is applied
+ * last — to explicit TTLs too. All values are milliseconds. `0` means "do not cache this value"
+ * everywhere (CacheService, TieredCache) and passes through unchanged (never jittered).
  */
 export class TtlPolicy {
   readonly defaultTtlMs: number;
@@ -80,6 +83,9 @@ export class TtlPolicy {
   constructor(opts: TtlPolicyOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new CacheOptionsError('TtlPolicy options must be an object');
     this.defaultTtlMs = toMs(opts.defaultTtl ?? 300_000, 'defaultTtl');
+    if (this.defaultTtlMs === 0) {
+      throw new CacheOptionsError('defaultTtl must be > 0 ms (0 would cache nothing by default); use a TTL rule with ttl 0 for keys that must not be cached');
+    }
     this.jitter = checkJitter(opts.jitter ?? 0, 'jitter');
     if (opts.random !== undefined && typeof opts.random !== 'function') throw new CacheOptionsError('random must be a function returning [0, 1)');
     this.random = opts.random ?? Math.random;
@@ -99,10 +105,11 @@ export class TtlPolicy {
 
   /** Which rule decides the TTL of `key`, and its TTL before jitter. */
   describe(key: string, hint?: TtlHint): TtlDescription {
-    if (hint?.ttl !== undefined) return { ttlMs: toMs(hint.ttl, 'ttl'), jitter: this.jitter, rule: 'explicit' };
+    const j = hint?.jitter === undefined ? undefined : checkJitter(hint.jitter, 'jitter');
+    if (hint?.ttl !== undefined) return { ttlMs: toMs(hint.ttl, 'ttl'), jitter: j ?? this.jitter, rule: 'explicit' };
     const best = this.match(typeof key === 'string' ? key : String(key), hint);
-    if (!best) return { ttlMs: this.defaultTtlMs, jitter: this.jitter, rule: 'default' };
-    return { ttlMs: best.ttlMs, jitter: best.jitter ?? this.jitter, rule: best.rule };
+    if (!best) return { ttlMs: this.defaultTtlMs, jitter: j ?? this.jitter, rule: 'default' };
+    return { ttlMs: best.ttlMs, jitter: j ?? best.jitter ?? this.jitter, rule: best.rule };
   }
 
   /** Adds a rule (validated). A later rule wins over an earlier one of equal specificity. */

@@ -365,7 +365,8 @@ describe.each(kinds)('CacheService on $kind', ({ makeStore }) => {
     expect(() => new CacheService({ breaker: { failureThreshold: 0 } })).toThrowError(expect.objectContaining({ code: 'E_BREAKER_OPTIONS' }));
     await expect(cache.get('')).rejects.toMatchObject({ code: 'E_CACHE_KEY' });
     await expect(cache.set('k', undefined)).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
-    await expect(cache.set('k', 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    expect(await cache.set('k', 1, { ttl: 0 })).toEqual({ ok: false, reason: 'bypass' }); // 0 = do not cache
+    expect(() => new CacheService({ defaultTtl: 0 })).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     await expect(cache.set('k', 1, { tags: [''] })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await expect(cache.getOrSet('k', () => 1, { ttl: -5 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await expect(cache.invalidate({})).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });

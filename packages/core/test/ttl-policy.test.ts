@@ -11,7 +11,8 @@ describe('TtlPolicy', () => {
     expect(p.resolve('anything')).toBe(300 * S);
     expect(p.describe('anything')).toEqual({ ttlMs: 300 * S, jitter: 0, rule: 'default' });
     expect(new TtlPolicy({ defaultTtl: '1m' }).resolve('x')).toBe(60 * S);
-    expect(new TtlPolicy({ defaultTtl: 0 }).resolve('x')).toBe(0);
+    expect(() => new TtlPolicy({ defaultTtl: 0 })).toThrow(/defaultTtl must be > 0/);
+    expect(new TtlPolicy({ rules: [{ entity: 'x', ttl: 0 }] }).resolve('x:get:1')).toBe(0); // a rule may say "do not cache"
   });
 
   it('pattern rules from the requirements: query:* 300 s, static:* 86400 s', () => {

@@ -1,4 +1,4 @@
-import { StratacacheError } from '@stratacache/core';
+import { StoreUnavailableError, StratacacheError } from '@stratacache/core';
 
 /** Why a {@link ShardConfigError} was thrown (stable, switch on it). */
 export type ShardConfigErrorReason =
@@ -43,5 +43,20 @@ export class TenantLimitError extends StratacacheError {
     super('E_TENANT_LIMIT', `tenant ${JSON.stringify(tenant)} refused: ${limit} tenant caches are alive (maxTenants) and none is idle`);
     this.tenant = tenant;
     this.limit = limit;
+  }
+}
+
+/**
+ * A shard of a `HashedStore` in `'degrade'` mode failed: the read's answer is unknown (never
+ * "missing"), the write was not applied. CacheService reads it as unknown without tripping its own
+ * breaker. Code `E_STORE_UNAVAILABLE` (a core `StoreUnavailableError`).
+ */
+export class ShardUnavailableError extends StoreUnavailableError {
+  readonly shard: string;
+  readonly operation: string;
+  constructor(shard: string, operation: string, cause: unknown) {
+    super(`shard ${shard} could not answer ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.shard = shard;
+    this.operation = operation;
   }
 }

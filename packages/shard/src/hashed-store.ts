@@ -1,6 +1,6 @@
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '@stratacache/breaker';
 import type { MessageHandler, Store, StoreEntry } from '@stratacache/core';
-import { ShardConfigError } from './errors';
+import { ShardConfigError, ShardUnavailableError } from './errors';
 import { RendezvousHash } from './rendezvous-hash';
 
 /** A shard of a {@link HashedStore}: a Store, or a Store with a relative weight. */
@@ -17,11 +17,13 @@ export interface HashedStoreOptions {
    */
   breaker?: Omit<CircuitBreakerOptions, 'name'> | false;
   /**
-   * What a failing shard does to reads and writes: `'degrade'` (default) turns `get`/`mget`/`has`
-   * into misses and `set`/`mset` into skipped writes, so one bad shard never surfaces as an error
-   * (and never trips the breaker of the CacheService above, which would cut *all* shards);
-   * `'throw'` rejects like a plain Store. Invalidations (`del`, `deleteMatching`, `expire`) and
-   * `incr` always reject when a shard fails: a silently skipped invalidation would leave stale data.
+   * What a failing shard does to reads and writes: `'degrade'` (default) rejects `get`/`mget`/`has`/
+   * `set`/`mset` touching it with a typed {@link ShardUnavailableError} (`E_STORE_UNAVAILABLE`):
+   * the answer is *unknown*, never "missing" — a CacheService above serves such a read as a miss,
+   * never reads an unreachable barrier as "not invalidated", reports the write as `unavailable`,
+   * and does not count it against its own breaker (which would cut *all* shards). `'throw'` rejects
+   * with the shard's raw error like a plain Store. Invalidations (`del`, `deleteMatching`, `expire`)
+   * and `incr` always reject with the raw error when a shard fails.
    */
   onShardError?: 'degrade' | 'throw';
   /** Shard that carries pub/sub (`publish` / `subscribe`). Default: the first shard. */
@@ -38,7 +40,7 @@ export interface HashedShardStats {
   kind: string;
   ops: number;
   errors: number;
-  /** Reads/writes answered as miss/skip because the shard failed (`'degrade'` mode). */
+  /** Reads/writes rejected as unknown (ShardUnavailableError) because the shard failed (`'degrade'` mode). */
   degraded: number;
   breaker: CircuitState | 'DISABLED';
   ready: boolean;
@@ -153,13 +155,13 @@ export class HashedStore implements Store {
     });
   }
 
-  /** Runs a read/write that may degrade to `fallback` when the shard fails. */
-  #soft<T>(s: ShardEntry, op: string, fallback: T, fn: (store: Store) => Promise<T>): Promise<T> {
+  /** Runs a read/write; in `'degrade'` mode a shard failure rejects with a typed ShardUnavailableError (unknown, not missing). */
+  #soft<T>(s: ShardEntry, op: string, fn: (store: Store) => Promise<T>): Promise<T> {
     const p = this.#run(s, op, fn);
     if (this.#mode === 'throw') return p;
-    return p.catch(() => {
+    return p.catch((err: unknown) => {
       s.degraded++;
-      return fallback;
+      throw new ShardUnavailableError(s.id, op, err);
     });
   }
 
@@ -179,15 +181,16 @@ export class HashedStore implements Store {
   }
 
   get(key: string): Promise<Buffer | undefined> {
-    return this.#soft(this.#entry(key), 'get', undefined, (st) => st.get(key));
+    return this.#soft(this.#entry(key), 'get', (st) => st.get(key));
   }
 
   async mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     const out: (Buffer | undefined)[] = new Array<Buffer | undefined>(keys.length).fill(undefined);
     const groups = this.#group(keys, (k) => k);
-    await Promise.all(
+    // One unreachable shard makes the whole answer unknown (rejects after every shard answered).
+    await settleAll(
       [...groups].map(async ([s, idx]) => {
-        const values = await this.#soft(s, 'mget', [] as (Buffer | undefined)[], (st) => st.mget(idx.map((i) => keys[i]!)));
+        const values = await this.#soft(s, 'mget', (st) => st.mget(idx.map((i) => keys[i]!)));
         idx.forEach((i, j) => (out[i] = values[j]));
       }),
     );
@@ -195,14 +198,12 @@ export class HashedStore implements Store {
   }
 
   set(key: string, value: Buffer, ttlMs?: number): Promise<void> {
-    return this.#soft(this.#entry(key), 'set', undefined, (st) => st.set(key, value, ttlMs));
+    return this.#soft(this.#entry(key), 'set', (st) => st.set(key, value, ttlMs));
   }
 
   async mset(entries: readonly StoreEntry[]): Promise<void> {
     const groups = this.#group(entries, (e) => e.key);
-    await Promise.all(
-      [...groups].map(([s, idx]) => this.#soft(s, 'mset', undefined, (st) => st.mset(idx.map((i) => entries[i]!)))),
-    );
+    await settleAll([...groups].map(([s, idx]) => this.#soft(s, 'mset', (st) => st.mset(idx.map((i) => entries[i]!)))));
   }
 
   async del(keys: string | readonly string[]): Promise<number> {
@@ -213,7 +214,7 @@ export class HashedStore implements Store {
   }
 
   has(key: string): Promise<boolean> {
-    return this.#soft(this.#entry(key), 'has', false, (st) => st.has(key));
+    return this.#soft(this.#entry(key), 'has', (st) => st.has(key));
   }
 
   expire(key: string, ttlMs: number): Promise<boolean> {
@@ -237,6 +238,13 @@ export class HashedStore implements Store {
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
     // Not through the breaker: a subscription is long-lived and has its own reconnect logic.
     return this.#bus.store.subscribe(channel, handler);
+  }
+
+  /** The bus shard's clock (Redis `TIME`), when its store has one: CacheService corrects its clock against it. */
+  time(): Promise<number> {
+    const st = this.#bus.store;
+    if (typeof st.time !== 'function') return Promise.reject(new Error(`shard ${this.#bus.id} has no clock`));
+    return this.#run(this.#bus, 'time', (s) => s.time!());
   }
 
   /** Slowest healthy shard's round trip; rejects only when every shard is unreachable. */

@@ -1,4 +1,4 @@
-export { ShardConfigError, TenantLimitError, type ShardConfigErrorReason } from './errors';
+export { ShardConfigError, ShardUnavailableError, TenantLimitError, type ShardConfigErrorReason } from './errors';
 export { TENANT_LIMIT_DEFAULTS, MIN_L1_SHARE, type TenantLimits } from './tenant-registry';
 export { redactUrl } from './redact';
 export {

@@ -118,17 +118,23 @@ async function main(): Promise<void> {
       await store.close();
     });
     await tiered.ready();
-    for (const k of keys) await tiered.set(k, value, { ttl: '10m' });
+    const full = keys.map((k) => l2.key(k));
+    for (const k of full) await tiered.set(k, value, { ttl: '10m' });
     const lru = new LRUCache<string, object>({ max: 10_000 });
     for (const k of keys) lru.set(k, value);
 
+    // Keys in the recommended form (full, as `keys.build()` / `l2.key()` return them); the relative
+    // form (`item:get:1`) names the same entry and costs one memo lookup more (reported as info).
     syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), 200); // warm-up
+    syncOps((i) => tiered.getL1(full[i & (KEYS - 1)] as string), 200);
     syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), 200);
-    const [lruOps = 0, l1Ops = 0] = await interleaved([
+    const [lruOps = 0, l1Ops = 0, l1RelOps = 0] = await interleaved([
       () => syncOps((i) => lru.get(keys[i & (KEYS - 1)] as string), SYNC_MS / 3),
+      () => syncOps((i) => tiered.getL1(full[i & (KEYS - 1)] as string), SYNC_MS / 3),
       () => syncOps((i) => tiered.getL1(keys[i & (KEYS - 1)] as string), SYNC_MS / 3),
     ]);
-    report('L1 hit, sync getL1 vs raw lru-cache get', `${fmt(l1Ops)}/s vs ${fmt(lruOps)}/s = ${(l1Ops / lruOps).toFixed(2)}x`, '>= 0.5x', l1Ops / lruOps >= 0.5);
+    report('L1 hit, sync getL1 (full key) vs raw lru-cache get', `${fmt(l1Ops)}/s vs ${fmt(lruOps)}/s = ${(l1Ops / lruOps).toFixed(2)}x`, '>= 0.7x', l1Ops / lruOps >= 0.7);
+    report('  (context) getL1 with a relative key (memo lookup)', `${fmt(l1RelOps)}/s = ${(l1RelOps / lruOps).toFixed(2)}x of lru-cache`, 'info', undefined);
 
     const factory = () => value;
     const bentoL1 = new BentoCache({ default: 'c', ttl: '10m', stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } });
@@ -137,7 +143,7 @@ async function main(): Promise<void> {
     await asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory }), 200, 1);
     const [awaitLru = 0, awaitTiered = 0, bentoL1Ops = 0] = await interleaved([
       () => asyncOps(async (i) => lru.get(keys[i & (KEYS - 1)] as string), ASYNC_MS / 3, 1),
-      () => asyncOps((i) => tiered.getOrSet(keys[i & (KEYS - 1)] as string, factory), ASYNC_MS / 3, 1),
+      () => asyncOps((i) => tiered.getOrSet(full[i & (KEYS - 1)] as string, factory), ASYNC_MS / 3, 1),
       () => asyncOps((i) => bentoL1.getOrSet({ key: keys[i & (KEYS - 1)] as string, factory }), ASYNC_MS / 3, 1),
     ]);
     report('L1 hit, await getOrSet vs await (async fn → lru.get)', `${fmt(awaitTiered)}/s vs ${fmt(awaitLru)}/s = ${(awaitTiered / awaitLru).toFixed(2)}x`, '>= 0.5x', awaitTiered / awaitLru >= 0.5);

@@ -17,7 +17,7 @@ export type TieredEventType =
 
 /**
  * Same shape as core's `CacheEvent`, with `source` widened to `'stale'` and a few tiered types:
- * `stale` (a stale value was served; `kind`: 'swr' | 'soft-timeout' | 'fail-safe'), `refresh` (a
+ * `stale` (a stale value was served; `kind`: 'swr' | 'soft-timeout' | 'fail-safe' | 'fail-safe-throttled'), `refresh` (a
  * background refresh started; `kind`: 'stale' | 'ahead'), `bus` (a bus message was applied or the
  * bus changed state; `kind`: message type, 'down' or 'reconnect'). As in core, `key` is the full
  * store key (with prefix) and `entity` / `operation` / `namespace` are parsed from it.

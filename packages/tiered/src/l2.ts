@@ -1,24 +1,32 @@
-import type { CacheEntry, CacheEventListener, CacheEventType, Duration, Store } from '@stratacache/core';
+import type { CacheService } from '@stratacache/core';
 
-/** What TieredCache needs from its L2 — a subset of core's `CacheService`. */
-export interface L2Cache {
-  readonly store: Store;
-  readonly keys: { readonly prefix: string };
-  /** Full store key of a key (prefix added when missing). */
-  key?(key: string): string;
-  readonly ttlPolicy?: { resolve(key: string, hint?: { entity?: string; operation?: string; ttl?: Duration }): number };
-  getEntry<T = unknown>(key: string): Promise<CacheEntry<T> | undefined>;
-  setEntry(key: string, entry: CacheEntry, physicalTtlMs: number): Promise<unknown>;
-  del(key: string): Promise<unknown>;
-  /** Resolves `{ ok: false }` when the store could not be reached (then nothing is published). */
-  invalidate(target: L2InvalidateTarget): Promise<{ ok: boolean; reason?: string } | unknown>;
-  clear(): Promise<{ ok: boolean; reason?: string } | unknown>;
-  /** Forgets cached tag/namespace barrier values (core's `barrierCacheMs`); called on every tag/namespace/clear bus message. */
-  refreshBarriers?(): void;
-  on?(type: CacheEventType | '*', listener: CacheEventListener): () => void;
-  close(): Promise<void>;
-}
+/**
+ * What TieredCache needs from its L2: a subset of core's `CacheService` (the exact signatures, so
+ * results — `SetResult`, `InvalidateResult`, tri-state reads — are the same in both layers).
+ */
+export type L2Cache = Pick<
+  CacheService,
+  | 'store'
+  | 'prefix'
+  | 'keys'
+  | 'key'
+  | 'fullPattern'
+  | 'ttlPolicy'
+  | 'maxTtlMs'
+  | 'opTimeoutMs'
+  | 'readEntry'
+  | 'setEntry'
+  | 'delete'
+  | 'invalidate'
+  | 'clear'
+  | 'refreshBarriers'
+  | 'on'
+  | 'close'
+  | 'now'
+  | 'stamp'
+>;
 
+/** One invalidation target of `TieredCache.invalidate` (exactly one field). */
 export interface L2InvalidateTarget {
   key?: string;
   pattern?: string;

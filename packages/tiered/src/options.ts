@@ -25,8 +25,14 @@ export interface L1Options {
 
 /** Options shared by the instance (defaults) and each `getOrSet` call (overrides). */
 export interface GetOrSetPolicy {
-  /** Logical TTL. Default: the L2 CacheService's TTL policy for the key. */
+  /**
+   * Logical TTL, counted from the write. Default: the L2 CacheService's TTL policy for the key.
+   * `0` (per call, in `set`, `ctx.setTtl` or a TTL rule) = do not cache this value; as the instance
+   * default it is rejected. Jitter (the policy's, or `jitter` of the call) applies to every TTL.
+   */
   ttl?: Duration;
+  /** Jitter fraction (0..1) for this call's TTL, overriding the TTL policy's; `0` = exactly the TTL. */
+  jitter?: number;
   /** Grace period after logical expiry during which the stale value may be served. Default `0` (off). */
   grace?: Duration;
   /**
@@ -41,6 +47,12 @@ export interface GetOrSetPolicy {
   refreshAhead?: number;
   /** Cross-process stampede guard: how long a follower waits for the leader before calling the factory itself. Default `'5s'`. */
   lockWait?: Duration;
+  /**
+   * Fail-safe throttling: after the factory failed (threw, hard-timed out, or returned `ctx.fail()`)
+   * while a stale value (within grace) exists, that stale value is served for this long without
+   * calling the origin again. Default `'5s'`; `0` = call the origin on every read.
+   */
+  failSafeThrottle?: Duration;
 }
 
 export interface TieredCacheOptions extends GetOrSetPolicy {
@@ -72,11 +84,13 @@ export interface ResolvedL1 {
 
 export interface ResolvedPolicy {
   ttl: number | undefined;
+  jitter: number | undefined;
   grace: number;
   softTimeout: number;
   hardTimeout: number;
   refreshAhead: number;
   lockWait: number;
+  failSafeThrottle: number;
 }
 
 export interface ResolvedOptions extends ResolvedPolicy {
@@ -91,7 +105,7 @@ export interface ResolvedOptions extends ResolvedPolicy {
 
 const KNOWN = new Set([
   'l2', 'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId',
-  'ttl', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait',
+  'ttl', 'jitter', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait', 'failSafeThrottle',
 ]);
 
 function fail(msg: string): never {
@@ -111,14 +125,18 @@ function fraction(v: unknown, name: string): number {
 export function resolvePolicy(o: GetOrSetPolicy, base: ResolvedPolicy | undefined, where: string): ResolvedPolicy {
   const d = (v: Duration | undefined, name: string, dflt: number): number => (v === undefined ? dflt : toMs(v, `${where}.${name}`));
   const ttl = o.ttl === undefined ? base?.ttl : toMs(o.ttl, `${where}.ttl`);
-  if (ttl === 0) fail(`${where}.ttl must be > 0 ms (use useCache: false or delete() instead of ttl 0)`);
+  // 0 = do not cache: valid per call, not as the instance default (it would cache nothing)
+  if (ttl === 0 && base === undefined) fail(`${where}.ttl must be > 0 ms as the default (0 = "do not cache" is a per-call value)`);
+  if (o.jitter !== undefined && !(typeof o.jitter === 'number' && o.jitter >= 0 && o.jitter <= 1)) fail(`${where}.jitter must be a fraction between 0 and 1`);
   return {
     ttl,
+    jitter: o.jitter === undefined ? base?.jitter : o.jitter,
     grace: d(o.grace, 'grace', base?.grace ?? 0),
     softTimeout: d(o.softTimeout, 'softTimeout', base?.softTimeout ?? 0),
     hardTimeout: d(o.hardTimeout, 'hardTimeout', base?.hardTimeout ?? 0),
     refreshAhead: o.refreshAhead === undefined ? (base?.refreshAhead ?? 0) : fraction(o.refreshAhead, `${where}.refreshAhead`),
     lockWait: d(o.lockWait, 'lockWait', base?.lockWait ?? 5_000),
+    failSafeThrottle: d(o.failSafeThrottle, 'failSafeThrottle', base?.failSafeThrottle ?? 5_000),
   };
 }
 

@@ -1,9 +1,10 @@
-import type { CacheEntry, Duration } from '@stratacache/core';
+import type { CacheEntry, Duration, InvalidateResult, NamespaceKey, ReadResult, SetResult } from '@stratacache/core';
 import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
 import type { Lock, LockGuard } from '@stratacache/lock';
 import type { BusMessage, BusMessageType } from './bus-message';
 import { newSenderId } from './bus-message';
+import { RetryQueue } from './retry-queue';
 import { FactoryTimeoutError, TieredClosedError } from './errors';
 import type { TieredEvent, TieredEventListener, TieredEventType, TieredSource } from './events';
 import type { FactoryContext } from './factory-context';
@@ -18,6 +19,8 @@ import type { GetOrSetPolicy, ResolvedOptions, ResolvedPolicy, TieredCacheOption
 import { resolveOptions, resolvePolicy } from './options';
 import { estimateSize } from './size';
 import { coarseNow } from './clock';
+import { deepFreeze } from './freeze';
+import { checkJitter, checkTags, isOptionsError } from './validate';
 import type { LRUCache } from 'lru-cache';
 
 export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
@@ -28,11 +31,18 @@ export interface GetOrSetOptions extends GetOrSetPolicy {
   tags?: readonly string[];
   /** `false` bypasses both tiers: the factory is called and nothing is read or written. Default `true`. */
   useCache?: boolean;
+  /**
+   * `true`: skip L1 and L2 (and the fail-safe throttle) and call the factory now — still once per key
+   * across concurrent callers; its value is cached as usual. Default `false`.
+   */
+  forceFresh?: boolean;
 }
 
-/** Options of `set`. */
+/** Options of `set`. `ttl: 0` = do not cache: the key is removed everywhere and `set` resolves `{ ok: false, reason: 'bypass' }`. */
 export interface TieredSetOptions {
   ttl?: Duration;
+  /** Jitter fraction for this write (overrides the TTL policy's); `0` = exactly the TTL. */
+  jitter?: number;
   grace?: Duration;
   tags?: readonly string[];
 }
@@ -75,6 +85,12 @@ interface StaleCandidate<T> {
 }
 
 const NOOP = (): void => undefined;
+/** Bound of the background retry queue of failed L2 invalidations (oldest dropped first, with an `error` event). */
+const MAX_RETRIES = 1_000;
+/** Bound of the memo of canonical keys (key as given → full key); cleared when full. */
+const MAX_CANONICAL = 10_000;
+/** Keys up to this length take the no-lookup path (core's own limit is 8 KiB; longer ones go through core's check). */
+const MAX_FAST_KEY = 8 * 1024;
 
 /**
  * L1 (lru-cache, in process) over L2 (a core `CacheService`), with an invalidation bus across
@@ -101,9 +117,14 @@ export class TieredCache {
   private readonly background = new Set<Promise<unknown>>();
   private readonly aborts = new Set<AbortController>();
   private busUp: boolean;
-  /** Incremented on every L2 error event: tells "L2 says missing" from "L2 could not answer". */
-  private l2ErrorSeq = 0;
-  private readonly offL2Errors: (() => void) | undefined;
+  /** `{prefix}:` of the L2. */
+  private readonly prefixColon: string;
+  /** Fail-safe throttling: key → until when the origin is not called again while a stale value exists (bounded). */
+  private readonly failedUntil = new Map<string, number>();
+  /** key as given → canonical full key (bounded: cleared at MAX_CANONICAL entries). */
+  private readonly canonical = new Map<string, string>();
+  /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
+  private readonly retries: RetryQueue;
   /** Kept outside `c` so the hit path does one property write. */
   private l1HitCount = 0;
   private hitListeners = false;
@@ -126,11 +147,15 @@ export class TieredCache {
   };
 
   constructor(l2: L2Cache, options?: TieredCacheOptions) {
-    if (typeof l2 !== 'object' || l2 === null || typeof l2.getEntry !== 'function' || typeof l2.setEntry !== 'function') {
-      throw new CacheOptionsError('TieredCache: the first argument must be a core CacheService (with getEntry/setEntry)');
+    if (typeof l2 !== 'object' || l2 === null || typeof l2.readEntry !== 'function' || typeof l2.setEntry !== 'function') {
+      throw new CacheOptionsError('TieredCache: the first argument must be a core CacheService (with readEntry/setEntry)');
     }
     this.l2 = l2;
+    this.prefixColon = `${l2.prefix}:`;
     this.opts = resolveOptions(options);
+    this.retries = new RetryQueue(MAX_RETRIES, (task, why) => {
+      this.onError(new Error(`L2 invalidation ${task.id.replace(/\u0000/g, ' ')} given up (${why})`), 'l2.retry');
+    });
     this.instanceId = this.opts.instanceId ?? newSenderId();
     const l1o = this.opts.l1;
     this.l1 = l1o ? new L1Cache({ maxEntries: l1o.maxEntries, maxBytes: l1o.maxBytes, policy: l1o.policy }) : undefined;
@@ -140,9 +165,6 @@ export class TieredCache {
     this.refreshAheadDefault = this.opts.refreshAhead;
     this.cloneOut = l1o ? l1o.clone : false;
 
-    this.offL2Errors = l2.on?.('error', () => {
-      this.l2ErrorSeq++;
-    });
     const store = l2.store;
     const isRedis = store.kind === 'redis' || store.kind === 'redis-cluster';
     const client = (store as { client?: unknown }).client;
@@ -220,9 +242,24 @@ export class TieredCache {
    * use `getOrSet` for grace). The L1 hit path is synchronous and returns a resolved promise.
    */
   get<T = unknown>(key: string): Promise<T | undefined> {
-    const v = this.getL1<T>(key);
-    if (v !== undefined) return Promise.resolve(v);
-    return this.getSlow<T>(key);
+    const lru = this.lru;
+    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    if (rec !== undefined) {
+      // Every L1 key is a canonical full key: a direct hit means `key` is one.
+      const v = this.l1Serve<T>(key, rec);
+      if (v !== undefined) return Promise.resolve(v);
+    }
+    let k: string;
+    try {
+      k = this.fullKey(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (k !== key) {
+      const v = this.l1Hit<T>(k);
+      if (v !== undefined) return Promise.resolve(v);
+    }
+    return this.getSlow<T>(k);
   }
 
   /**
@@ -232,7 +269,45 @@ export class TieredCache {
   getL1<T = unknown>(key: string): T | undefined {
     const lru = this.lru;
     const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
-    if (rec === undefined) return undefined;
+    if (rec === undefined) {
+      const k = this.fullKey(key); // a relative key: one memo lookup more
+      return k === key ? undefined : this.l1Hit<T>(k);
+    }
+    // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
+    const now = coarseNow();
+    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
+      this.l1HitCount++;
+      if (this.hitListeners) this.emit('hit', key, 'l1');
+      return (this.cloneOut ? structuredClone(rec.value) : rec.value) as T;
+    }
+    if (rec.graceUntil <= now) this.l1?.delete(key);
+    return undefined;
+  }
+
+  /**
+   * The canonical full key (core's `key()`: validated, prefix added when missing). Memoised in a
+   * bounded map so the L1 hit path does one map lookup instead of building a string per call.
+   */
+  private fullKey(key: string): string {
+    // Fast path, the recommended form (`keys.build()` / `l2.key()`): already full — no lookup, no allocation.
+    if (typeof key === 'string' && key.length <= MAX_FAST_KEY && key.startsWith(this.prefixColon)) return key;
+    const c = this.canonical.get(key);
+    if (c !== undefined) return c;
+    const k = this.l2.key(key); // throws core's KeyError for an invalid key
+    if (this.canonical.size >= MAX_CANONICAL) this.canonical.clear();
+    this.canonical.set(key, k);
+    return k;
+  }
+
+  /** The L1 hit path, by canonical full key. */
+  private l1Hit<T>(key: string): T | undefined {
+    const lru = this.lru;
+    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    return rec === undefined ? undefined : this.l1Serve<T>(key, rec);
+  }
+
+  /** Serves an L1 record if it is fresh and trusted (counted as an L1 hit). */
+  private l1Serve<T>(key: string, rec: L1Record): T | undefined {
     const now = coarseNow();
     if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
       this.l1HitCount++;
@@ -245,13 +320,13 @@ export class TieredCache {
 
   /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
   hasInL1(key: string): boolean {
-    return this.l1?.peek(key) !== undefined;
+    return this.l1?.peek(this.fullKey(key)) !== undefined;
   }
 
   private async getSlow<T>(key: string): Promise<T | undefined> {
     this.checkOpen();
     const entry = await this.readL2<T>(key);
-    if (entry !== undefined && entry.expiresAt > Date.now()) {
+    if (entry !== undefined && entry.expiresAt > this.l2.now()) {
       this.c.l2Hits++;
       this.fillL1(key, entry);
       if (this.hitListeners) this.emit('hit', key, 'l2');
@@ -264,13 +339,14 @@ export class TieredCache {
 
   /** True if a fresh value exists in L1 or L2. */
   async has(key: string): Promise<boolean> {
+    key = this.fullKey(key);
     if (this.l1 !== undefined) {
       const rec = this.l1.peek(key);
       const now = Date.now();
       if (rec !== undefined && rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) return true;
     }
     const e = await this.readL2(key);
-    return e !== undefined && e.expiresAt > Date.now();
+    return e !== undefined && e.expiresAt > this.l2.now();
   }
 
   /**
@@ -279,20 +355,39 @@ export class TieredCache {
    * An L1 hit returns an already-resolved promise without any `await` inside.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
-    if (this.l1 !== undefined && (options === undefined || options.useCache !== false)) {
-      const rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+    if (this.l1 !== undefined && (options === undefined || (options.useCache !== false && options.forceFresh !== true))) {
+      let rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+      if (rec === undefined) {
+        // Not found as given: a relative key names the same entry as its full form (one identity).
+        try {
+          const k = this.fullKey(key);
+          if (k !== key) {
+            key = k;
+            rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+          }
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      // Every L1 key is a canonical full key, so from here on `key` is one when `rec` was found.
       if (rec !== undefined) {
         const now = coarseNow();
         if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
           this.l1HitCount++;
           if (this.hitListeners) this.emit('hit', key, 'l1');
           const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
-          if (ra > 0 && now >= rec.createdAt + ra * (rec.expiresAt - rec.createdAt)) {
+          if (ra > 0 && now >= rec.createdLocal + ra * (rec.expiresAt - rec.createdLocal)) {
             this.refreshAheadOf(key, factory, options, rec);
           }
           return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
         }
       }
+    }
+    try {
+      // One identity: `user:get:1` and `sc:user:get:1` are one entry in L1, the single-flight map, the bus and L2.
+      key = this.fullKey(key);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.getOrSetSlow(key, factory, options);
   }
@@ -302,13 +397,24 @@ export class TieredCache {
     let policy: ResolvedPolicy;
     try {
       this.checkOpen();
-      if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.getOrSet: key must be a non-empty string');
       if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
       policy = options === undefined ? this.opts : this.policyOf(options);
     } catch (err) {
       return Promise.reject(err);
     }
     if (options?.useCache === false) return this.bypass(factory);
+    if (options?.tags !== undefined) {
+      try {
+        checkTags(options.tags);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (options?.forceFresh === true) {
+      // Only a value produced after this call started is acceptable (a stampede follower's too).
+      const basis: StaleCandidate<T> = { value: undefined as T, createdAt: this.l2.stamp(), graceUntil: 0 };
+      return this.fetchFresh(key, factory, policy, options.tags, basis, true).then(this.answer) as Promise<T>;
+    }
     let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
     if (flight === undefined) {
       // resolveMiss removes the entry itself (in `finally`, after its first await)
@@ -341,7 +447,7 @@ export class TieredCache {
   }
 
   private policyOf(o: GetOrSetOptions): ResolvedPolicy {
-    if (o.ttl === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined) {
+    if (o.ttl === undefined && o.jitter === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined) {
       return this.opts;
     }
     return resolvePolicy(o, this.opts, 'getOrSet');
@@ -351,17 +457,11 @@ export class TieredCache {
   private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
     try {
       const l1rec = this.l1?.peek(key);
-      const errSeq = this.l2ErrorSeq;
-      let entry: CacheEntry<T> | undefined;
-      let l2Failed = false;
-      try {
-        entry = await this.l2.getEntry<T>(key);
-      } catch (err) {
-        l2Failed = true;
-        this.onError(err, 'l2.get', key);
-      }
-      if (entry === undefined && (this.l2ErrorSeq !== errSeq || !this.l2.store.isReady())) l2Failed = true;
-      const now = Date.now();
+      // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
+      const read = await this.readL2Result<T>(key);
+      const entry = read.status === 'hit' ? read.entry : undefined;
+      const l2Failed = read.status === 'unknown';
+      const now = this.l2.now(); // entry times are on core's clock; L1 record times on the local one
       let stale: StaleCandidate<T> | undefined;
       if (entry !== undefined) {
         if (entry.expiresAt > now) {
@@ -374,7 +474,7 @@ export class TieredCache {
         }
         if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
       }
-      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > now) {
+      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > Date.now()) {
         // L2 could not answer: the last L1 copy within grace is the fail-safe value. (When L2 answers
         // "missing", it is the authority: the key was deleted or invalidated — never resurrect it.)
         stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
@@ -384,6 +484,16 @@ export class TieredCache {
       if (stale === undefined) {
         const r = await this.fetchFresh(key, factory, p, tags, undefined);
         return r.skipped ? { value: r.value, source: 'origin' } : r;
+      }
+
+      // Fail-safe throttling: the origin failed recently; serve the stale value without calling it.
+      const failedUntil = this.failedUntil.get(key);
+      if (failedUntil !== undefined) {
+        if (failedUntil > Date.now()) {
+          this.serveStale(key, 'fail-safe-throttled');
+          return { value: stale.value, source: 'stale' };
+        }
+        this.failedUntil.delete(key);
       }
 
       // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
@@ -426,6 +536,14 @@ export class TieredCache {
     }
   }
 
+  /** Remembers a factory failure for fail-safe throttling (bounded: the oldest key is forgotten first). */
+  private noteFailure(key: string, throttleMs: number): void {
+    if (throttleMs <= 0) return;
+    this.failedUntil.delete(key);
+    if (this.failedUntil.size >= MAX_CANONICAL) this.failedUntil.delete(this.failedUntil.keys().next().value as string);
+    this.failedUntil.set(key, Date.now() + throttleMs);
+  }
+
   private serveStale(key: string, kind: string): void {
     if (this.emitter.has('stale')) this.emit('stale', key, 'stale', { kind });
   }
@@ -454,10 +572,10 @@ export class TieredCache {
    * One fresh value per key at a time in this process (single-flight for foreground misses,
    * stale refreshes and refresh-ahead alike), then the cross-process guard.
    */
-  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
+  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced = false): Promise<Fresh<T>> {
     const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
     if (running !== undefined) return running;
-    const run = this.leadOrFollow(key, factory, p, tags, basis);
+    const run = this.leadOrFollow(key, factory, p, tags, basis, forced);
     this.refreshing.set(key, run);
     const clear = (): void => {
       if (this.refreshing.get(key) === run) this.refreshing.delete(key);
@@ -467,10 +585,11 @@ export class TieredCache {
   }
 
   /** Cross-process stampede guard: one leader per key (lock), followers wait for its value. */
-  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined): Promise<Fresh<T>> {
+  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean): Promise<Fresh<T>> {
+    const staleBasis = forced ? undefined : basis; // forceFresh: no stale value for the factory context
     const locks = this.locks;
     // Redis not connected: no cross-process guard is possible, do not wait on it (in-process guard still holds).
-    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, basis, undefined);
+    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, staleBasis, undefined);
     const deadline = Date.now() + p.lockWait;
     let delay = 10;
     let followed = false;
@@ -481,18 +600,18 @@ export class TieredCache {
       } catch (err) {
         // Redis unreachable: no cross-process guard possible; the in-process guard still holds.
         this.onError(err, 'lock');
-        return this.runFactory(key, factory, p, tags, basis, undefined);
+        return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       }
       if (lock !== null) {
         try {
           // Double-check: a previous leader may have written the value after our L2 read.
           const e = await this.readL2<T>(key);
-          if (isNewer(e, basis)) {
+          if (isNewer(e, basis, this.l2.now())) {
             this.fillL1(key, e);
             if (followed) this.c.lockFollowers++;
             return { value: e.value, source: 'l2' };
           }
-          return await this.runFactory(key, factory, p, tags, basis, lock);
+          return await this.runFactory(key, factory, p, tags, staleBasis, lock);
         } finally {
           lock.release().catch(NOOP);
         }
@@ -501,12 +620,12 @@ export class TieredCache {
       const left = deadline - Date.now();
       if (left <= 0) {
         this.c.lockWaitTimeouts++;
-        return this.runFactory(key, factory, p, tags, basis, undefined);
+        return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       }
       await this.waitForSignal(key, Math.min(delay, left));
       delay = Math.min(delay * 2, 200);
       const e = await this.readL2<T>(key);
-      if (isNewer(e, basis)) {
+      if (isNewer(e, basis, this.l2.now())) {
         this.c.lockFollowers++;
         this.fillL1(key, e);
         return { value: e.value, source: 'l2' };
@@ -541,7 +660,9 @@ export class TieredCache {
     const ac = new AbortController();
     this.aborts.add(ac);
     const ctx = new FactoryContextImpl<T>(ac.signal, basis?.value, p.ttl, tags);
-    const startedAt = stamp();
+    // createdAt = the factory's start on core's clock: an invalidation that lands while it runs wins.
+    const startedAt = this.l2.stamp();
+    const t0 = performance.now();
     let extendTimer: NodeJS.Timeout | undefined;
     if (lock !== undefined) {
       extendTimer = setInterval(() => {
@@ -566,84 +687,119 @@ export class TieredCache {
       } else {
         value = await call;
       }
+      if (ctx.failure !== undefined) throw ctx.failure.error; // ctx.fail(error): a failure, like a throw
+      if (value === undefined && !ctx.skipped) {
+        throw new CacheOptionsError(`TieredCache.getOrSet: the factory for ${JSON.stringify(key)} returned undefined (return null for "no value", or ctx.skip())`);
+      }
     } catch (err) {
       if (err instanceof FactoryTimeoutError) this.c.factoryTimeouts++;
       else this.c.factoryErrors++;
       this.onError(err, 'factory', key);
+      this.noteFailure(key, p.failSafeThrottle);
       throw err;
     } finally {
       clearTimeout(hardTimer);
       clearInterval(extendTimer);
       this.aborts.delete(ac);
     }
-    const latencyMs = Date.now() - Math.floor(startedAt);
+    this.failedUntil.delete(key);
+    const latencyMs = performance.now() - t0;
     if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
     // skip(): nothing is cached; a value returned anyway is still handed to the caller
     if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
-    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt);
+    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
     return { value, source: 'origin' };
   }
 
   // ---------------------------------------------------------------- writes
 
-  /** Writes L2 (awaited) and L1; tells other instances their L1 copy is stale. Resolves whether L2 accepted it. */
-  async set(key: string, value: unknown, options?: TieredSetOptions): Promise<boolean> {
+  /**
+   * Writes L2 (awaited), then L1; tells other instances their L1 copy is stale. Resolves core's `SetResult`:
+   * `{ ok: false, reason }` when L2 refused the value (`too_large`, or `error` for a value it cannot encode —
+   * then it is not in L1 either) or could not be reached (then it is kept in L1 as this process's fail-safe copy).
+   */
+  async set(key: string, value: unknown, options?: TieredSetOptions): Promise<SetResult> {
     this.checkOpen();
-    if (typeof key !== 'string' || key.length === 0) throw new CacheOptionsError('TieredCache.set: key must be a non-empty string');
+    key = this.fullKey(key);
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
-    if (ttl === 0) throw new CacheOptionsError('TieredCache.set: ttl must be > 0 ms (use delete() instead of ttl 0)');
     if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
     const grace = options?.grace === undefined ? this.opts.grace : toMs(options.grace, 'TieredCache.set grace');
-    return this.write(key, value, ttl, grace, options?.tags, stamp());
-  }
-
-  private resolveTtl(key: string, ttl: number | undefined): number {
-    if (ttl !== undefined) return ttl;
-    const pol = this.l2.ttlPolicy;
-    if (pol !== undefined) {
-      try {
-        const full = this.l2.key !== undefined ? this.l2.key(key) : key;
-        return pol.resolve(full, ttlHint(full, this.l2.keys.prefix));
-      } catch {
-        // fall through
-      }
+    const jitter = checkJitter(options?.jitter);
+    if (options?.tags !== undefined) checkTags(options.tags);
+    if (this.resolveTtl(key, ttl, jitter) === 0) {
+      // ttl 0 = do not cache this value: the older entry must not be served in its place (L2, every L1).
+      const r = await this.invalidateAll('d', [key], { key }, 'key');
+      return r.ok ? { ok: false, reason: 'bypass' } : { ok: false, reason: r.reason ?? 'error' };
     }
-    return 300_000;
+    return this.write(key, value, ttl, grace, options?.tags, this.l2.stamp(), jitter);
   }
 
-  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number): Promise<boolean> {
-    const ttl = this.resolveTtl(key, ttlIn);
+  /** The TTL of a write: explicit or from core's TTL policy, jitter applied to both (0 stays 0 = do not cache). */
+  private resolveTtl(key: string, ttl: number | undefined, jitter: number | undefined): number {
+    const hint: { entity?: string; operation?: string; ttl?: number; jitter?: number } = { ...ttlHint(key, this.l2.keys.prefix) };
+    if (ttl !== undefined) hint.ttl = ttl;
+    if (jitter !== undefined) hint.jitter = jitter;
+    return this.l2.ttlPolicy.resolve(key, hint);
+  }
+
+  /**
+   * Writes L2 (awaited), then L1 — never a value L2 refused (encoding failed, over maxItemSize); a
+   * valid value L2 could not store because it is unreachable stays in L1 as the fail-safe copy —
+   * and tells other instances their copy is stale (only after L2 accepted it). `createdAt` (compared with barriers) is when the value was
+   * produced; the TTL counts from the write.
+   */
+  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined): Promise<SetResult> {
+    const ttl = this.resolveTtl(key, ttlIn, jitter);
     if (!(ttl > 0)) {
-      // unreachable through the public API (ttl 0 is rejected); a TTL policy returning 0 caches nothing
+      // ttl 0 (call, ctx.setTtl or a TTL rule) = do not cache this value
       this.l1?.delete(key);
-      return false;
+      return { ok: false, reason: 'bypass' };
     }
-    const entry: CacheEntry = { value, createdAt, expiresAt: createdAt + ttl };
-    if (grace > 0) entry.graceUntil = createdAt + ttl + grace;
+    const expiresAt = this.l2.now() + ttl;
+    const entry: CacheEntry = { value, createdAt, expiresAt };
+    if (grace > 0) entry.graceUntil = expiresAt + grace;
     if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
-    // L1 first: this process sees the new value at once, even while L2 is slow or down.
-    this.fillL1(key, entry);
-    let ok = false;
+    let res: SetResult;
+    let refused = false;
     try {
-      const res = await this.l2.setEntry(key, entry, ttl + grace);
-      ok = writeSucceeded(res);
+      res = await this.l2.setEntry(key, entry, ttl + grace);
     } catch (err) {
       // invalid arguments (e.g. value undefined) are the caller's bug: rethrow
       if (isOptionsError(err)) throw err;
-      this.onError(err, 'l2.set', key);
+      // EncodeError (a symbol, a cycle, …): L2 refused the value
+      refused = true;
+      this.onError(err, 'encode', key);
+      res = { ok: false, reason: 'error' };
     }
+    if (!res.ok) {
+      if (res.reason === 'too_large' || refused) {
+        // L2 refused the value itself (cannot encode it, over maxItemSize): never serve it from L1
+        // (an older copy is dropped too: it is superseded).
+        this.l1?.delete(key);
+      } else {
+        // L2 unreachable (unavailable / timeout / error): the value is valid, keep it as this process's
+        // fail-safe copy (trusted for l1.ttl, and for busDownL1Ttl only while the bus is down).
+        this.fillL1(key, entry);
+      }
+      return res;
+    }
+    this.fillL1(key, entry);
     if (this.emitter.has('set')) this.emit('set', key, 'origin', { ttlMs: ttl });
     // Publish only after L2 accepted the write; also wakes stampede followers elsewhere.
-    if (ok && this.bus !== undefined) await this.bus.publish('s', [key]);
-    return ok;
+    if (this.bus !== undefined) await this.bus.publish('s', [key]);
+    return res;
   }
 
   private fillL1(key: string, entry: CacheEntry): void {
     const l1 = this.l1;
     if (l1 === undefined) return;
     const o = this.opts.l1!;
+    // L1 record times are on the local clock (the hit path reads Date.now() only): shift the
+    // entry's times (core's clock, corrected against Redis) by the current offset.
     const now = Date.now();
-    const graceUntil = Math.max(entry.graceUntil ?? 0, entry.expiresAt);
+    const shift = now - this.l2.now();
+    const expiresAt = entry.expiresAt + shift;
+    const graceUntil = Math.max(entry.graceUntil ?? 0, entry.expiresAt) + shift;
     if (graceUntil <= now) return;
     let value = entry.value;
     if (o.clone) value = structuredClone(value);
@@ -656,11 +812,12 @@ export class TieredCache {
     }
     l1.set(key, {
       value,
-      freshUntil: Math.min(now + this.l1Ttl, entry.expiresAt),
+      freshUntil: Math.min(now + this.l1Ttl, expiresAt),
       storedAt: now,
-      expiresAt: entry.expiresAt,
+      expiresAt,
       graceUntil,
       createdAt: entry.createdAt,
+      createdLocal: entry.createdAt + shift,
       tags: entry.tags,
       size,
     });
@@ -672,82 +829,126 @@ export class TieredCache {
 
   // ---------------------------------------------------------------- deletes & invalidation
 
-  /** Deletes a key from L2 and L1 here, and from L1 on every other instance. Deleted entries are never served stale. */
-  async delete(key: string): Promise<void> {
+  /**
+   * Deletes a key from L2 and L1 here, and from L1 on every other instance. Deleted entries are never
+   * served stale. Resolves core's `InvalidateResult`: when L2 could not be reached (`ok: false`), the
+   * L1 copies are still dropped here and on every instance, an `error` event is emitted, and the L2
+   * delete is retried in the background until it lands or the entry has expired (see `retryQueue`).
+   */
+  async delete(key: string): Promise<InvalidateResult> {
     this.checkOpen();
-    this.l1?.delete(key);
-    try {
-      await this.l2.del(key);
-    } catch (err) {
-      this.onError(err, 'l2.del', key);
-      return;
-    }
-    this.l1?.delete(key);
-    if (this.emitter.has('delete')) this.emit('delete', key, 'l2');
-    await this.bus?.publish('d', [key]);
+    const k = this.fullKey(key);
+    return this.invalidateAll('d', [k], { key: k }, 'key');
   }
 
   /** Alias of {@link delete}. */
-  del(key: string): Promise<void> {
+  del(key: string): Promise<InvalidateResult> {
     return this.delete(key);
   }
 
-  /** Invalidates by key, glob pattern, tag or namespace (`{ entity, operation? }`) on L2, this L1 and every other instance's L1. */
-  async invalidate(target: L2InvalidateTarget): Promise<void> {
+  /**
+   * Invalidates by key, glob pattern, tag or namespace (`{ entity, operation? }`) on L2, this L1 and
+   * every other instance's L1. Same result and failure handling as {@link delete}.
+   */
+  async invalidate(target: L2InvalidateTarget): Promise<InvalidateResult> {
     this.checkOpen();
     if (typeof target !== 'object' || target === null) throw new CacheOptionsError('TieredCache.invalidate: target must be an object');
     const kinds = ['key', 'pattern', 'tag', 'namespace'].filter((k) => (target as Record<string, unknown>)[k] !== undefined);
     if (kinds.length !== 1) throw new CacheOptionsError('TieredCache.invalidate: give exactly one of key, pattern, tag, namespace');
     if (target.key !== undefined) return this.delete(target.key);
-    let type: BusMessageType;
-    let parts: string[];
     if (target.pattern !== undefined) {
-      type = 'p';
-      parts = [target.pattern];
-    } else if (target.tag !== undefined) {
-      type = 't';
-      parts = [target.tag];
-    } else {
-      const ns = target.namespace!;
-      if (typeof ns.entity !== 'string' || ns.entity.length === 0) throw new CacheOptionsError('TieredCache.invalidate: namespace.entity must be a non-empty string');
-      type = 'n';
-      parts = ns.operation === undefined ? [ns.entity] : [ns.entity, ns.operation];
+      const glob = this.l2.fullPattern(target.pattern);
+      return this.invalidateAll('p', [glob], { pattern: glob }, 'pattern');
     }
-    this.applyLocal(type, parts);
-    const res = await this.l2.invalidate(target);
-    if (res !== undefined && (res as { ok?: unknown }).ok === false) {
-      this.onError(new Error(`L2 invalidation failed: ${String((res as { reason?: unknown }).reason)}`), 'l2.invalidate');
-      return;
+    if (target.tag !== undefined) {
+      if (typeof target.tag !== 'string' || target.tag.length === 0) throw new CacheOptionsError('tags must be non-empty strings');
+      return this.invalidateAll('t', [target.tag], { tag: target.tag }, 'tag');
     }
-    // Drop again: a concurrent fill may have raced the L2 invalidation.
-    this.applyLocal(type, parts);
-    if (this.emitter.has('invalidate')) this.emit('invalidate', undefined, 'l2', { kind: kinds[0], target: parts.join(':') });
-    await this.bus?.publish(type, parts);
+    const ns = target.namespace!;
+    if (typeof ns !== 'object' || ns === null || typeof ns.entity !== 'string' || ns.entity.length === 0) {
+      throw new CacheOptionsError('TieredCache.invalidate: namespace.entity must be a non-empty string');
+    }
+    if (ns.operation !== undefined && (typeof ns.operation !== 'string' || ns.operation.length === 0)) {
+      throw new CacheOptionsError('TieredCache.invalidate: namespace.operation must be a non-empty string');
+    }
+    // Bus messages carry the raw names; both sides escape them through core's one namespace function.
+    const parts = ns.operation === undefined ? [ns.entity] : [ns.entity, ns.operation];
+    return this.invalidateAll('n', parts, { namespace: ns.operation === undefined ? { entity: ns.entity } : { entity: ns.entity, operation: ns.operation } }, 'namespace');
   }
 
-  invalidateTag(tag: string): Promise<void> {
+  invalidateTag(tag: string): Promise<InvalidateResult> {
     return this.invalidate({ tag });
   }
 
-  invalidatePattern(pattern: string): Promise<void> {
+  invalidatePattern(pattern: string): Promise<InvalidateResult> {
     return this.invalidate({ pattern });
   }
 
-  invalidateNamespace(entity: string, operation?: string): Promise<void> {
+  invalidateNamespace(entity: string, operation?: string): Promise<InvalidateResult> {
     return this.invalidate({ namespace: operation === undefined ? { entity } : { entity, operation } });
   }
 
-  /** Clears L2 (the whole prefix), this L1 and every other instance's L1. */
-  async clear(): Promise<void> {
+  /** Clears L2 (the whole prefix), this L1 and every other instance's L1. Same result and failure handling as {@link delete}. */
+  async clear(): Promise<InvalidateResult> {
     this.checkOpen();
-    this.l1?.clear();
-    const res = await this.l2.clear();
-    if (res !== undefined && (res as { ok?: unknown }).ok === false) {
-      this.onError(new Error(`L2 clear failed: ${String((res as { reason?: unknown }).reason)}`), 'l2.clear');
-      return;
+    return this.invalidateAll('c', [], undefined, 'clear');
+  }
+
+  /**
+   * The one invalidation path: drop local L1, apply on L2, drop local L1 again (a concurrent fill may
+   * have raced the L2 write), publish the L1 drop on the bus — whether L2 succeeded or not — and on
+   * failure report it and retry L2 in the background.
+   */
+  private async invalidateAll(type: BusMessageType, parts: string[], target: L2InvalidateTarget | undefined, kind: string): Promise<InvalidateResult> {
+    this.applyLocal(type, parts);
+    const until = this.retryUntil(type, parts);
+    const res = await this.applyL2(target);
+    this.applyLocal(type, parts);
+    const label = parts.join(':');
+    if (!res.ok) {
+      this.onError(new Error(`L2 ${kind} invalidation failed (${res.reason ?? 'error'}); retrying in the background`), `l2.${kind}`, type === 'd' ? parts[0] : undefined);
+      this.retries.add({
+        id: `${type}\u0000${parts.join('\u0000')}`,
+        until,
+        run: async () => (await this.applyL2(target)).ok,
+        landed: () => {
+          // L2 now holds the invalidation: drop what may have been refilled meanwhile, here and elsewhere.
+          this.applyLocal(type, parts);
+          if (this.emitter.has('invalidate')) this.emit('invalidate', type === 'd' ? parts[0] : undefined, 'l2', { kind, target: label, count: 0 });
+          void this.bus?.publish(type, parts);
+        },
+      });
     }
-    this.l1?.clear();
-    await this.bus?.publish('c', []);
+    if (type === 'd') {
+      if (res.ok && this.emitter.has('delete')) this.emit('delete', parts[0], 'l2', { count: res.deleted });
+    }
+    if (this.emitter.has('invalidate')) {
+      const extra: Partial<TieredEvent> = { kind, target: label, count: res.deleted, ok: res.ok };
+      if (res.reason !== undefined) extra.reason = res.reason;
+      this.emit('invalidate', type === 'd' ? parts[0] : undefined, 'l2', extra);
+    }
+    await this.bus?.publish(type, parts);
+    return res;
+  }
+
+  private async applyL2(target: L2InvalidateTarget | undefined): Promise<InvalidateResult> {
+    try {
+      if (target === undefined) return await this.l2.clear();
+      if (target.key !== undefined) return await this.l2.delete(target.key);
+      return await this.l2.invalidate(target);
+    } catch (err) {
+      if (isOptionsError(err)) throw err;
+      return { ok: false, reason: 'error', deleted: 0, barriers: 0 };
+    }
+  }
+
+  /** How long a failed L2 invalidation is worth retrying: until what it hides has expired. */
+  private retryUntil(type: BusMessageType, parts: readonly string[]): number {
+    const max = Date.now() + this.l2.maxTtlMs;
+    if (type !== 'd') return max;
+    const rec = this.l1?.peek(parts[0] as string);
+    // The L1 copy's grace end is the L2 entry's physical expiry only if L1 holds the latest write; keep maxTtl otherwise.
+    return rec === undefined ? max : Math.max(rec.graceUntil, Date.now() + 1_000);
   }
 
   /** Drops only this instance's L1 (nothing else). */
@@ -774,13 +975,18 @@ export class TieredCache {
         return l1.deleteWhere((_k, r) => r.tags !== undefined && r.tags.some((t) => tags.has(t)));
       }
       case 'n': {
-        const match = namespaceMatcher(this.l2.keys.prefix, parts[0] ?? '', parts[1]);
-        return l1.deleteWhere((k) => match(k));
+        let ns: NamespaceKey;
+        try {
+          ns = this.l2.keys.namespaceKey(parts[0] ?? '', parts[1]);
+        } catch {
+          return 0; // a malformed message from another instance
+        }
+        return l1.deleteWhere((k) => ns.matches(k));
       }
       case 'p': {
+        // Bus patterns are full globs (core's `fullPattern`), L1 keys are full keys.
         const re = globToRegExp(parts[0] ?? '');
-        const prefixed = `${this.l2.keys.prefix}:`;
-        return l1.deleteWhere((k) => re.test(k) || re.test(prefixed + k));
+        return l1.deleteWhere((k) => re.test(k));
       }
       case 'c': {
         const n = l1.size;
@@ -819,12 +1025,8 @@ export class TieredCache {
   private emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
     const e: TieredEvent = { type, source, ...extra };
     if (key !== undefined) {
-      let full = key;
-      try {
-        full = this.l2.key !== undefined ? this.l2.key(key) : key;
-      } catch {
-        // keep the key as given
-      }
+      // keys are canonical (full, with prefix) everywhere inside TieredCache
+      const full = key;
       e.key = full;
       const ns = ttlHint(full, this.l2.keys.prefix);
       if (ns !== undefined) {
@@ -868,10 +1070,17 @@ export class TieredCache {
     return this.busUp;
   }
 
-  private readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
-    return this.l2.getEntry<T>(key).catch((err: unknown) => {
+  /** The entry when L2 has one (a miss and an unknown answer both resolve undefined). */
+  private async readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
+    const r = await this.readL2Result<T>(key);
+    return r.status === 'hit' ? r.entry : undefined;
+  }
+
+  /** Tri-state L2 read (core's `readEntry`); never rejects. */
+  private readL2Result<T>(key: string): Promise<ReadResult<T>> {
+    return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
       this.onError(err, 'l2.get', key);
-      return undefined;
+      return { status: 'unknown', reason: 'error' };
     });
   }
 
@@ -886,29 +1095,16 @@ export class TieredCache {
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.retries.close();
     for (const ac of this.aborts) ac.abort(new TieredClosedError());
     for (const set of this.waiters.values()) for (const f of [...set]) f();
     if (this.background.size > 0) {
       await Promise.race([Promise.all([...this.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     await this.bus?.close();
-    this.offL2Errors?.();
     this.l1?.clear();
     this.emitter.clear();
   }
-}
-
-let lastStamp = 0;
-/** Strictly increasing epoch ms in this process (sub-ms fraction on ties), like core's entry stamps. */
-function stamp(): number {
-  const t = Date.now();
-  lastStamp = t > lastStamp ? t : lastStamp + 0.001;
-  return lastStamp;
-}
-
-function isOptionsError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'E_CACHE_OPTIONS' || code === 'E_CACHE_KEY';
 }
 
 /** entity / operation of a full key, as core's TTL rules expect. */
@@ -925,33 +1121,8 @@ function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
   return { value: e.value, createdAt: e.createdAt, graceUntil: Math.max(e.graceUntil ?? 0, e.expiresAt) };
 }
 
-/** A fresh entry produced after `basis` (any fresh entry when there is no basis). */
-function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined): e is CacheEntry<T> {
-  if (e === undefined || !(e.expiresAt > Date.now())) return false;
+/** A fresh entry (at `now`, core's clock) produced after `basis` (any fresh entry when there is no basis). */
+function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined, now: number): e is CacheEntry<T> {
+  if (e === undefined || !(e.expiresAt > now)) return false;
   return basis === undefined || e.createdAt > basis.createdAt;
-}
-
-function writeSucceeded(res: unknown): boolean {
-  if (res === undefined || res === true) return true;
-  if (res === false) return false;
-  if (typeof res === 'object' && res !== null) {
-    const r = res as { ok?: unknown; written?: unknown; stored?: unknown };
-    if (typeof r.ok === 'boolean') return r.ok;
-    if (typeof r.written === 'boolean') return r.written;
-    if (typeof r.stored === 'boolean') return r.stored;
-  }
-  return true;
-}
-
-/** Matches keys of a namespace, with or without the L2 prefix in front. */
-function namespaceMatcher(prefix: string, entity: string, operation: string | undefined): (key: string) => boolean {
-  const ns = operation === undefined ? `${entity}:` : `${entity}:${operation}:`;
-  const full = `${prefix}:${ns}`;
-  return (k) => k.startsWith(ns) || k.startsWith(full);
-}
-
-function deepFreeze(v: unknown, depth = 0): void {
-  if (typeof v !== 'object' || v === null || Object.isFrozen(v) || depth > 64 || ArrayBuffer.isView(v)) return;
-  Object.freeze(v);
-  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k], depth + 1);
 }

@@ -1,6 +1,7 @@
 import { startStandalone, waitFor } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker } from './fixtures/spawn';
+import { chaosInstance } from './chaos';
 import { makeInstance, sleep, uniquePrefix } from './helpers';
 import type { Instance } from './helpers';
 
@@ -145,6 +146,33 @@ describe('invalidation bus (two instances, two connections)', () => {
       await a.close();
     }
   }, 60_000);
+
+  it('two OS processes: one key identity and escaped namespaces reach the other process, and a failed-L2 delete still drops its L1', async () => {
+    const prefix = uniquePrefix('busproc2');
+    const a = await chaosInstance(redis.port, prefix);
+    const w = await spawnWorker(redis.port, prefix);
+    try {
+      // the worker caches by the relative form, A invalidates by the full form (and vice versa)
+      expect((await w.call('fill', { key: 'acct:get:7', value: 7 })).ok).toBe(true);
+      const gone7 = w.call<{ gone: boolean }>('waitGone', { key: 'acct:get:7', timeoutMs: 10_000 });
+      await a.tiered.delete(a.l2.key('acct:get:7'));
+      expect((await gone7).gone).toBe(true);
+      const nsKey = a.l2.keys.build('team{1}', 'get', 1);
+      expect((await w.call('fill', { key: nsKey, value: 1 })).ok).toBe(true);
+      const goneNs = w.call<{ gone: boolean }>('waitGone', { key: nsKey, timeoutMs: 10_000 });
+      await a.tiered.invalidateNamespace('team{1}');
+      expect((await goneNs).gone).toBe(true);
+      // L2 cannot delete: the result says so, and the other process's L1 copy is dropped anyway
+      expect((await w.call('fill', { key: 'acct:get:8', value: 8 })).ok).toBe(true);
+      const gone8 = w.call<{ gone: boolean }>('waitGone', { key: 'acct:get:8', timeoutMs: 10_000 });
+      a.fail.add('del');
+      expect((await a.tiered.delete('acct:get:8')).ok).toBe(false);
+      expect((await gone8).gone).toBe(true);
+    } finally {
+      await w.stop();
+      await a.close();
+    }
+  }, 60_000);
 });
 
 describe('bus outage', () => {
@@ -160,7 +188,7 @@ describe('bus outage', () => {
       await own.restart();
       await waitFor(() => a.tiered.busConnected, { timeoutMs: 15_000, message: 'bus never came up' });
       await waitFor(() => a.tiered.getL1('k') === undefined, { timeoutMs: 5_000, message: 'copy from before the bus was up is still trusted' });
-      await waitFor(async () => (await a.tiered.set('k2', 'x')) === true, { timeoutMs: 10_000 });
+      await waitFor(async () => (await a.tiered.set('k2', 'x')).ok, { timeoutMs: 10_000 });
       expect(a.tiered.getL1('k2')).toBe('x');
       await sleep(1_200);
       expect(a.tiered.getL1('k2')).toBe('x'); // stored while the bus is up: full l1.ttl
@@ -187,7 +215,7 @@ describe('bus outage', () => {
       expect(b.tiered.stats().bus?.reconnects).toBeGreaterThanOrEqual(1);
       expect(b.tiered.stats().l1.size).toBe(0); // cleared on reconnect
       // resubscribed: invalidations flow again
-      await waitFor(async () => (await a.tiered.set('k2', 'x')) === true, { timeoutMs: 10_000 });
+      await waitFor(async () => (await a.tiered.set('k2', 'x')).ok, { timeoutMs: 10_000 });
       expect(await b.tiered.get('k2')).toBe('x');
       await a.tiered.delete('k2');
       await gone(b, 'k2');

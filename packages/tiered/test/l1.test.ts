@@ -125,6 +125,23 @@ describe('L1 over L2', () => {
     await fr.set('f', { a: { b: 1 } });
     const fv = (await fr.get<{ a: { b: number } }>('f'))!;
     expect(Object.isFrozen(fv.a)).toBe(true);
+    expect(() => {
+      (fv.a as { b: number }).b = 2;
+    }).toThrow(TypeError); // test files are ES modules: strict mode
+
+    // Map / Set / Date: mutating methods throw, and what they hold is frozen too
+    const inner = { n: 1 };
+    await fr.set('m', { map: new Map([['k', inner]]), set: new Set([{ s: 1 }]), at: new Date(0) });
+    const mv = (await fr.get<{ map: Map<string, { n: number }>; set: Set<{ s: number }>; at: Date }>('m'))!;
+    expect(() => mv.map.set('x', { n: 2 })).toThrow(/frozen/);
+    expect(() => mv.map.delete('k')).toThrow(/frozen/);
+    expect(() => mv.map.clear()).toThrow(/frozen/);
+    expect(() => mv.set.add({ s: 2 })).toThrow(/frozen/);
+    expect(() => mv.at.setFullYear(2000)).toThrow(/frozen/);
+    expect(Object.isFrozen(mv.map.get('k'))).toBe(true);
+    expect(Object.isFrozen([...mv.set][0])).toBe(true);
+    expect(mv.map.get('k')).toBe(inner); // reads work as usual
+    expect(mv.at.getTime()).toBe(0);
   });
 
   it('l1: false sends every read to L2', async () => {
@@ -195,9 +212,10 @@ describe('L1 over L2', () => {
     }
     expect(() => new TieredCache({} as never)).toThrow(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     const t = new TieredCache(l2, { ttl: '5m', grace: '1h', softTimeout: '50ms', hardTimeout: '2s' });
-    await expect(t.set('k', 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    expect(await t.set('k', 1, { ttl: 0 })).toEqual({ ok: false, reason: 'bypass' }); // 0 = do not cache
     await expect(t.set('k', undefined)).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
-    await expect(t.getOrSet('k', () => 1, { ttl: 0 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
+    expect(await t.getOrSet('k', () => 1, { ttl: 0 })).toBe(1); // served, not cached
+    await expect(t.getOrSet('k', () => 1, { ttl: -1 })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await expect(t.getOrSet('k', () => 1, { hardTimeout: 'later' })).rejects.toMatchObject({ code: 'E_CACHE_OPTIONS' });
     await t.close();
   });
