@@ -1,0 +1,168 @@
+/**
+ * Hot-path benchmark of issue 19 (bounded: ~20 s): a cached `tools/call` against a bare Fastify
+ * route returning a similar JSON-RPC body, in the same run, on this machine.
+ *
+ *   pnpm --filter @stratacache/mcp-gateway bench            (runs this first, then the read bench)
+ *   pnpm --filter @stratacache/mcp-gateway bench -- --hot   (this one only)
+ *
+ * 1. Throughput: autocannon (programmatic API, in a child process so the load generator has its
+ *    own event loop), loopback only, 16 connections, 1 s warm-up + 3 s measured per target.
+ *    Goal: gateway req/s >= 0.5x the bare route, gateway p99 <= 10 ms.
+ * 2. One sequential agent with the SDK client (`Client` + Streamable HTTP): cached call
+ *    p50 <= 1.5 ms, p99 <= 5 ms.
+ * 3. Cold path: origin calls (demo upstream latency 0, each key read once after an
+ *    invalidation), p50/p99 printed to compare against the previous run (no goal but no regression).
+ *
+ * A missed goal prints MISS with the measured ceiling; the bench is never tuned to the goal.
+ */
+import { createRequire } from 'node:module';
+import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { createDemoUpstream } from '../src/demo-upstream';
+import { loadConfig } from '../src/config';
+import { createGateway } from '../src/gateway';
+
+const KEY = 'demo-key-alice';
+const CONNECTIONS = 16;
+const WARMUP_S = 1;
+const DURATION_S = 3;
+const SEQ_CALLS = 2000;
+const COLD_KEYS = 40;
+
+interface CannonResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+/** Runs autocannon in a child process (its own core and event loop) against one URL. */
+function cannon(opts: { url: string; method: 'POST'; headers: Record<string, string>; body: string; duration: number }): Promise<CannonResult> {
+  const src = `
+    const autocannon = require(process.argv[1]);
+    const opts = JSON.parse(process.argv[2]);
+    autocannon({ ...opts, connections: ${CONNECTIONS}, pipelining: 1 }, (err, r) => {
+      if (err) { process.stdout.write(JSON.stringify({ error: String(err) })); return; }
+      process.stdout.write(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total }));
+    });`;
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, ['-e', src, createRequire(import.meta.url).resolve('autocannon'), JSON.stringify(opts)], { timeout: (opts.duration + 20) * 1000 }, (err, stdout) => {
+      if (err) return reject(err);
+      const m = JSON.parse(stdout) as CannonResult & { error?: string };
+      if (m.error) reject(new Error(m.error));
+      else resolve(m);
+    });
+    child.stdin?.end();
+  });
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const ms = (v: number): string => `${v.toFixed(2)} ms`;
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+
+async function rawInit(mcpUrl: string): Promise<string> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-api-key': KEY };
+  const res = await fetch(mcpUrl, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bench', version: '0' } } }),
+  });
+  await res.text();
+  const sid = res.headers.get('mcp-session-id');
+  if (!sid) throw new Error(`initialize failed: ${res.status}`);
+  await fetch(mcpUrl, {
+    method: 'POST',
+    headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  }).then((r) => r.text());
+  return sid;
+}
+
+export async function runHotPath(): Promise<void> {
+  const upstream = createDemoUpstream({ latency: 0 });
+  await upstream.listen();
+  // production defaults (LOG_LEVEL info), logs to a sink: the request lines of /mcp are debug only
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const gateway = await createGateway(
+    loadConfig({ UPSTREAM_URL: upstream.url, KEY_SECRET: 'bench-key-secret-0123456789', LOG_FORMAT: 'json', CACHE_PREFIX: `gwhot${Date.now().toString(36)}` }),
+    { logDestination: sink },
+  );
+  const url = await gateway.listen(0, '127.0.0.1');
+  const mcpUrl = `${url}/mcp`;
+
+  const bare = Fastify();
+  try {
+    // the gateway's answer to the benchmarked call, to give the bare route a similar body
+    const sid = await rawInit(mcpUrl);
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-api-key': KEY, 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_me', arguments: {} } });
+    for (let i = 0; i < 2; i++) await fetch(mcpUrl, { method: 'POST', headers, body }).then((r) => r.text()); // origin, then cached
+    const probe = await fetch(mcpUrl, { method: 'POST', headers, body });
+    const probeText = await probe.text();
+    const contentType = probe.headers.get('content-type') ?? '';
+    const json = contentType.includes('json') ? probeText : (/^data: (.*)$/m.exec(probeText)?.[1] ?? '{}');
+    const result = (JSON.parse(json) as { result: { content: { text: string }[] } }).result;
+    bare.post('/rpc', async (req) => ({ jsonrpc: '2.0', id: (req.body as { id: number }).id, result: { content: [{ type: 'text', text: result.content[0]!.text }], _meta: { 'stratacache/source': 'cache' } } }));
+    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+
+    const load = (target: string, h: Record<string, string>, duration: number) => cannon({ url: target, method: 'POST', headers: h, body, duration });
+    await load(`${bareUrl}/rpc`, { 'content-type': 'application/json' }, WARMUP_S);
+    const b = await load(`${bareUrl}/rpc`, { 'content-type': 'application/json' }, DURATION_S);
+    const hitsBefore = gateway.runner.counters.cacheHits;
+    await load(mcpUrl, headers, WARMUP_S);
+    const g = await load(mcpUrl, headers, DURATION_S);
+    const hits = gateway.runner.counters.cacheHits - hitsBefore;
+    const ratio = g.rps / b.rps;
+
+    console.log(`\n[hot path] cached tools/call (get_me), embedded store, ${CONNECTIONS} connections, ${DURATION_S} s each after ${WARMUP_S} s warm-up`);
+    console.log(`  response            ${contentType.split(';')[0]}, ${Buffer.byteLength(probeText)} bytes`);
+    console.log(`  bare Fastify route  ${b.rps.toFixed(0).padStart(6)} req/s  p50 ${b.p50} ms  p99 ${b.p99} ms`);
+    console.log(`  gateway tools/call  ${g.rps.toFixed(0).padStart(6)} req/s  p50 ${g.p50} ms  p99 ${g.p99} ms  (errors ${g.errors}, non-2xx ${g.non2xx}, cache hits ${hits})`);
+    console.log(`  ratio ${ratio.toFixed(2)}x (goal >= 0.5x) ${verdict(ratio >= 0.5)}   p99 ${g.p99} ms (goal <= 10 ms) ${verdict(g.p99 <= 10)}`);
+    if (ratio < 0.5) {
+      const perReq = 1000 / g.rps - 1000 / b.rps;
+      console.log(`  ceiling: ${g.rps.toFixed(0)} req/s = ${(1000 / g.rps).toFixed(3)} ms of server CPU per call, ${perReq.toFixed(3)} ms more than the bare route (profile: node --cpu-prof, see README)`);
+    }
+
+    // one sequential agent with the SDK client
+    const client = new Client({ name: 'bench-seq', version: '0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { 'x-api-key': KEY } } }));
+    try {
+      await client.callTool({ name: 'get_me', arguments: {} });
+      const seq: number[] = [];
+      for (let i = 0; i < SEQ_CALLS; i++) {
+        const t0 = performance.now();
+        await client.callTool({ name: 'get_me', arguments: {} });
+        seq.push(performance.now() - t0);
+      }
+      const p50 = pct(seq.slice(200), 50);
+      const p99 = pct(seq.slice(200), 99);
+      console.log(`  SDK client, sequential cached call  p50 ${ms(p50)} (goal <= 1.5) ${verdict(p50 <= 1.5)}  p99 ${ms(p99)} (goal <= 5) ${verdict(p99 <= 5)}   (${SEQ_CALLS - 200} calls after 200 warm-up)`);
+
+      // cold path: each key read once from the origin (upstream latency 0: the gateway's own cost)
+      const cold: number[] = [];
+      for (let i = 1; i <= COLD_KEYS; i++) {
+        const t0 = performance.now();
+        const r = (await client.callTool({ name: 'get_job', arguments: { id: `job-${i}` } })) as { _meta?: Record<string, unknown> };
+        cold.push(performance.now() - t0);
+        if (r._meta?.['stratacache/source'] !== 'origin') throw new Error('cold read was not an origin call');
+      }
+      console.log(`  SDK client, cold call (origin, upstream latency 0)  p50 ${ms(pct(cold, 50))}  p99 ${ms(pct(cold, 99))}   (${COLD_KEYS} keys)`);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await bare.close();
+    await gateway.close();
+    await upstream.close();
+  }
+}
