@@ -43,7 +43,7 @@ interface CannonResult {
 }
 
 /** Runs autocannon in a child process (its own core and event loop) against one URL. */
-function cannon(opts: { url: string; method: 'POST'; headers: Record<string, string>; body: string; duration: number }): Promise<CannonResult> {
+export function cannon(opts: { url: string; method: 'POST'; headers: Record<string, string>; body: string; duration: number }): Promise<CannonResult> {
   const src = `
     const autocannon = require(process.argv[1]);
     const opts = JSON.parse(process.argv[2]);
@@ -69,7 +69,7 @@ const pct = (xs: number[], p: number): number => {
 const ms = (v: number): string => `${v.toFixed(2)} ms`;
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 
-async function rawInit(mcpUrl: string): Promise<string> {
+export async function rawInit(mcpUrl: string): Promise<string> {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-api-key': KEY };
   const res = await fetch(mcpUrl, {
     method: 'POST',
@@ -135,7 +135,14 @@ export async function runHotPath(): Promise<void> {
 
     // one sequential agent with the SDK client
     const client = new Client({ name: 'bench-seq', version: '0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { 'x-api-key': KEY } } }));
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { 'x-api-key': KEY } } });
+    await client.connect(transport);
+    // the SDK client adds one abort listener per fetch to one AbortSignal (released when the
+    // requests are collected): its MaxListeners warning is noise here, other warnings still print
+    process.removeAllListeners('warning');
+    process.on('warning', (w) => {
+      if (w.name !== 'MaxListenersExceededWarning' || !w.message.includes('AbortSignal')) console.warn(w);
+    });
     try {
       await client.callTool({ name: 'get_me', arguments: {} });
       const seq: number[] = [];

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from './config';
 import { checkBody, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isInitialize, jsonRpcError, PARSE_ERROR, type JsonRpcId } from './jsonrpc';
 import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
-import type { ToolRunner } from './tool-runner';
+import { answerJson } from './tool-answer';
+import type { ToolCatalog } from './tool-catalog';
 
 /** JSON-RPC code of a call cut off by shutdown, and of requests refused while shutting down. */
 export const SHUTTING_DOWN = -32000;
@@ -15,7 +16,9 @@ export const SHUTTING_DOWN = -32000;
 interface Session {
   id: string;
   transport: StreamableHTTPServerTransport;
-  server: McpServer;
+  server: Server;
+  /** The admin tools are listed and callable (admin token at `initialize`). */
+  admin: boolean;
   lastSeen: number;
   /**
    * POSTs of this session being answered: never idle (nor evicted) while > 0. A GET SSE stream
@@ -29,6 +32,8 @@ interface InFlight {
   session: Session;
   ids: (string | number)[];
   done: Promise<void>;
+  /** Answers one of `ids` now (shutdown); default: through the session's SDK transport. */
+  cut?: (body: string) => void;
 }
 
 export interface McpHttp {
@@ -44,7 +49,7 @@ export interface McpHttp {
 
 export interface McpHttpOptions {
   config: Pick<GatewayConfig, 'credentialHeader' | 'tenantHeader' | 'adminToken' | 'allowedOrigins' | 'logLevel' | 'maxSessions' | 'sessionIdleSec'>;
-  runner: ToolRunner;
+  catalog: ToolCatalog;
   logger: Logger;
 }
 
@@ -57,7 +62,7 @@ export interface McpHttpOptions {
  * - shutdown: in-flight calls drained up to a deadline, then answered with a JSON-RPC error.
  */
 export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions): Promise<McpHttp> {
-  const { config, runner, logger } = opts;
+  const { config, catalog, logger } = opts;
   const sessions = new Map<string, Session>();
   const inFlight = new Set<InFlight>();
   let closing = false;
@@ -126,6 +131,44 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     });
   };
 
+  /**
+   * The hot path: a single `tools/call` on an open session whose client accepts JSON is answered
+   * here, without the SDK transport's Node → Web Request/Response round trip: the catalog's
+   * compiled validator, the tool, and the serialised answer (a cache hit's stored bytes) in one
+   * `application/json` write. Everything else (initialize, tools/list, batches, notifications,
+   * responses, a bad protocol version or Accept header, GET, DELETE) goes to the SDK transport,
+   * which answers exactly as before.
+   */
+  const fastCall = (req: FastifyRequest): boolean => {
+    const m = req.body as Record<string, unknown> | unknown[] | null;
+    if (m === null || typeof m !== 'object' || Array.isArray(m) || m['method'] !== 'tools/call' || m['id'] === undefined) return false;
+    const accept = req.headers.accept;
+    // the transport's rule: a POST must accept both (else 406, answered by the transport)
+    if (accept === undefined || !accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    const version = req.headers['mcp-protocol-version'];
+    return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+  };
+
+  const answerCall = async (s: Session, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const m = req.body as { id: string | number; params: { name: string; arguments?: Record<string, unknown> } };
+    const send = (body: string): void => {
+      if (reply.sent) return;
+      void reply.code(200).header('content-type', 'application/json').header('mcp-session-id', s.id).send(body);
+    };
+    const done = track(s, reply);
+    const flight: InFlight = { session: s, ids: [m.id], done, cut: send };
+    inFlight.add(flight);
+    void done.then(() => inFlight.delete(flight));
+    const headers = req.headers;
+    const answer = await catalog.call(m.params.name, m.params.arguments, {
+      context: { credential: headerOf(headers, config.credentialHeader), tenant: headerOf(headers, config.tenantHeader) },
+      sessionAdmin: s.admin,
+      isAdmin: () => isAdminRequest(headers, config.adminToken),
+    });
+    send(`{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${answerJson(answer)}}`);
+    return reply;
+  };
+
   await app.register(async (scope) => {
     // JSON-RPC answers for bodies Fastify cannot parse (instead of Fastify's own error format)
     scope.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, _req, reply) => {
@@ -166,7 +209,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         if (!makeRoom()) return reply.code(503).send(jsonRpcError(-32000, 'Too many open sessions (MAX_SESSIONS), retry later'));
         const admin = isAdminRequest(req.headers, config.adminToken);
         const server = createMcpServer({
-          runner,
+          catalog,
           admin,
           context: contextOf,
           adminCheck: (extra) => isAdminRequest(extra.requestInfo?.headers, config.adminToken),
@@ -174,10 +217,14 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         const created: Session = {
           id: '',
           server,
+          admin,
           lastSeen: Date.now(),
           open: 0,
           transport: new StreamableHTTPServerTransport({
             sessionIdGenerator: () => randomUUID(),
+            // one JSON-RPC result per POST is answered as application/json (one write), not as an
+            // SSE stream; server-initiated messages still go out on the GET SSE stream
+            enableJsonResponse: true,
             onsessioninitialized: (id) => {
               created.id = id;
               sessions.set(id, created);
@@ -191,6 +238,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         entry = created;
         logger.info({ admin }, 'mcp session opened');
       }
+      if (fastCall(req)) return answerCall(entry, req, reply);
       const msgs = (Array.isArray(req.body) ? req.body : [req.body]) as Record<string, unknown>[];
       const ids = msgs.filter((m) => m['method'] !== undefined && (typeof m['id'] === 'string' || typeof m['id'] === 'number')).map((m) => m['id'] as string | number);
       const done = track(entry, reply);
@@ -237,7 +285,8 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         for (const f of cut) {
           for (const id of f.ids) {
             const msg = jsonRpcError(SHUTTING_DOWN, `the gateway shut down before this call finished (drained ${drainMs} ms); a write may or may not have been applied upstream`, id as JsonRpcId);
-            await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
+            if (f.cut) f.cut(JSON.stringify(msg));
+            else await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
           }
         }
         if (cut.length > 0 || pending > 0) logger.info({ drained: pending - cut.length, cut: cut.reduce((n, f) => n + f.ids.length, 0), drainMs }, 'in-flight MCP calls at shutdown');
