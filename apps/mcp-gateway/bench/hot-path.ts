@@ -115,8 +115,9 @@ export async function runHotPath(): Promise<void> {
     const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
 
     const load = (target: string, h: Record<string, string>, duration: number) => cannon({ url: target, method: 'POST', headers: h, body, duration });
-    await load(`${bareUrl}/rpc`, { 'content-type': 'application/json' }, WARMUP_S);
-    const b = await load(`${bareUrl}/rpc`, { 'content-type': 'application/json' }, DURATION_S);
+    // the same request bytes to both (headers included)
+    await load(`${bareUrl}/rpc`, headers, WARMUP_S);
+    const b = await load(`${bareUrl}/rpc`, headers, DURATION_S);
     const hitsBefore = gateway.runner.counters.cacheHits;
     await load(mcpUrl, headers, WARMUP_S);
     const g = await load(mcpUrl, headers, DURATION_S);

@@ -118,10 +118,16 @@ export async function createGatewayContext(
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const ctx = await createGatewayContext(config, opts);
   const { manifest, cache, runner, catalog, logger } = ctx;
+  const debugLines = logger.isLevelEnabled('debug');
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     forceCloseConnections: true,
     logController: new LogController({ disableRequestLogging: true }),
+    // no per-request child logger on the MCP hot path below debug (its request lines are debug only)
+    childLoggerFactory(parent, bindings, childOpts, rawReq) {
+      if (!debugLines && rawReq.url !== undefined && rawReq.url.startsWith('/mcp')) return parent;
+      return parent.child(bindings, childOpts);
+    },
   });
   // request logging is ours (below); server errors are still logged, once
   app.addHook('onError', async (req, _reply, err) => {
@@ -130,9 +136,8 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   });
   // one short line per request (instead of Fastify's two): `POST /webhooks/crm 200 3.1ms`; /mcp at
   // debug only, and then decided once: below debug the MCP hot path does no logging work at all
-  const mcpLines = logger.isLevelEnabled('debug');
   app.addHook('onResponse', async (req, reply) => {
-    if (!mcpLines && req.routeOptions.url === '/mcp') return;
+    if (!debugLines && req.routeOptions.url === '/mcp') return;
     const path = req.url.split('?')[0] ?? req.url;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
     req.log[path === '/mcp' ? 'debug' : 'info']({ http: { method: req.method, path, status: reply.statusCode, ms } }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);

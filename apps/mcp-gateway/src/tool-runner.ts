@@ -107,6 +107,23 @@ export class ToolRunner {
   private readonly format: JsonFormat;
   private readonly byName = new Map<string, CompiledTool>();
 
+  /**
+   * HMAC scope of a credential, memoised: an agent calls with the same key in a loop and one
+   * HMAC-SHA256 per call was 5 % of a cache hit. In process memory only (never persisted or
+   * logged), at most 1,000 credentials (cleared when full).
+   */
+  private readonly scopes = new Map<string, string>();
+  private scopeOf(credential: string | undefined): string {
+    if (!credential) return credentialScope(this.opts.keySecret, credential);
+    let scope = this.scopes.get(credential);
+    if (scope === undefined) {
+      if (this.scopes.size >= 1000) this.scopes.clear();
+      scope = credentialScope(this.opts.keySecret, credential);
+      this.scopes.set(credential, scope);
+    }
+    return scope;
+  }
+
   /** JSON string literal of an upstream value's text. */
   private literal(value: unknown): string {
     return JSON.stringify(textOf(value, this.format));
@@ -181,7 +198,7 @@ export class ToolRunner {
   private async read(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolAnswer> {
     this.counters.reads++;
     const req = this.buildRequest(tool, args);
-    const scope = credentialScope(this.opts.keySecret, credential);
+    const scope = this.scopeOf(credential);
     // the cache stores the serialised text (a JSON string literal): a hit is never re-serialised
     const fetchOrigin = async (): Promise<string> => {
       this.counters.originCalls++;
@@ -215,7 +232,7 @@ export class ToolRunner {
     try {
       // exactly once: the upstream client never retries a non-idempotent method
       data = (await this.upstream.request({ ...req, credential })).data;
-      this.markVerified(credentialScope(this.opts.keySecret, credential));
+      this.markVerified(this.scopeOf(credential));
     } catch (err) {
       // outcome unknown (timeout, network, 5xx): the write may have happened, so invalidate anyway
       if (err instanceof UpstreamError && !err.isClientError) await this.invalidate(tool.invalidates, { ...args, result: {} });
