@@ -54,7 +54,7 @@ function summarize(file: string): void {
   console.log('by function (self time):');
   for (const [k, v] of top(byFn, 25)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
   console.log('by function (inclusive):');
-  for (const [k, v] of top(incl, 40)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, v] of top(incl, 400)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
 async function profile(): Promise<void> {

@@ -136,11 +136,12 @@ export async function createGateway(config: GatewayConfig, opts: GatewayOptions 
   });
   // one short line per request (instead of Fastify's two): `POST /webhooks/crm 200 3.1ms`; /mcp at
   // debug only, and then decided once: below debug the MCP hot path does no logging work at all
-  app.addHook('onResponse', async (req, reply) => {
-    if (!debugLines && req.routeOptions.url === '/mcp') return;
+  app.addHook('onResponse', (req, reply, done) => {
+    if (!debugLines && req.routeOptions.url === '/mcp') return done();
     const path = req.url.split('?')[0] ?? req.url;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
     req.log[path === '/mcp' ? 'debug' : 'info']({ http: { method: req.method, path, status: reply.statusCode, ms } }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);
+    done();
   });
   const mcp = await registerMcpHttp(app, { config, catalog, logger });
 

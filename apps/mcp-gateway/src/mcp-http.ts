@@ -8,7 +8,8 @@ import type { GatewayConfig } from './config';
 import { checkBody, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isInitialize, jsonRpcError, PARSE_ERROR, type JsonRpcId } from './jsonrpc';
 import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
 import { answerJson } from './tool-answer';
-import type { ToolCatalog } from './tool-catalog';
+import type { Caller, ToolCatalog } from './tool-catalog';
+import type { CallContext } from './tool-runner';
 
 /** JSON-RPC code of a call cut off by shutdown, and of requests refused while shutting down. */
 export const SHUTTING_DOWN = -32000;
@@ -31,9 +32,33 @@ interface Session {
 interface InFlight {
   session: Session;
   ids: (string | number)[];
-  done: Promise<void>;
-  /** Answers one of `ids` now (shutdown); default: through the session's SDK transport. */
-  cut?: (body: string) => void;
+  /** The response ended (sent, or the connection closed). */
+  ended: boolean;
+  /** Resolved when it ends (only a drain waits: no promise per request). */
+  waiters: (() => void)[];
+  /** Set when answered by the fast path (not the SDK transport): a shutdown answers it here. */
+  reply?: FastifyReply;
+}
+
+/** Answers a fast-path call (once: a shutdown may have answered it already). */
+function sendJson(reply: FastifyReply, sessionId: string, body: string): void {
+  if (reply.sent) return;
+  void reply.code(200).header('content-type', 'application/json').header('mcp-session-id', sessionId).send(body);
+}
+
+/** The caller of a fast-path call: identity from the request's headers, admin re-checked per call. */
+class HttpCaller implements Caller {
+  readonly context: CallContext;
+  constructor(
+    private readonly headers: FastifyRequest['headers'],
+    readonly sessionAdmin: boolean,
+    private readonly config: McpHttpOptions['config'],
+  ) {
+    this.context = { credential: headerOf(headers, config.credentialHeader), tenant: headerOf(headers, config.tenantHeader) };
+  }
+  isAdmin(): boolean {
+    return isAdminRequest(this.headers, this.config.adminToken);
+  }
 }
 
 export interface McpHttp {
@@ -113,23 +138,25 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     }
   };
 
-  /** Tracks a POST of a session until its response ends. */
-  const track = (s: Session, reply: FastifyReply): Promise<void> => {
+  /**
+   * Tracks a POST of a session until its response ends ('close' follows 'finish' and also
+   * fires when the connection drops); a POST carrying requests is in flight until then.
+   */
+  const track = (s: Session, reply: FastifyReply, ids: (string | number)[], direct = false): InFlight => {
     s.open++;
     s.lastSeen = Date.now();
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const end = () => {
-        if (done) return;
-        done = true;
-        s.open--;
-        s.lastSeen = Date.now();
-        resolve();
-      };
-      reply.raw.once('close', end);
-      reply.raw.once('finish', end);
+    const flight: InFlight = { session: s, ids, ended: false, waiters: [], ...(direct ? { reply } : {}) };
+    if (ids.length > 0) inFlight.add(flight);
+    reply.raw.once('close', () => {
+      flight.ended = true;
+      s.open--;
+      s.lastSeen = Date.now();
+      inFlight.delete(flight);
+      for (const w of flight.waiters) w();
     });
+    return flight;
   };
+  const ended = (f: InFlight): Promise<void> => (f.ended ? Promise.resolve() : new Promise((resolve) => f.waiters.push(resolve)));
 
   /**
    * The hot path: a single `tools/call` on an open session whose client accepts JSON is answered
@@ -151,21 +178,9 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
 
   const answerCall = async (s: Session, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const m = req.body as { id: string | number; params: { name: string; arguments?: Record<string, unknown> } };
-    const send = (body: string): void => {
-      if (reply.sent) return;
-      void reply.code(200).header('content-type', 'application/json').header('mcp-session-id', s.id).send(body);
-    };
-    const done = track(s, reply);
-    const flight: InFlight = { session: s, ids: [m.id], done, cut: send };
-    inFlight.add(flight);
-    void done.then(() => inFlight.delete(flight));
-    const headers = req.headers;
-    const answer = await catalog.call(m.params.name, m.params.arguments, {
-      context: { credential: headerOf(headers, config.credentialHeader), tenant: headerOf(headers, config.tenantHeader) },
-      sessionAdmin: s.admin,
-      isAdmin: () => isAdminRequest(headers, config.adminToken),
-    });
-    send(`{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${answerJson(answer)}}`);
+    track(s, reply, [m.id], true);
+    const answer = await catalog.call(m.params.name, m.params.arguments, new HttpCaller(req.headers, s.admin, config));
+    sendJson(reply, s.id, `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${answerJson(answer)}}`);
     return reply;
   };
 
@@ -184,12 +199,17 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
     const route = {
       logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
-      preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
+      // callback style: no promise per request on the hot path
+      preHandler: (req: FastifyRequest, reply: FastifyReply, next: () => void): void => {
         if (!originAllowed(headerOf(req.headers, 'origin'))) {
-          return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
+          void reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
+          return;
         }
-        if (closing) return reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
-        return undefined;
+        if (closing) {
+          void reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
+          return;
+        }
+        next();
       },
     } as const;
 
@@ -241,12 +261,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
       if (fastCall(req)) return answerCall(entry, req, reply);
       const msgs = (Array.isArray(req.body) ? req.body : [req.body]) as Record<string, unknown>[];
       const ids = msgs.filter((m) => m['method'] !== undefined && (typeof m['id'] === 'string' || typeof m['id'] === 'number')).map((m) => m['id'] as string | number);
-      const done = track(entry, reply);
-      const flight: InFlight | undefined = ids.length > 0 ? { session: entry, ids, done } : undefined;
-      if (flight) {
-        inFlight.add(flight);
-        void done.then(() => inFlight.delete(flight));
-      }
+      track(entry, reply, ids);
       reply.hijack();
       await entry.transport.handleRequest(req.raw, reply.raw, req.body);
     });
@@ -274,7 +289,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         const pending = inFlight.size;
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          Promise.all([...inFlight].map((f) => f.done)),
+          Promise.all([...inFlight].map(ended)),
           new Promise<void>((resolve) => {
             timer = setTimeout(resolve, drainMs);
           }),
@@ -285,13 +300,13 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         for (const f of cut) {
           for (const id of f.ids) {
             const msg = jsonRpcError(SHUTTING_DOWN, `the gateway shut down before this call finished (drained ${drainMs} ms); a write may or may not have been applied upstream`, id as JsonRpcId);
-            if (f.cut) f.cut(JSON.stringify(msg));
+            if (f.reply) sendJson(f.reply, f.session.id, JSON.stringify(msg));
             else await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
           }
         }
         if (cut.length > 0 || pending > 0) logger.info({ drained: pending - cut.length, cut: cut.reduce((n, f) => n + f.ids.length, 0), drainMs }, 'in-flight MCP calls at shutdown');
         // let the error responses reach the sockets before the server closes them
-        await Promise.race([Promise.all(cut.map((f) => f.done)), new Promise((r) => setTimeout(r, 200))]);
+        await Promise.race([Promise.all(cut.map(ended)), new Promise((r) => setTimeout(r, 200))]);
       }
       for (const s of [...sessions.values()]) {
         sessions.delete(s.id);
