@@ -43,7 +43,7 @@ interface InFlight {
 /** Answers a fast-path call (once: a shutdown may have answered it already). */
 function sendJson(reply: FastifyReply, sessionId: string, body: string): void {
   if (reply.sent) return;
-  void reply.code(200).header('content-type', 'application/json').header('mcp-session-id', sessionId).send(body);
+  void reply.header('content-type', 'application/json').header('mcp-session-id', sessionId).send(body);
 }
 
 /** The caller of a fast-path call: identity from the request's headers, admin re-checked per call. */
@@ -197,23 +197,19 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     });
 
     // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
-    const route = {
-      logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
-      // callback style: no promise per request on the hot path
-      preHandler: (req: FastifyRequest, reply: FastifyReply, next: () => void): void => {
-        if (!originAllowed(headerOf(req.headers, 'origin'))) {
-          void reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
-          return;
-        }
-        if (closing) {
-          void reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
-          return;
-        }
-        next();
-      },
-    } as const;
+    const route = { logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' } as const;
+    /** Origin and shutdown checks, first thing in each handler (no hook machinery per request). */
+    const refused = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+      if (!originAllowed(headerOf(req.headers, 'origin'))) {
+        return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
+      }
+      if (closing) return reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
+      return undefined;
+    };
 
     scope.post('/mcp', route, async (req, reply) => {
+      const no = refused(req, reply);
+      if (no) return no;
       const bad = checkBody(req.body);
       if (bad) {
         // bad params of a request with an id: a JSON-RPC response (clients match it by id); else 400
@@ -267,6 +263,8 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     });
 
     const sessionRoute = async (req: FastifyRequest, reply: FastifyReply) => {
+      const no = refused(req, reply);
+      if (no) return no;
       const sid = headerOf(req.headers, 'mcp-session-id');
       const entry = sid ? sessions.get(sid) : undefined;
       if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));

@@ -31,13 +31,29 @@ export function answerOf(texts: string[], extra: Omit<ToolAnswer, 'literals'> = 
   return { literals: texts.map((t) => JSON.stringify(t)), ...extra };
 }
 
+/** `_meta` of a read answer (the source marker alone), serialised once. */
+const SOURCE_ONLY: Record<string, string> = {
+  cache: '{"stratacache/source":"cache"}',
+  origin: '{"stratacache/source":"origin"}',
+  stale: '{"stratacache/source":"stale"}',
+};
+function metaJson(meta: Record<string, unknown>): string {
+  const src = meta['stratacache/source'];
+  if (typeof src === 'string' && SOURCE_ONLY[src] !== undefined) {
+    let n = 0;
+    for (const _ in meta) n++;
+    if (n === 1) return SOURCE_ONLY[src];
+  }
+  return JSON.stringify(meta);
+}
+
 /** `CallToolResult` JSON of an answer: the literals are concatenated, never re-serialised. */
 export function answerJson(a: ToolAnswer): string {
   let s = '{"content":[';
   for (let i = 0; i < a.literals.length; i++) s += `${i ? ',' : ''}{"type":"text","text":${a.literals[i]}}`;
   s += ']';
   if (a.isError) s += ',"isError":true';
-  if (a._meta !== undefined) s += `,"_meta":${JSON.stringify(a._meta)}`;
+  if (a._meta !== undefined) s += `,"_meta":${metaJson(a._meta)}`;
   return `${s}}`;
 }
 

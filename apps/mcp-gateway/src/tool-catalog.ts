@@ -86,15 +86,19 @@ export class ToolCatalog {
     return admin ? this.listAdmin : this.listUser;
   }
 
-  /** One `tools/call`: arguments validated by the tool's compiled validator, then run. Never throws. */
-  async call(name: string, args: Record<string, unknown> | undefined, caller: Caller): Promise<ToolAnswer> {
+  /** One `tools/call`: arguments validated by the tool's compiled validator, then run. Never rejects. */
+  call(name: string, args: Record<string, unknown> | undefined, caller: Caller): Promise<ToolAnswer> {
     const tool = this.tools.get(name);
     if (tool) {
       const a = args ?? {};
       const bad = tool.validateInput(a);
-      if (bad !== undefined) return invalidParams(`Input validation error: Invalid arguments for tool ${name}: ${bad}`);
+      if (bad !== undefined) return Promise.resolve(invalidParams(`Input validation error: Invalid arguments for tool ${name}: ${bad}`));
       return this.runner.call(tool, a, caller.context);
     }
+    return this.callAdmin(name, args, caller);
+  }
+
+  private async callAdmin(name: string, args: Record<string, unknown> | undefined, caller: Caller): Promise<ToolAnswer> {
     if (caller.sessionAdmin && (name === 'cache_stats' || name === 'cache_invalidate')) {
       if (!caller.isAdmin()) return denied();
       try {
