@@ -164,7 +164,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
    * compiled validator, the tool, and the serialised answer (a cache hit's stored bytes) in one
    * `application/json` write. Everything else (initialize, tools/list, batches, notifications,
    * responses, a bad protocol version or Accept header, GET, DELETE) goes to the SDK transport,
-   * which answers exactly as before.
+   * which checks and answers it as before (single results as application/json too).
    */
   const fastCall = (req: FastifyRequest): boolean => {
     const m = req.body as Record<string, unknown> | unknown[] | null;
