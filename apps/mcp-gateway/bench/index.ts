@@ -14,6 +14,7 @@ import { createDemoUpstream } from '../src/demo-upstream';
 import type { WebhookTarget } from '../src/demo-upstream';
 import { loadConfig } from '../src/config';
 import { createGateway } from '../src/gateway';
+import { runHotPath } from './hot-path';
 
 const KEY = 'demo-key-alice';
 const SECRET = 'bench-webhook-secret-0123456789';
@@ -108,6 +109,8 @@ async function run(label: string, redisUrl: string | undefined): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  await runHotPath();
+  if (process.argv.includes('--hot')) return;
   await run('embedded', undefined);
   let redis: Awaited<ReturnType<typeof startStandalone>> | undefined;
   try {

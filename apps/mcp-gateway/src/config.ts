@@ -47,6 +47,7 @@ const envSchema = z.object({
   TENANT_HEADER: header.default('x-instance'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  RESULT_JSON: z.enum(['compact', 'pretty']).default('compact'),
   STDIO_ADMIN: bool.default(false),
   CACHE_LAYER: z.enum(['tiered', 'core']).default('tiered'),
   SHARDS: z.string().optional(),
@@ -106,6 +107,8 @@ export interface GatewayConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `auto`: short readable lines (pino-pretty) when the log stream is a TTY, JSON lines otherwise. */
   logFormat: 'auto' | 'pretty' | 'json';
+  /** JSON text of tool results: `compact` (default) or `pretty` (2-space indented). */
+  resultJson: 'compact' | 'pretty';
   /** Expose the admin cache tools in stdio mode (local, trusted process). */
   stdioAdmin: boolean;
   /** `tiered` (L1 + L2, default) or `core` (L2 only). */
@@ -174,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tenantHeader: e.TENANT_HEADER,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    resultJson: e.RESULT_JSON,
     stdioAdmin: e.STDIO_ADMIN,
     cacheLayer: e.CACHE_LAYER,
     shards,

@@ -7,6 +7,7 @@ import { createGatewayCache } from './cache';
 import { ConfigError } from './errors';
 import { loadManifest, type CompiledManifest } from './manifest/load';
 import { registerMcpHttp } from './mcp-http';
+import { ToolCatalog } from './tool-catalog';
 import { ToolRunner } from './tool-runner';
 import { UpstreamClient } from './upstream';
 import { webhookRoutes } from './webhooks/receiver';
@@ -18,6 +19,8 @@ export interface GatewayContext {
   manifest: CompiledManifest;
   cache: GatewayCache;
   runner: ToolRunner;
+  /** The tools (lists, compiled validators, the one `tools/call`), built once and shared by every session. */
+  catalog: ToolCatalog;
   logger: Logger;
 }
 
@@ -100,11 +103,12 @@ export async function createGatewayContext(
     keySecret: config.keySecret,
     fallbackCredential: config.upstreamApiKey,
     logger,
+    resultJson: config.resultJson,
   });
   if (config.keySecretGenerated) {
     logger.warn('KEY_SECRET is not set: generated one for this process (caller-scoped cache entries are not shared across restarts or instances)');
   }
-  return { config, manifest, cache, runner, logger };
+  return { config, manifest, cache, runner, catalog: new ToolCatalog(runner), logger };
 }
 
 /**
@@ -113,24 +117,33 @@ export async function createGatewayContext(
  */
 export async function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const ctx = await createGatewayContext(config, opts);
-  const { manifest, cache, runner, logger } = ctx;
+  const { manifest, cache, runner, catalog, logger } = ctx;
+  const debugLines = logger.isLevelEnabled('debug');
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     forceCloseConnections: true,
     logController: new LogController({ disableRequestLogging: true }),
+    // no per-request child logger on the MCP hot path below debug (its request lines are debug only)
+    childLoggerFactory(parent, bindings, childOpts, rawReq) {
+      if (!debugLines && rawReq.url !== undefined && rawReq.url.startsWith('/mcp')) return parent;
+      return parent.child(bindings, childOpts);
+    },
   });
   // request logging is ours (below); server errors are still logged, once
   app.addHook('onError', async (req, _reply, err) => {
     if (((err as { statusCode?: number }).statusCode ?? 500) < 500) return;
     req.log.error({ err: { message: err.message, code: (err as { code?: string }).code } }, `${req.method} ${req.url.split('?')[0]} failed`);
   });
-  // one short line per request (instead of Fastify's two): `POST /webhooks/crm 200 3.1ms`; /mcp at debug
-  app.addHook('onResponse', async (req, reply) => {
+  // one short line per request (instead of Fastify's two): `POST /webhooks/crm 200 3.1ms`; /mcp at
+  // debug only, and then decided once: below debug the MCP hot path does no logging work at all
+  app.addHook('onResponse', (req, reply, done) => {
+    if (!debugLines && req.routeOptions.url === '/mcp') return done();
     const path = req.url.split('?')[0] ?? req.url;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
     req.log[path === '/mcp' ? 'debug' : 'info']({ http: { method: req.method, path, status: reply.statusCode, ms } }, `${req.method} ${path} ${reply.statusCode} ${ms}ms`);
+    done();
   });
-  const mcp = await registerMcpHttp(app, { config, runner, logger });
+  const mcp = await registerMcpHttp(app, { config, catalog, logger });
 
   app.get('/healthz', async (_req, reply) => {
     const health = await cache.health().catch((err: Error) => ({ ok: false, error: err.message }));

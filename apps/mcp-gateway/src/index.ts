@@ -12,6 +12,10 @@ export type { GatewayCache, CacheTarget, InvalidationOutcome, ReadSpec, ReadResu
 export { ToolRunner, resolveTargets } from './tool-runner';
 export type { CallContext, GatewayCounters, ToolResult } from './tool-runner';
 export { createMcpServer, isAdminRequest } from './mcp-server';
+export { ToolCatalog } from './tool-catalog';
+export type { Caller, ToolDefinition } from './tool-catalog';
+export { answerJson, answerResult } from './tool-answer';
+export type { ToolAnswer, JsonFormat } from './tool-answer';
 export { runStdio } from './stdio';
 export { UpstreamClient } from './upstream';
 export { PathError, encodePathValue, resolveUpstreamUrl } from './upstream-path';

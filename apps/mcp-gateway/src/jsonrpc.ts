@@ -39,6 +39,17 @@ const SCHEMAS: Record<string, { safeParse(v: unknown): { success: boolean; error
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
+/** `params` of a `tools/call` that CallToolRequestSchema accepts for sure (no `_meta`, no `task`). */
+function isPlainCall(params: unknown): boolean {
+  if (!isObject(params) || typeof params['name'] !== 'string') return false;
+  let n = 1;
+  if ('arguments' in params) {
+    if (!isObject(params['arguments'])) return false;
+    n++;
+  }
+  return Object.keys(params).length === n;
+}
+
 /** One line out of validation issues: `params.name: expected string, received number (+1 more)`. */
 function oneLine(issues: { path: PropertyKey[]; message: string }[]): string {
   const first = issues[0];
@@ -67,6 +78,8 @@ export function checkMessage(msg: unknown): JsonRpcErrorBody | undefined {
   if ('params' in msg && msg['params'] !== undefined && !isObject(msg['params'])) {
     return jsonRpcError(INVALID_PARAMS, `Invalid params for ${method}: params must be an object`, id);
   }
+  // the common shape of a tool call needs no schema walk: `{ name: string, arguments?: object }`
+  if (method === 'tools/call' && isPlainCall(msg['params'])) return undefined;
   const schema = SCHEMAS[method];
   if (schema && 'id' in msg) {
     const r = schema.safeParse(msg);

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from './config';
 import { checkBody, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isInitialize, jsonRpcError, PARSE_ERROR, type JsonRpcId } from './jsonrpc';
 import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
-import type { ToolRunner } from './tool-runner';
+import { answerJson } from './tool-answer';
+import type { Caller, ToolCatalog } from './tool-catalog';
+import type { CallContext } from './tool-runner';
 
 /** JSON-RPC code of a call cut off by shutdown, and of requests refused while shutting down. */
 export const SHUTTING_DOWN = -32000;
@@ -15,7 +17,9 @@ export const SHUTTING_DOWN = -32000;
 interface Session {
   id: string;
   transport: StreamableHTTPServerTransport;
-  server: McpServer;
+  server: Server;
+  /** The admin tools are listed and callable (admin token at `initialize`). */
+  admin: boolean;
   lastSeen: number;
   /**
    * POSTs of this session being answered: never idle (nor evicted) while > 0. A GET SSE stream
@@ -28,7 +32,33 @@ interface Session {
 interface InFlight {
   session: Session;
   ids: (string | number)[];
-  done: Promise<void>;
+  /** The response ended (sent, or the connection closed). */
+  ended: boolean;
+  /** Resolved when it ends (only a drain waits: no promise per request). */
+  waiters: (() => void)[];
+  /** Set when answered by the fast path (not the SDK transport): a shutdown answers it here. */
+  reply?: FastifyReply;
+}
+
+/** Answers a fast-path call (once: a shutdown may have answered it already). */
+function sendJson(reply: FastifyReply, sessionId: string, body: string): void {
+  if (reply.sent) return;
+  void reply.header('content-type', 'application/json').header('mcp-session-id', sessionId).send(body);
+}
+
+/** The caller of a fast-path call: identity from the request's headers, admin re-checked per call. */
+class HttpCaller implements Caller {
+  readonly context: CallContext;
+  constructor(
+    private readonly headers: FastifyRequest['headers'],
+    readonly sessionAdmin: boolean,
+    private readonly config: McpHttpOptions['config'],
+  ) {
+    this.context = { credential: headerOf(headers, config.credentialHeader), tenant: headerOf(headers, config.tenantHeader) };
+  }
+  isAdmin(): boolean {
+    return isAdminRequest(this.headers, this.config.adminToken);
+  }
 }
 
 export interface McpHttp {
@@ -44,7 +74,7 @@ export interface McpHttp {
 
 export interface McpHttpOptions {
   config: Pick<GatewayConfig, 'credentialHeader' | 'tenantHeader' | 'adminToken' | 'allowedOrigins' | 'logLevel' | 'maxSessions' | 'sessionIdleSec'>;
-  runner: ToolRunner;
+  catalog: ToolCatalog;
   logger: Logger;
 }
 
@@ -57,7 +87,7 @@ export interface McpHttpOptions {
  * - shutdown: in-flight calls drained up to a deadline, then answered with a JSON-RPC error.
  */
 export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions): Promise<McpHttp> {
-  const { config, runner, logger } = opts;
+  const { config, catalog, logger } = opts;
   const sessions = new Map<string, Session>();
   const inFlight = new Set<InFlight>();
   let closing = false;
@@ -108,22 +138,50 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     }
   };
 
-  /** Tracks a POST of a session until its response ends. */
-  const track = (s: Session, reply: FastifyReply): Promise<void> => {
+  /**
+   * Tracks a POST of a session until its response ends ('close' follows 'finish' and also
+   * fires when the connection drops); a POST carrying requests is in flight until then.
+   */
+  const track = (s: Session, reply: FastifyReply, ids: (string | number)[], direct = false): InFlight => {
     s.open++;
     s.lastSeen = Date.now();
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const end = () => {
-        if (done) return;
-        done = true;
-        s.open--;
-        s.lastSeen = Date.now();
-        resolve();
-      };
-      reply.raw.once('close', end);
-      reply.raw.once('finish', end);
+    const flight: InFlight = { session: s, ids, ended: false, waiters: [], ...(direct ? { reply } : {}) };
+    if (ids.length > 0) inFlight.add(flight);
+    reply.raw.once('close', () => {
+      flight.ended = true;
+      s.open--;
+      s.lastSeen = Date.now();
+      inFlight.delete(flight);
+      for (const w of flight.waiters) w();
     });
+    return flight;
+  };
+  const ended = (f: InFlight): Promise<void> => (f.ended ? Promise.resolve() : new Promise((resolve) => f.waiters.push(resolve)));
+
+  /**
+   * The hot path: a single `tools/call` on an open session whose client accepts JSON is answered
+   * here, without the SDK transport's Node → Web Request/Response round trip: the catalog's
+   * compiled validator, the tool, and the serialised answer (a cache hit's stored bytes) in one
+   * `application/json` write. Everything else (initialize, tools/list, batches, notifications,
+   * responses, a bad protocol version or Accept header, GET, DELETE) goes to the SDK transport,
+   * which checks and answers it as before (single results as application/json too).
+   */
+  const fastCall = (req: FastifyRequest): boolean => {
+    const m = req.body as Record<string, unknown> | unknown[] | null;
+    if (m === null || typeof m !== 'object' || Array.isArray(m) || m['method'] !== 'tools/call' || m['id'] === undefined) return false;
+    const accept = req.headers.accept;
+    // the transport's rule: a POST must accept both (else 406, answered by the transport)
+    if (accept === undefined || !accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    const version = req.headers['mcp-protocol-version'];
+    return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+  };
+
+  const answerCall = async (s: Session, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const m = req.body as { id: string | number; params: { name: string; arguments?: Record<string, unknown> } };
+    track(s, reply, [m.id], true);
+    const answer = await catalog.call(m.params.name, m.params.arguments, new HttpCaller(req.headers, s.admin, config));
+    sendJson(reply, s.id, `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${answerJson(answer)}}`);
+    return reply;
   };
 
   await app.register(async (scope) => {
@@ -139,18 +197,19 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
     });
 
     // request logs of the MCP endpoint only at debug (one line per JSON-RPC message is noise)
-    const route = {
-      logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn',
-      preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
-        if (!originAllowed(headerOf(req.headers, 'origin'))) {
-          return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
-        }
-        if (closing) return reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
-        return undefined;
-      },
-    } as const;
+    const route = { logLevel: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' } as const;
+    /** Origin and shutdown checks, first thing in each handler (no hook machinery per request). */
+    const refused = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+      if (!originAllowed(headerOf(req.headers, 'origin'))) {
+        return reply.code(403).send(jsonRpcError(-32000, 'Forbidden: origin not allowed (see ALLOWED_ORIGINS)'));
+      }
+      if (closing) return reply.code(503).header('connection', 'close').send(jsonRpcError(SHUTTING_DOWN, 'Service unavailable: the gateway is shutting down'));
+      return undefined;
+    };
 
     scope.post('/mcp', route, async (req, reply) => {
+      const no = refused(req, reply);
+      if (no) return no;
       const bad = checkBody(req.body);
       if (bad) {
         // bad params of a request with an id: a JSON-RPC response (clients match it by id); else 400
@@ -166,7 +225,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         if (!makeRoom()) return reply.code(503).send(jsonRpcError(-32000, 'Too many open sessions (MAX_SESSIONS), retry later'));
         const admin = isAdminRequest(req.headers, config.adminToken);
         const server = createMcpServer({
-          runner,
+          catalog,
           admin,
           context: contextOf,
           adminCheck: (extra) => isAdminRequest(extra.requestInfo?.headers, config.adminToken),
@@ -174,10 +233,14 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         const created: Session = {
           id: '',
           server,
+          admin,
           lastSeen: Date.now(),
           open: 0,
           transport: new StreamableHTTPServerTransport({
             sessionIdGenerator: () => randomUUID(),
+            // one JSON-RPC result per POST is answered as application/json (one write), not as an
+            // SSE stream; server-initiated messages still go out on the GET SSE stream
+            enableJsonResponse: true,
             onsessioninitialized: (id) => {
               created.id = id;
               sessions.set(id, created);
@@ -191,19 +254,17 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         entry = created;
         logger.info({ admin }, 'mcp session opened');
       }
+      if (fastCall(req)) return answerCall(entry, req, reply);
       const msgs = (Array.isArray(req.body) ? req.body : [req.body]) as Record<string, unknown>[];
       const ids = msgs.filter((m) => m['method'] !== undefined && (typeof m['id'] === 'string' || typeof m['id'] === 'number')).map((m) => m['id'] as string | number);
-      const done = track(entry, reply);
-      const flight: InFlight | undefined = ids.length > 0 ? { session: entry, ids, done } : undefined;
-      if (flight) {
-        inFlight.add(flight);
-        void done.then(() => inFlight.delete(flight));
-      }
+      track(entry, reply, ids);
       reply.hijack();
       await entry.transport.handleRequest(req.raw, reply.raw, req.body);
     });
 
     const sessionRoute = async (req: FastifyRequest, reply: FastifyReply) => {
+      const no = refused(req, reply);
+      if (no) return no;
       const sid = headerOf(req.headers, 'mcp-session-id');
       const entry = sid ? sessions.get(sid) : undefined;
       if (!entry) return reply.code(sid ? 404 : 400).send(jsonRpcError(sid ? -32001 : -32000, sid ? 'Session not found' : 'Missing mcp-session-id header'));
@@ -226,7 +287,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         const pending = inFlight.size;
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          Promise.all([...inFlight].map((f) => f.done)),
+          Promise.all([...inFlight].map(ended)),
           new Promise<void>((resolve) => {
             timer = setTimeout(resolve, drainMs);
           }),
@@ -237,12 +298,13 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         for (const f of cut) {
           for (const id of f.ids) {
             const msg = jsonRpcError(SHUTTING_DOWN, `the gateway shut down before this call finished (drained ${drainMs} ms); a write may or may not have been applied upstream`, id as JsonRpcId);
-            await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
+            if (f.reply) sendJson(f.reply, f.session.id, JSON.stringify(msg));
+            else await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
           }
         }
         if (cut.length > 0 || pending > 0) logger.info({ drained: pending - cut.length, cut: cut.reduce((n, f) => n + f.ids.length, 0), drainMs }, 'in-flight MCP calls at shutdown');
         // let the error responses reach the sockets before the server closes them
-        await Promise.race([Promise.all(cut.map((f) => f.done)), new Promise((r) => setTimeout(r, 200))]);
+        await Promise.race([Promise.all(cut.map(ended)), new Promise((r) => setTimeout(r, 200))]);
       }
       for (const s of [...sessions.values()]) {
         sessions.delete(s.id);

@@ -1,10 +1,10 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
-import type { CacheTarget } from './cache-port';
-import type { CallContext, ToolResult, ToolRunner } from './tool-runner';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { answerResult } from './tool-answer';
+import type { ToolCatalog } from './tool-catalog';
+import type { CallContext } from './tool-runner';
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 type Headers = Record<string, string | string[] | undefined>;
@@ -35,8 +35,8 @@ export function isAdminRequest(headers: Headers | undefined, adminToken: string 
 }
 
 export interface McpServerOptions {
-  runner: ToolRunner;
-  /** Whether the cache admin tools are registered for this session. */
+  catalog: ToolCatalog;
+  /** Whether the cache admin tools are listed and callable in this session. */
   admin: boolean;
   /** Caller identity of a request (credential + tenant). */
   context: (extra: Extra) => CallContext;
@@ -44,95 +44,30 @@ export interface McpServerOptions {
   adminCheck: (extra: Extra) => boolean;
 }
 
-const targetSchema = z
-  .object({
-    tag: z.string().min(1).optional().describe('Invalidate every entry carrying this tag, e.g. job:job-1'),
-    entity: z.string().min(1).optional().describe('Invalidate a namespace: every entry of this entity (e.g. job)'),
-    operation: z.string().min(1).optional().describe('With entity: only this operation (e.g. list)'),
-    tenant: z.string().min(1).optional().describe('Only this tenant / instance (default: all)'),
-  })
-  .refine((v) => v.tag !== undefined || v.entity !== undefined, { message: 'give a tag or an entity' })
-  .refine((v) => v.operation === undefined || v.entity !== undefined, { message: 'operation needs an entity', path: ['operation'] });
-
 /**
- * Builds one MCP server (one per Streamable HTTP session, or one for stdio) exposing the
- * manifest's tools — input JSON schemas are turned into zod schemas so the SDK validates
- * arguments and answers an error naming the bad field — plus, for admins, `cache_stats`
- * and `cache_invalidate`.
+ * Builds one MCP server (one per Streamable HTTP session, or one for stdio). It is the SDK's
+ * low-level `Server` with two handlers over the shared {@link ToolCatalog} — nothing per tool
+ * is built per session: `tools/list` answers the catalog's precomputed list, `tools/call` runs
+ * the catalog's compiled validator and the tool.
  */
-export function createMcpServer(opts: McpServerOptions): McpServer {
-  const { runner } = opts;
-  const server = new McpServer(
-    { name: `stratacache-gateway-${runner.manifest.name}`, version: GATEWAY_VERSION },
+export function createMcpServer(opts: McpServerOptions): Server {
+  const { catalog } = opts;
+  const manifest = catalog.runner.manifest;
+  const server = new Server(
+    { name: `stratacache-gateway-${manifest.name}`, version: GATEWAY_VERSION },
     {
       capabilities: { tools: {} },
-      instructions: runner.manifest.description
-        ? `${runner.manifest.description} Reads are cached; writes invalidate the affected reads.`
-        : undefined,
+      instructions: manifest.description ? `${manifest.description} Reads are cached; writes invalidate the affected reads.` : undefined,
     },
   );
-  for (const tool of runner.manifest.tools) {
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.inputZod as z.ZodObject,
-        annotations: {
-          readOnlyHint: tool.kind === 'read',
-          destructiveHint: tool.request.method === 'DELETE',
-          idempotentHint: tool.kind === 'read' || tool.request.method === 'PUT' || tool.request.method === 'DELETE',
-          openWorldHint: false,
-        },
-      },
-      async (args: unknown, extra: Extra) =>
-        (await runner.call(tool, (args ?? {}) as Record<string, unknown>, opts.context(extra))) as ToolResult & { content: [] },
-    );
-  }
-  if (opts.admin) registerAdminTools(server, opts);
+  server.setRequestHandler(ListToolsRequestSchema, () => catalog.list(opts.admin) as ListToolsResult);
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const answer = await catalog.call(req.params.name, req.params.arguments, {
+      context: opts.context(extra),
+      sessionAdmin: opts.admin,
+      isAdmin: () => opts.adminCheck(extra),
+    });
+    return answerResult(answer) as CallToolResult;
+  });
   return server;
-}
-
-function denied(): ToolResult {
-  return { content: [{ type: 'text', text: 'forbidden: the cache tools need the admin token' }], isError: true };
-}
-
-function registerAdminTools(server: McpServer, opts: McpServerOptions): void {
-  const { runner } = opts;
-  server.registerTool(
-    'cache_stats',
-    {
-      description: 'Cache statistics of the gateway: hit rate, origin calls, stale answers, invalidations, store health. Admin only.',
-      inputSchema: z.object({}),
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
-    async (_args: unknown, extra: Extra) => {
-      if (!opts.adminCheck(extra)) return denied() as never;
-      const [cache, health] = await Promise.all([runner.cache.stats(), runner.cache.health()]);
-      const c = runner.counters;
-      const body = { gateway: { ...c, hitRate: c.reads ? c.cacheHits / c.reads : 0 }, cache, health };
-      return { content: [{ type: 'text', text: JSON.stringify(body, null, 2) }] };
-    },
-  );
-  server.registerTool(
-    'cache_invalidate',
-    {
-      description: 'Invalidate cached reads by tag (e.g. job:job-1) or by namespace (entity [+ operation]). Admin only.',
-      inputSchema: targetSchema,
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-    },
-    async (args: z.infer<typeof targetSchema>, extra: Extra) => {
-      if (!opts.adminCheck(extra)) return denied() as never;
-      const target: CacheTarget =
-        args.tag !== undefined ? { tag: args.tag } : args.operation !== undefined ? { entity: args.entity!, operation: args.operation } : { entity: args.entity! };
-      let inv;
-      try {
-        inv = await runner.applyTargets([target], args.tenant);
-      } catch (err) {
-        return { content: [{ type: 'text', text: `cache_invalidate refused: ${(err as Error).message}` }], isError: true };
-      }
-      const body = { ok: inv.ok, invalidated: inv.applied, failed: inv.failed, reasons: inv.reasons, tenant: args.tenant ?? null, target };
-      return { content: [{ type: 'text', text: JSON.stringify(body) }], ...(inv.ok ? {} : { isError: true }) };
-    },
-  );
 }

@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { GatewayContext } from './gateway';
 import { createMcpServer } from './mcp-server';
 
@@ -8,9 +8,9 @@ import { createMcpServer } from './mcp-server';
  * from `UPSTREAM_API_KEY`; the admin tools are exposed only with `STDIO_ADMIN=true`.
  * Logs must go to stderr in this mode (stdout carries the protocol).
  */
-export async function runStdio(ctx: GatewayContext, tenant?: string): Promise<{ server: McpServer; close(): Promise<void> }> {
+export async function runStdio(ctx: GatewayContext, tenant?: string): Promise<{ server: Server; close(): Promise<void> }> {
   const server = createMcpServer({
-    runner: ctx.runner,
+    catalog: ctx.catalog,
     admin: ctx.config.stdioAdmin,
     context: () => ({ credential: ctx.config.upstreamApiKey, tenant }),
     adminCheck: () => ctx.config.stdioAdmin,

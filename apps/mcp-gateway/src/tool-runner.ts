@@ -7,6 +7,7 @@ import type { InvalidationTarget } from './manifest/schema';
 import { renderTemplate } from './manifest/template';
 import type { UpstreamClient } from './upstream';
 import { encodePathValue, PathError } from './upstream-path';
+import { answerOf, textOf, type JsonFormat, type ToolAnswer } from './tool-answer';
 
 /** Who is calling: taken from HTTP headers (Streamable HTTP) or the environment (stdio). */
 export interface CallContext {
@@ -15,12 +16,7 @@ export interface CallContext {
   tenant?: string | undefined;
 }
 
-export interface ToolResult {
-  [k: string]: unknown;
-  content: { type: 'text'; text: string }[];
-  isError?: boolean;
-  _meta?: Record<string, unknown>;
-}
+export type { ToolResult } from './tool-answer';
 
 export interface GatewayCounters {
   reads: number;
@@ -64,7 +60,11 @@ export function invalidationWarning(o: InvalidationOutcome): string {
   return `warning: ${o.failed} of ${o.failed + o.applied} cache invalidations failed (${o.reasons.join(', ') || 'unknown'}); cached reads may be stale until their TTL`;
 }
 
-const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value, null, 2) ?? 'null');
+/**
+ * A cached read holds the JSON string literal of its text (serialised once, when the origin
+ * answered). Entries written by an older gateway hold the upstream value itself.
+ */
+const isLiteral = (v: unknown): v is string => typeof v === 'string' && v.length >= 2 && v.charCodeAt(0) === 34;
 
 /**
  * Executes manifest tools: reads through the cache, writes straight to the upstream
@@ -96,8 +96,38 @@ export class ToolRunner {
       logger: Logger;
       /** How long a credential the upstream accepted may read shared cache entries without a new upstream check. Default 5 min. */
       credentialCheckTtlMs?: number;
+      /** JSON text of results: `compact` (default) or `pretty` (2-space indented). */
+      resultJson?: JsonFormat;
     },
-  ) {}
+  ) {
+    this.format = opts.resultJson ?? 'compact';
+    for (const t of manifest.tools) this.byName.set(t.name, t);
+  }
+
+  private readonly format: JsonFormat;
+  private readonly byName = new Map<string, CompiledTool>();
+
+  /**
+   * HMAC scope of a credential, memoised: an agent calls with the same key in a loop and one
+   * HMAC-SHA256 per call was 5 % of a cache hit. In process memory only (never persisted or
+   * logged), at most 1,000 credentials (cleared when full).
+   */
+  private readonly scopes = new Map<string, string>();
+  private scopeOf(credential: string | undefined): string {
+    if (!credential) return credentialScope(this.opts.keySecret, credential);
+    let scope = this.scopes.get(credential);
+    if (scope === undefined) {
+      if (this.scopes.size >= 1000) this.scopes.clear();
+      scope = credentialScope(this.opts.keySecret, credential);
+      this.scopes.set(credential, scope);
+    }
+    return scope;
+  }
+
+  /** JSON string literal of an upstream value's text. */
+  private literal(value: unknown): string {
+    return JSON.stringify(textOf(value, this.format));
+  }
 
   /**
    * A cached entry is served only to a credential the upstream accepted recently (any successful
@@ -122,7 +152,7 @@ export class ToolRunner {
   }
 
   tool(name: string): CompiledTool | undefined {
-    return this.manifest.tools.find((t) => t.name === name);
+    return this.byName.get(name);
   }
 
   private buildRequest(tool: CompiledTool, args: Record<string, unknown>) {
@@ -152,8 +182,11 @@ export class ToolRunner {
     return { method: tool.request.method, path, template: tool.request.path, query, body, timeoutMs: tool.request.timeout };
   }
 
-  /** Runs one tool. Upstream problems become tool errors (`isError: true`) carrying the upstream message. */
-  async call(tool: CompiledTool, args: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
+  /**
+   * Runs one tool (arguments already validated). Upstream problems become tool errors
+   * (`isError: true`) carrying the upstream message. The answer is kept serialised (see tool-answer.ts).
+   */
+  async call(tool: CompiledTool, args: Record<string, unknown>, ctx: CallContext): Promise<ToolAnswer> {
     const credential = ctx.credential ?? this.opts.fallbackCredential;
     try {
       return tool.kind === 'read' ? await this.read(tool, args, credential, ctx.tenant) : await this.write(tool, args, credential);
@@ -162,47 +195,44 @@ export class ToolRunner {
     }
   }
 
-  private async read(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolResult> {
+  private async read(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined, tenant: string | undefined): Promise<ToolAnswer> {
     this.counters.reads++;
     const req = this.buildRequest(tool, args);
-    const scope = credentialScope(this.opts.keySecret, credential);
-    const fetchOrigin = async (): Promise<unknown> => {
+    const scope = this.scopeOf(credential);
+    // the cache stores the serialised text (a JSON string literal): a hit is never re-serialised
+    const fetchOrigin = async (): Promise<string> => {
       this.counters.originCalls++;
       const res = await this.upstream.request({ ...req, credential });
       this.markVerified(scope);
-      return res.data;
+      return this.literal(res.data);
     };
-    if (!tool.cache) {
-      const value = await fetchOrigin();
-      return { content: [{ type: 'text', text: text(value) }], _meta: { 'stratacache/source': 'origin' } };
-    }
+    if (!tool.cache) return { literals: [await fetchOrigin()], _meta: { 'stratacache/source': 'origin' } };
     const params: Record<string, unknown> = {};
     for (const k of tool.keyFields) if (args[k] !== undefined) params[k] = args[k];
     // caller-scoped responses: the key carries an HMAC of the credential, never the credential
     if (tool.scope === 'caller') params['_scope'] = scope;
     const tags = tool.cache.tags.map((t) => renderTemplate(t, args)).filter((t): t is string => t !== undefined);
-    const { value, source } = await this.cache.read(
+    const { value, source } = await this.cache.read<unknown>(
       { entity: tool.cache.entity, operation: tool.cache.operation, params, ttlMs: tool.ttlMs, graceMs: tool.graceMs, tags, tenant },
       fetchOrigin,
     );
     if (source !== 'origin' && !this.isVerified(scope)) {
       // a credential the upstream has not accepted recently never reads cached data: ask the upstream
-      const fresh = await fetchOrigin();
-      return { content: [{ type: 'text', text: text(fresh) }], _meta: { 'stratacache/source': 'origin' } };
+      return { literals: [await fetchOrigin()], _meta: { 'stratacache/source': 'origin' } };
     }
     if (source === 'cache') this.counters.cacheHits++;
     if (source === 'stale') this.counters.staleServed++;
-    return { content: [{ type: 'text', text: text(value) }], _meta: { 'stratacache/source': source satisfies ReadSource } };
+    return { literals: [isLiteral(value) ? value : this.literal(value)], _meta: { 'stratacache/source': source satisfies ReadSource } };
   }
 
-  private async write(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined): Promise<ToolResult> {
+  private async write(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined): Promise<ToolAnswer> {
     this.counters.writes++;
     const req = this.buildRequest(tool, args);
     let data: unknown;
     try {
       // exactly once: the upstream client never retries a non-idempotent method
       data = (await this.upstream.request({ ...req, credential })).data;
-      this.markVerified(credentialScope(this.opts.keySecret, credential));
+      this.markVerified(this.scopeOf(credential));
     } catch (err) {
       // outcome unknown (timeout, network, 5xx): the write may have happened, so invalidate anyway
       if (err instanceof UpstreamError && !err.isClientError) await this.invalidate(tool.invalidates, { ...args, result: {} });
@@ -210,11 +240,11 @@ export class ToolRunner {
     }
     // every tenant / shard: tenants may read the same upstream data, so a write invalidates everywhere
     const inv = await this.invalidate(tool.invalidates, { ...args, result: data ?? {} });
-    const content: ToolResult['content'] = [{ type: 'text', text: data === null ? 'OK' : text(data) }];
+    const literals = [data === null ? '"OK"' : this.literal(data)];
     // the write happened; a failed invalidation is said, never hidden
-    if (!inv.ok) content.push({ type: 'text', text: invalidationWarning(inv) });
+    if (!inv.ok) literals.push(JSON.stringify(invalidationWarning(inv)));
     return {
-      content,
+      literals,
       _meta: { 'stratacache/source': 'origin', 'stratacache/invalidated': inv.applied, 'stratacache/invalidation': inv },
     };
   }
@@ -248,19 +278,19 @@ export class ToolRunner {
     return out;
   }
 
-  private errorResult(tool: CompiledTool, err: unknown): ToolResult {
+  private errorResult(tool: CompiledTool, err: unknown): ToolAnswer {
     if (err instanceof UpstreamError) {
       this.counters.upstreamErrors++;
       const msg = err.isClientError
         ? `upstream rejected ${tool.name} (${err.status}): ${err.upstreamMessage ?? err.message}`
         : `upstream unavailable for ${tool.name}: ${err.message}`;
-      return { content: [{ type: 'text', text: msg }], isError: true, _meta: { 'stratacache/error': err.code, 'stratacache/status': err.status } };
+      return answerOf([msg], { isError: true, _meta: { 'stratacache/error': err.code, 'stratacache/status': err.status } });
     }
     const e = err as Error;
     if (err instanceof GatewayError) {
-      return { content: [{ type: 'text', text: `${tool.name} refused: ${e.message}` }], isError: true, _meta: { 'stratacache/error': err.code } };
+      return answerOf([`${tool.name} refused: ${e.message}`], { isError: true, _meta: { 'stratacache/error': err.code } });
     }
     this.opts.logger.error({ tool: tool.name, err: { message: e.message, code: (e as { code?: string }).code } }, 'tool failed');
-    return { content: [{ type: 'text', text: `${tool.name} failed: ${e.message}` }], isError: true };
+    return answerOf([`${tool.name} failed: ${e.message}`], { isError: true });
   }
 }

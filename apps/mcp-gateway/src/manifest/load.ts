@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { z, type ZodType } from 'zod';
 import { ManifestError, type ManifestIssue } from '../errors';
 import { manifestSchema, RESERVED_TOOL_NAMES, type InvalidationTarget, type Manifest, type ManifestTool } from './schema';
 import { templateVars } from './template';
+import { createInputCompiler, type InputValidator } from './input-validator';
 
 export interface CompiledTool extends ManifestTool {
   kind: 'read' | 'write';
-  /** Zod schema built from `input` (validates the MCP call arguments). */
-  inputZod: ZodType;
+  /** Validator compiled once from `input` (Ajv): checks the MCP call arguments, applies defaults. */
+  validateInput: InputValidator;
   /** Names of the `{placeholders}` of `request.path`. */
   pathParams: string[];
   /** Argument names that form the cache key (reads). */
@@ -95,6 +95,7 @@ export function parseManifest(text: string, source = '<inline>'): CompiledManife
   }
   const m = parsed.data;
   const tools: CompiledTool[] = [];
+  const compileInput = createInputCompiler();
   const seen = new Map<string, number>();
 
   m.tools.forEach((t, i) => {
@@ -133,16 +134,16 @@ export function parseManifest(text: string, source = '<inline>'): CompiledManife
     });
     t.invalidates.forEach((target, j) => checkTargetTemplates(target, (v) => hasArg(v) || v.startsWith('result.'), at('invalidates', j), report, 'an argument or result.<field>'));
 
-    let inputZod: ZodType = z.any();
+    let validateInput: InputValidator = () => undefined;
     try {
-      inputZod = z.fromJSONSchema(t.input as Parameters<typeof z.fromJSONSchema>[0]);
+      validateInput = compileInput(t.input);
     } catch (err) {
       report(at('input'), `input is not a usable JSON schema: ${(err as Error).message}`);
     }
     tools.push({
       ...t,
       kind,
-      inputZod,
+      validateInput,
       pathParams,
       keyFields,
       ttlMs: t.cache?.ttl ?? m.defaults.ttl,
