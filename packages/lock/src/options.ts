@@ -190,7 +190,7 @@ export function resolveManagerOptions(opts: unknown): ResolvedManagerOptions {
     retryDelay: checkRetryDelay(where, o.retryDelay ?? DEFAULTS.retryDelay),
     jitter: checkNonNegative(where, 'jitter', o.jitter ?? DEFAULTS.jitter),
     driftFactor,
-    commandTimeout: commandTimeout as number,
+    commandTimeout: commandTimeout,
     fencing: checkBoolean(where, 'fencing', o.fencing ?? DEFAULTS.fencing),
   };
 }
