@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/*.mjs', '**/*.cjs', '**/*.js', '**/vitest.config.ts', '**/tsup.config.ts'],
+    ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', '**/*.mjs', '**/*.cjs', '**/*.js', '**/vitest.config.ts', '**/tsup.config.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -44,6 +44,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'off',
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-unused-vars': 'off',
+      // tests throw and reject odd values on purpose, and import types inline
+      '@typescript-eslint/only-throw-error': 'off',
+      '@typescript-eslint/prefer-promise-reject-errors': 'off',
+      '@typescript-eslint/consistent-type-imports': 'off',
     },
   },
 );

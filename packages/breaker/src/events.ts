@@ -72,7 +72,7 @@ export class BreakerEmitter {
       throw new TypeError(`Unknown circuit breaker event "${String(event)}" (known: ${EVENT_NAMES.join(', ')})`);
     }
     if (typeof listener !== 'function') throw new TypeError(`Listener for "${event}" must be a function`);
-    const current = this.listeners[event] as BreakerListener<K>[] | undefined;
+    const current = this.listeners[event];
     (this.listeners[event] as BreakerListener<K>[]) = current === undefined ? [listener] : [...current, listener];
     let subscribed = true;
     return () => {
@@ -83,11 +83,13 @@ export class BreakerEmitter {
   }
 
   off<K extends BreakerEventName>(event: K, listener: BreakerListener<K>): void {
-    const current = this.listeners[event] as BreakerListener<K>[] | undefined;
+    const current = this.listeners[event];
     if (current === undefined) return;
     const index = current.indexOf(listener);
     if (index === -1) return;
     const next = current.length === 1 ? undefined : [...current.slice(0, index), ...current.slice(index + 1)];
+    // tsc needs the assertion to assign through a generic index (typescript-eslint sees it as a no-op)
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     (this.listeners[event] as BreakerListener<K>[] | undefined) = next;
   }
 

@@ -14,3 +14,5 @@ export type {
   StateChangeEvent,
   SuccessEvent,
 } from './events';
+export { parseDuration, DURATION_HINT } from './duration';
+export type { Duration } from './duration';

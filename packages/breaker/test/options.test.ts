@@ -1,5 +1,5 @@
-import { describe, expect, test } from 'vitest';
-import { BREAKER_DEFAULTS, BreakerError, BreakerOptionsError, CircuitBreaker, type CircuitBreakerOptions } from '../src/index';
+import { describe, expect, it, test } from 'vitest';
+import { BREAKER_DEFAULTS, BreakerError, BreakerOptionsError, CircuitBreaker, parseDuration, type CircuitBreakerOptions } from '../src/index';
 
 function optionError(options: unknown): BreakerOptionsError {
   try {
@@ -121,5 +121,19 @@ describe('options', () => {
     const breaker = new CircuitBreaker();
     await expect(breaker.execute(42 as never)).rejects.toBeInstanceOf(TypeError);
     expect(() => breaker.wrap(42 as never)).toThrow(TypeError);
+  });
+});
+
+describe('parseDuration (the one duration parser of the workspace)', () => {
+  it('parses ms numbers and unit strings, refuses the rest', () => {
+    expect(parseDuration(1500)).toBe(1500);
+    expect(parseDuration('1500')).toBe(1500);
+    expect(parseDuration('.5s')).toBe(500);
+    expect(parseDuration('1.5m')).toBe(90_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('1d')).toBe(86_400_000);
+    expect(parseDuration(' 250 ms ')).toBe(250);
+    expect(parseDuration(0)).toBe(0);
+    for (const bad of [-1, Number.NaN, Infinity, '-1s', 'soon', '5 minutes', null, undefined, {}, '1e3']) expect(parseDuration(bad)).toBeUndefined();
   });
 });

@@ -200,7 +200,7 @@ export class LockManager {
 
   private async run(resource: string, o: ResolvedAcquireOptions, throwWhenHeld: boolean): Promise<Lock | null> {
     let attempts = 0;
-    let reachable = 0;
+    let reachable: number;
     let error: unknown;
     for (;;) {
       throwIfAborted(o.signal);

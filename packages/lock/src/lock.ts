@@ -1,4 +1,5 @@
 import type { LockEngine, VoteResult } from './engine';
+import type { Duration } from '@stratacache/breaker';
 import { checkTtl } from './options';
 
 /** A held lock. Obtained from `LockManager.acquire`, `tryAcquire` or `using`. */
@@ -19,8 +20,8 @@ export interface Lock {
   readonly expiresAt: number;
   /** Releases the lock if still owned. `true` when this call removed it (on a quorum for Redlock). */
   release(): Promise<boolean>;
-  /** Sets the remaining time-to-live to `ttlMs` if still owned; `false` when the lock was lost or released. */
-  extend(ttlMs: number): Promise<boolean>;
+  /** Sets the remaining time-to-live (ms or `'10s'`) if still owned; `false` when the lock was lost or released. */
+  extend(ttl: Duration): Promise<boolean>;
   /** Whether the lock is still owned (asks Redis; for Redlock also requires `expiresAt` not passed). */
   isHeld(): Promise<boolean>;
 }
@@ -62,8 +63,8 @@ export class RedisLock implements Lock {
     }
   }
 
-  async extend(ttlMs: number): Promise<boolean> {
-    checkTtl('Lock.extend', 'ttl', ttlMs);
+  async extend(ttl: Duration): Promise<boolean> {
+    const ttlMs = checkTtl('Lock.extend', 'ttl', ttl);
     if (this.released) return false;
     const res = await this.engine.extend(this.resource, this.token, ttlMs);
     if (res.ok) this._expiresAt = res.expiresAt;

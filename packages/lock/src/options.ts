@@ -1,8 +1,9 @@
+import { parseDuration, type Duration } from '@stratacache/breaker';
 import { LockOptionsError } from './errors';
 import { describe } from './util';
 
 /** Delay before retry number `attempt` (1-based), in ms, before jitter is added. */
-export type RetryDelay = number | ((attempt: number) => number);
+export type RetryDelay = Duration | ((attempt: number) => number);
 
 /**
  * Gate for every Redis round trip of a lock manager — the low-level API of a
@@ -26,18 +27,18 @@ export interface LockManagerOptions {
   guard?: LockGuard;
   /** Key prefix. Lock key = `${prefix}:{${resource}}`, fence counter = `${prefix}:{${resource}}:fence`. Default `'sc:lock'`. */
   prefix?: string;
-  /** Lock time-to-live in ms (positive integer). Default `10_000`. */
-  ttl?: number;
+  /** Lock time-to-live: ms (positive integer) or a duration string (`'10s'`). Default `10_000`. */
+  ttl?: Duration;
   /** Retries after the first attempt (non-negative integer or `Infinity`). Default `10`. */
   retries?: number;
   /** Delay between attempts in ms, or a function of the attempt number (backoff). Default `100`. */
   retryDelay?: RetryDelay;
-  /** Random extra delay in ms, uniform in [0, jitter), added to every retry delay. Default `50`. */
-  jitter?: number;
+  /** Random extra delay (ms or `'50ms'`), uniform in [0, jitter), added to every retry delay. Default `50`. */
+  jitter?: Duration;
   /** Redlock clock-drift factor; drift allowance = `round(ttl * driftFactor) + 2` ms. Default `0.01`. */
   driftFactor?: number;
-  /** Time limit in ms for each Redis round trip (per master), so a hung Redis cannot hang acquire. Default `1_000`. */
-  commandTimeout?: number;
+  /** Time limit (ms or `'1s'`) for each Redis round trip (per master), so a hung Redis cannot hang acquire. Default `1_000`. */
+  commandTimeout?: Duration;
   /**
    * Draw a fencing token on acquire (INCR of a persistent per-resource counter). Turn off for
    * high-cardinality short-lived resources where nothing checks fences (then `lock.fence` is 0 and
@@ -48,10 +49,10 @@ export interface LockManagerOptions {
 
 /** Per-call options of `acquire` / `tryAcquire`. */
 export interface AcquireOptions {
-  ttl?: number;
+  ttl?: Duration;
   retries?: number;
   retryDelay?: RetryDelay;
-  jitter?: number;
+  jitter?: Duration;
   fencing?: boolean;
   /** Aborts waiting for the lock; the call rejects with `signal.reason` (an `AbortError` by default). */
   signal?: AbortSignal;
@@ -61,8 +62,8 @@ export interface AcquireOptions {
 export interface UsingOptions extends AcquireOptions {
   /** Extend the lock while `fn` runs. Default `true`. */
   autoExtend?: boolean;
-  /** Interval between extensions in ms (must be < ttl). Default `ceil(ttl / 3)`. */
-  extendInterval?: number;
+  /** Interval between extensions (ms or `'3s'`; must be < ttl). Default `ceil(ttl / 3)`. */
+  extendInterval?: Duration;
 }
 
 export interface ResolvedManagerOptions {
@@ -70,7 +71,7 @@ export interface ResolvedManagerOptions {
   prefix: string;
   ttl: number;
   retries: number;
-  retryDelay: RetryDelay;
+  retryDelay: number | ((attempt: number) => number);
   jitter: number;
   driftFactor: number;
   commandTimeout: number;
@@ -80,7 +81,7 @@ export interface ResolvedManagerOptions {
 export interface ResolvedAcquireOptions {
   ttl: number;
   retries: number;
-  retryDelay: RetryDelay;
+  retryDelay: number | ((attempt: number) => number);
   jitter: number;
   fencing: boolean;
   signal: AbortSignal | undefined;
@@ -105,7 +106,13 @@ function fail(where: string, message: string): never {
   throw new LockOptionsError(`${where}: ${message}`);
 }
 
-export function checkTtl(where: string, name: string, v: unknown): number {
+/** A duration string (`'10s'`) becomes ms through the workspace's one parser; anything else is checked as given. */
+function dur(v: unknown): unknown {
+  return typeof v === 'string' ? (parseDuration(v) ?? v) : v;
+}
+
+export function checkTtl(where: string, name: string, raw: unknown): number {
+  const v = dur(raw);
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > MAX_TTL) {
     fail(where, `${name} must be a positive integer number of milliseconds (<= ${MAX_TTL}), got ${describe(v)}`);
   }
@@ -119,14 +126,15 @@ function checkRetries(where: string, v: unknown): number {
   return v;
 }
 
-function checkNonNegative(where: string, name: string, v: unknown): number {
+function checkNonNegative(where: string, name: string, raw: unknown): number {
+  const v = dur(raw);
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
     fail(where, `${name} must be a finite number >= 0 (ms), got ${describe(v)}`);
   }
   return v;
 }
 
-function checkRetryDelay(where: string, v: unknown): RetryDelay {
+function checkRetryDelay(where: string, v: unknown): number | ((attempt: number) => number) {
   if (typeof v === 'function') return v as (attempt: number) => number;
   return checkNonNegative(where, 'retryDelay', v);
 }
@@ -160,7 +168,7 @@ export function resolveManagerOptions(opts: unknown): ResolvedManagerOptions {
   if (typeof driftFactor !== 'number' || !Number.isFinite(driftFactor) || driftFactor < 0 || driftFactor >= 1) {
     fail(where, `driftFactor must be a number in [0, 1), got ${describe(driftFactor)}`);
   }
-  const commandTimeout = o.commandTimeout ?? DEFAULTS.commandTimeout;
+  const commandTimeout = dur(o.commandTimeout ?? DEFAULTS.commandTimeout);
   if (typeof commandTimeout !== 'number' || !Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     fail(where, `commandTimeout must be a positive number of ms, got ${describe(commandTimeout)}`);
   }
@@ -182,7 +190,7 @@ export function resolveManagerOptions(opts: unknown): ResolvedManagerOptions {
     retryDelay: checkRetryDelay(where, o.retryDelay ?? DEFAULTS.retryDelay),
     jitter: checkNonNegative(where, 'jitter', o.jitter ?? DEFAULTS.jitter),
     driftFactor,
-    commandTimeout,
+    commandTimeout: commandTimeout,
     fencing: checkBoolean(where, 'fencing', o.fencing ?? DEFAULTS.fencing),
   };
 }
@@ -202,7 +210,7 @@ export function resolveAcquireOptions(where: string, opts: unknown, d: ResolvedM
 export function resolveUsingExtras(where: string, opts: unknown, ttl: number): { autoExtend: boolean; extendInterval: number } {
   const o = checkObject(where, opts);
   const autoExtend = checkBoolean(where, 'autoExtend', o.autoExtend ?? true);
-  const extendInterval = o.extendInterval ?? Math.max(1, Math.ceil(ttl / 3));
+  const extendInterval = dur(o.extendInterval ?? Math.max(1, Math.ceil(ttl / 3)));
   if (typeof extendInterval !== 'number' || !Number.isInteger(extendInterval) || extendInterval <= 0 || extendInterval >= ttl) {
     fail(where, `extendInterval must be a positive integer number of ms smaller than ttl (${ttl}), got ${describe(extendInterval)}`);
   }

@@ -69,7 +69,7 @@ describe('LockManager guard', () => {
     const guard = new RecordingGuard();
     const locks = new LockManager(redis, { prefix: 'g3', guard, retries: 0, commandTimeout: 100 });
     await redis.ping();
-    await server.pause();
+    server.pause();
     try {
       const t0 = performance.now();
       await expect(locks.tryAcquire('r')).rejects.toBeInstanceOf(LockAcquireError);
@@ -82,7 +82,7 @@ describe('LockManager guard', () => {
       expect(performance.now() - t1).toBeLessThan(10);
       expect(guard.failures).toHaveLength(1); // a refused call is not a second failure
     } finally {
-      await server.resume();
+      server.resume();
     }
     guard.open = false;
     const lock = await locks.acquire('r');

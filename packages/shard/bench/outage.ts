@@ -56,20 +56,20 @@ async function hungDrills(factoryMs: number): Promise<void> {
       const inst = await tiered(server, `hung${i}`);
       try {
         await inst.t.getOrSet('warm', factory);
-        await server.pause();
+        server.pause();
         // row 1: breaker CLOSED, nothing knows yet that Redis is stopped
         hung.push(await time(() => inst.t.getOrSet(`new-${i}`, factory)));
-        await server.resume();
+        server.resume();
         await waitFor(() => inst.l2.breaker.state === 'CLOSED' && inst.l2.store.isReady(), { timeoutMs: 5_000 });
         // row 2: stopped again and the breaker already open, before the store noticed the hang
-        await server.pause();
+        server.pause();
         inst.l2.breaker.trip();
         open.push(await time(() => inst.t.getOrSet(`open-${i}`, factory)));
         // ... and once the store noticed (isReady() false)
         await sleep(800);
         open.push(await time(() => inst.t.getOrSet(`open2-${i}`, factory)));
       } finally {
-        if (server.isPaused()) await server.resume();
+        if (server.isPaused()) server.resume();
         await inst.close();
       }
     }

@@ -205,5 +205,5 @@ export function checkCacheOptions(cache: unknown, path: string): ShardCacheOptio
   if (b instanceof CircuitBreaker) {
     throw new ShardConfigError('invalid-option', `${path}.breaker`, 'give breaker options, not an instance: every shard gets its own breaker');
   }
-  return cache as ShardCacheOptions;
+  return cache;
 }

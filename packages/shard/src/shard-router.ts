@@ -273,10 +273,10 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       ...this.#common,
       ...(state.def.cache ?? {}),
       store: state.store!,
-      breaker: state.breaker!,
+      breaker: state.breaker,
       prefix: tenant === undefined ? this.prefix : `${this.prefix}:${tenant}`,
     };
-    return this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker!, options, l1MaxBytes });
+    return this.#createCache({ shard, tenant, store: state.store!, breaker: state.breaker, options, l1MaxBytes });
   }
 
   /** The per-tenant bounds in force and what is used of them. */
@@ -358,7 +358,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
         ...this.#common,
         ...(s.def.cache ?? {}),
         store: s.store!,
-        breaker: s.breaker!,
+        breaker: s.breaker,
         prefix: this.prefix,
       });
     }
@@ -370,7 +370,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#registry.closeAll();
-    await Promise.allSettled([...this.#shards.values()].map((s) => s.admin?.close()));
+    await Promise.allSettled([...this.#shards.values()].map((s) => s.admin?.close() ?? Promise.resolve()));
     await Promise.allSettled(
       [...this.#shards.values()].map(async (s) => {
         if (s.store && s.ownsStore) await s.store.close();

@@ -1,4 +1,4 @@
-import { CacheService, RedisStore } from '@stratacache/core';
+import { CacheService, type RedisStore } from '@stratacache/core';
 import { startCluster, waitFor, type RedisCluster } from '@stratacache/redis-harness';
 import { expectLockWorks } from './support/lock-check';
 import type { Cluster } from 'ioredis';

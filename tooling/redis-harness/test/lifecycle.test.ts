@@ -54,12 +54,12 @@ function runOwner(mode: 'exit' | 'wait' | 'throw'): Promise<{ child: ChildProces
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n')[0];
       if (out.includes('\n') && line) resolve({ child, report: JSON.parse(line) as Report });
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('exit', (code) => {
       if (!out.includes('\n')) reject(new Error(`owner fixture exited (${String(code)}) before reporting: ${err}`));
     });
