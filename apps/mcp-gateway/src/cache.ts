@@ -185,7 +185,7 @@ export class TieredGatewayCache implements GatewayCache {
     let called = false;
     let settled = false;
     let failed = false;
-    let clientError: unknown;
+    let clientError: Error | undefined;
     let value: T;
     try {
       value = await this.tiered.getOrSet<T>(
@@ -196,7 +196,7 @@ export class TieredGatewayCache implements GatewayCache {
             return await fetch();
           } catch (err) {
             failed = true;
-            if (!servesStale(err)) clientError = err;
+            if (!servesStale(err)) clientError = err instanceof Error ? err : new Error(String(err));
             throw err;
           } finally {
             settled = true;
@@ -235,7 +235,7 @@ export class TieredGatewayCache implements GatewayCache {
         probe.failures.push(reasonOf(err));
       }
       if (typeof res === 'object' && res !== null && (res as { ok?: unknown }).ok === false) {
-        probe.failures.push(String((res as { reason?: unknown }).reason ?? 'error'));
+        probe.failures.push(String((res as { reason?: string }).reason ?? 'error'));
       }
       if (probe.failures.length === 0) outcome.applied++;
       else {

@@ -5,7 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from './config';
-import { checkBody, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isInitialize, jsonRpcError, PARSE_ERROR, type JsonRpcId } from './jsonrpc';
+import { checkBody, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isInitialize, jsonRpcError, PARSE_ERROR } from './jsonrpc';
 import { createMcpServer, headerOf, isAdminRequest, type Extra } from './mcp-server';
 import { answerJson } from './tool-answer';
 import type { Caller, ToolCatalog } from './tool-catalog';
@@ -297,7 +297,7 @@ export async function registerMcpHttp(app: FastifyInstance, opts: McpHttpOptions
         const cut = [...inFlight];
         for (const f of cut) {
           for (const id of f.ids) {
-            const msg = jsonRpcError(SHUTTING_DOWN, `the gateway shut down before this call finished (drained ${drainMs} ms); a write may or may not have been applied upstream`, id as JsonRpcId);
+            const msg = jsonRpcError(SHUTTING_DOWN, `the gateway shut down before this call finished (drained ${drainMs} ms); a write may or may not have been applied upstream`, id);
             if (f.reply) sendJson(f.reply, f.session.id, JSON.stringify(msg));
             else await f.session.transport.send(msg as unknown as JSONRPCMessage, { relatedRequestId: id }).catch(() => undefined);
           }

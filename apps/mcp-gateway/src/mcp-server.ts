@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { answerResult } from './tool-answer';
 import type { ToolCatalog } from './tool-catalog';
 import type { CallContext } from './tool-runner';
@@ -67,7 +67,7 @@ export function createMcpServer(opts: McpServerOptions): Server {
       sessionAdmin: opts.admin,
       isAdmin: () => opts.adminCheck(extra),
     });
-    return answerResult(answer) as CallToolResult;
+    return answerResult(answer);
   });
   return server;
 }

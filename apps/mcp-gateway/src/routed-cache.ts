@@ -8,7 +8,7 @@ import { RedisStore } from '@stratacache/core';
 import type { ShardRouter } from '@stratacache/shard';
 import { mergeOutcomes, type CacheStatsSnapshot, type CacheTarget, type GatewayCache, type InvalidationOutcome, type ReadResult, type ReadSpec } from './cache-port';
 import { GatewayError } from './errors';
-import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard, type SetNxClient } from './webhooks/replay-guard';
+import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './webhooks/replay-guard';
 
 /**
  * Tenant-qualified tag: `tenant:{tenant}|{tag}`. Tenant ids cannot contain `|` (shard router
@@ -110,7 +110,7 @@ export class RoutedGatewayCache implements GatewayCache {
     const store = this.router.storeOf(this.router.defaultShard!);
     this.guard =
       store instanceof RedisStore
-        ? new RedisReplayGuard(store.client as unknown as SetNxClient, `${this.router.prefix}:__webhook_seen:`, {
+        ? new RedisReplayGuard(store.client, `${this.router.prefix}:__webhook_seen:`, {
             onFallback: (err) => this.logger?.warn({ err: { message: err.message } }, 'webhook replay memory: Redis did not answer, using the in-process memory'),
           })
         : new MemoryReplayGuard();

@@ -54,7 +54,7 @@ export class ToolCatalog {
         name: t.name,
         ...(t.title !== undefined ? { title: t.title } : {}),
         description: t.description,
-        inputSchema: t.input as ToolDefinition['inputSchema'],
+        inputSchema: t.input,
         annotations: {
           readOnlyHint: t.kind === 'read',
           destructiveHint: t.request.method === 'DELETE',

@@ -41,7 +41,7 @@ function errorMessageOf(data: unknown, fallback: string): string {
   if (data && typeof data === 'object') {
     const o = data as Record<string, unknown>;
     for (const k of ['message', 'error_description', 'error', 'detail', 'title']) {
-      if (typeof o[k] === 'string' && o[k]) return (o[k] as string).slice(0, 500);
+      if (typeof o[k] === 'string' && o[k]) return (o[k]).slice(0, 500);
     }
   }
   if (typeof data === 'string' && data.trim()) return data.trim().slice(0, 500);

@@ -10,10 +10,10 @@ export interface DemoContext {
   data: CrmData;
   emitter: WebhookEmitter;
   /** Next id of a kind: `job-1001`, `task-1002`, … (one sequence for all kinds). */
-  nextId(kind: string): string;
+  nextId: (kind: string) => string;
   /** The user of the request's API key (`X-Api-Key` or `Authorization: Bearer`). */
-  userFor(req: FastifyRequest): User | undefined;
-  jobExists(id: string): boolean;
+  userFor: (req: FastifyRequest) => User | undefined;
+  jobExists: (id: string) => boolean;
 }
 
 export interface Paging {
