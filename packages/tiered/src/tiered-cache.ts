@@ -21,6 +21,7 @@ import { estimateSize } from './size';
 import { coarseNow } from './clock';
 import { deepFreeze } from './freeze';
 import { checkJitter, checkTags, isOptionsError } from './validate';
+import { OUT_OF_TIME, ReadBudget } from './read-budget';
 import type { LRUCache } from 'lru-cache';
 
 export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
@@ -75,7 +76,15 @@ interface Fresh<T> {
   value: T | undefined;
   source: TieredSource;
   skipped?: boolean;
+  /** The background L2 write + bus publish of a factory value (the caller never waits for it). */
+  written?: Promise<unknown>;
 }
+
+/** A read whose budget ran out: the store's answer is unknown. */
+const OUT_OF_TIME_READ: ReadResult<never> = Object.freeze({ status: 'unknown', reason: 'timeout' });
+/** A settled marker for `settledNow`. */
+const PENDING: unique symbol = Symbol('pending');
+const PENDING_P: Promise<typeof PENDING> = Promise.resolve(PENDING);
 
 /** Something that may serve as a stale fallback. */
 interface StaleCandidate<T> {
@@ -325,7 +334,8 @@ export class TieredCache {
 
   private async getSlow<T>(key: string): Promise<T | undefined> {
     this.checkOpen();
-    const entry = await this.readL2<T>(key);
+    const read = await this.readL2Within<T>(key, new ReadBudget(this.l2.opTimeoutMs));
+    const entry = read.status === 'hit' ? read.entry : undefined;
     if (entry !== undefined && entry.expiresAt > this.l2.now()) {
       this.c.l2Hits++;
       this.fillL1(key, entry);
@@ -345,8 +355,8 @@ export class TieredCache {
       const now = Date.now();
       if (rec !== undefined && rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) return true;
     }
-    const e = await this.readL2(key);
-    return e !== undefined && e.expiresAt > this.l2.now();
+    const r = await this.readL2Within(key, new ReadBudget(this.l2.opTimeoutMs));
+    return r.status === 'hit' && r.entry.expiresAt > this.l2.now();
   }
 
   /**
@@ -413,7 +423,7 @@ export class TieredCache {
     if (options?.forceFresh === true) {
       // Only a value produced after this call started is acceptable (a stampede follower's too).
       const basis: StaleCandidate<T> = { value: undefined as T, createdAt: this.l2.stamp(), graceUntil: 0 };
-      return this.fetchFresh(key, factory, policy, options.tags, basis, true).then(this.answer) as Promise<T>;
+      return this.fetchFresh(key, factory, policy, options.tags, basis, true, new ReadBudget(this.l2.opTimeoutMs)).then(this.answer) as Promise<T>;
     }
     let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
     if (flight === undefined) {
@@ -457,8 +467,10 @@ export class TieredCache {
   private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
     try {
       const l1rec = this.l1?.peek(key);
+      // One deadline per read: every Redis call below draws from this budget (the factory's time does not count).
+      const budget = new ReadBudget(this.l2.opTimeoutMs);
       // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
-      const read = await this.readL2Result<T>(key);
+      const read = await this.readL2Within<T>(key, budget);
       const entry = read.status === 'hit' ? read.entry : undefined;
       const l2Failed = read.status === 'unknown';
       const now = this.l2.now(); // entry times are on core's clock; L1 record times on the local one
@@ -482,7 +494,7 @@ export class TieredCache {
       if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
 
       if (stale === undefined) {
-        const r = await this.fetchFresh(key, factory, p, tags, undefined);
+        const r = await this.fetchFresh(key, factory, p, tags, undefined, false, budget);
         return r.skipped ? { value: r.value, source: 'origin' } : r;
       }
 
@@ -498,7 +510,7 @@ export class TieredCache {
 
       // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
       const alreadyRunning = this.refreshing.has(key);
-      const fresh = this.fetchFresh(key, factory, p, tags, stale);
+      const fresh = this.fetchFresh(key, factory, p, tags, stale, false, budget);
       if (p.softTimeout === 0) {
         // stale-while-revalidate: answer now, refresh in the background (once per key)
         this.track(fresh);
@@ -572,10 +584,11 @@ export class TieredCache {
    * One fresh value per key at a time in this process (single-flight for foreground misses,
    * stale refreshes and refresh-ahead alike), then the cross-process guard.
    */
-  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced = false): Promise<Fresh<T>> {
+  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced = false, budget?: ReadBudget): Promise<Fresh<T>> {
     const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
     if (running !== undefined) return running;
-    const run = this.leadOrFollow(key, factory, p, tags, basis, forced);
+    // A background refresh (refresh-ahead, stale-while-revalidate) gets its own budget.
+    const run = this.leadOrFollow(key, factory, p, tags, basis, forced, budget ?? new ReadBudget(this.l2.opTimeoutMs));
     this.refreshing.set(key, run);
     const clear = (): void => {
       if (this.refreshing.get(key) === run) this.refreshing.delete(key);
@@ -584,47 +597,61 @@ export class TieredCache {
     return run;
   }
 
-  /** Cross-process stampede guard: one leader per key (lock), followers wait for its value. */
-  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean): Promise<Fresh<T>> {
+  /**
+   * Cross-process stampede guard: one leader per key (lock), followers wait for its value. Every Redis
+   * call here (lock, double-check, re-reads) draws from the read's budget; when it is spent, the
+   * cross-process guard is given up for this read (the in-process one still holds) — never waited for.
+   */
+  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget): Promise<Fresh<T>> {
     const staleBasis = forced ? undefined : basis; // forceFresh: no stale value for the factory context
     const locks = this.locks;
-    // Redis not connected: no cross-process guard is possible, do not wait on it (in-process guard still holds).
-    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, staleBasis, undefined);
+    // Redis not connected, or the read's budget spent: no cross-process guard is possible, do not wait on it.
+    if (locks === undefined || budget.exhausted || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, staleBasis, undefined);
     const deadline = Date.now() + p.lockWait;
     let delay = 10;
     let followed = false;
     for (;;) {
-      let lock: Lock | null;
+      let lock: Lock | null | typeof OUT_OF_TIME;
       try {
-        lock = await locks.tryAcquire(key, { ttl: this.opts.lockTtl });
+        // A lock that arrives after the budget is released at once.
+        lock = await budget.spend(() => locks.tryAcquire(key, { ttl: this.opts.lockTtl }), releaseLate);
       } catch (err) {
         // Redis unreachable: no cross-process guard possible; the in-process guard still holds.
         this.onError(err, 'lock');
         return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       }
+      if (lock === OUT_OF_TIME) return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       if (lock !== null) {
+        let r: Fresh<T> | undefined;
         try {
           // Double-check: a previous leader may have written the value after our L2 read.
-          const e = await this.readL2<T>(key);
+          const read = await this.readL2Within<T>(key, budget);
+          const e = read.status === 'hit' ? read.entry : undefined;
           if (isNewer(e, basis, this.l2.now())) {
             this.fillL1(key, e);
             if (followed) this.c.lockFollowers++;
             return { value: e.value, source: 'l2' };
           }
-          return await this.runFactory(key, factory, p, tags, staleBasis, lock);
+          r = await this.runFactory(key, factory, p, tags, staleBasis, lock);
+          return r;
         } finally {
-          lock.release().catch(NOOP);
+          // Released once the value is in L2 (followers elsewhere then find it), not before.
+          const held = lock;
+          if (r?.written !== undefined) void r.written.then(() => held.release().catch(NOOP));
+          else held.release().catch(NOOP);
         }
       }
       followed = true;
       const left = deadline - Date.now();
-      if (left <= 0) {
+      if (left <= 0 || budget.exhausted) {
         this.c.lockWaitTimeouts++;
         return this.runFactory(key, factory, p, tags, staleBasis, undefined);
       }
+      // Waiting for the leader's signal is not Redis time: it does not draw from the budget.
       await this.waitForSignal(key, Math.min(delay, left));
       delay = Math.min(delay * 2, 200);
-      const e = await this.readL2<T>(key);
+      const read = await this.readL2Within<T>(key, budget);
+      const e = read.status === 'hit' ? read.entry : undefined;
       if (isNewer(e, basis, this.l2.now())) {
         this.c.lockFollowers++;
         this.fillL1(key, e);
@@ -707,8 +734,11 @@ export class TieredCache {
     if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
     // skip(): nothing is cached; a value returned anyway is still handed to the caller
     if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
-    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
-    return { value, source: 'origin' };
+    // The caller does not wait for the L2 write and the publish (bounded by opTimeout, in the background);
+    // L1 holds the value once L2 accepted it for writing (see `startWrite`).
+    const { done } = await this.startWrite(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
+    this.track(done);
+    return { value, source: 'origin', written: done };
   }
 
   // ---------------------------------------------------------------- writes
@@ -731,7 +761,7 @@ export class TieredCache {
       const r = await this.invalidateAll('d', [key], { key }, 'key');
       return r.ok ? { ok: false, reason: 'bypass' } : { ok: false, reason: r.reason ?? 'error' };
     }
-    return this.write(key, value, ttl, grace, options?.tags, this.l2.stamp(), jitter);
+    return (await this.startWrite(key, value, ttl, grace, options?.tags, this.l2.stamp(), jitter)).done;
   }
 
   /** The TTL of a write: explicit or from core's TTL policy, jitter applied to both (0 stays 0 = do not cache). */
@@ -743,51 +773,67 @@ export class TieredCache {
   }
 
   /**
-   * Writes L2 (awaited), then L1 — never a value L2 refused (encoding failed, over maxItemSize); a
-   * valid value L2 could not store because it is unreachable stays in L1 as the fail-safe copy —
-   * and tells other instances their copy is stale (only after L2 accepted it). `createdAt` (compared with barriers) is when the value was
-   * produced; the TTL counts from the write.
+   * Starts the L2 write and resolves as soon as L2 has accepted or refused the value (core encodes it
+   * and checks `maxItemSize` before its first await), with `done` for the rest (the round trip and the
+   * bus publish). L1 never holds a value L2 refused (encoding failed, over maxItemSize: an older copy is
+   * dropped too); a value L2 accepted goes into L1 at once — if L2 then turns out unreachable, it stays
+   * as this process's fail-safe copy. Other instances are told their copy is stale only after L2 stored
+   * it. `createdAt` (compared with barriers) is when the value was produced; the TTL counts from the write.
    */
-  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined): Promise<SetResult> {
+  private async startWrite(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined): Promise<{ done: Promise<SetResult> }> {
     const ttl = this.resolveTtl(key, ttlIn, jitter);
     if (!(ttl > 0)) {
       // ttl 0 (call, ctx.setTtl or a TTL rule) = do not cache this value
       this.l1?.delete(key);
-      return { ok: false, reason: 'bypass' };
+      return { done: Promise.resolve({ ok: false, reason: 'bypass' }) };
     }
     const expiresAt = this.l2.now() + ttl;
     const entry: CacheEntry = { value, createdAt, expiresAt };
     if (grace > 0) entry.graceUntil = expiresAt + grace;
     if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
-    let res: SetResult;
-    let refused = false;
+    const pending = this.l2.setEntry(key, entry, ttl + grace);
+    let first: SetResult | typeof PENDING;
     try {
-      res = await this.l2.setEntry(key, entry, ttl + grace);
+      first = await Promise.race([pending, PENDING_P]);
     } catch (err) {
       // invalid arguments (e.g. value undefined) are the caller's bug: rethrow
       if (isOptionsError(err)) throw err;
-      // EncodeError (a symbol, a cycle, …): L2 refused the value
-      refused = true;
+      // EncodeError (a symbol, a cycle, …): L2 refused the value — never serve it from L1
       this.onError(err, 'encode', key);
-      res = { ok: false, reason: 'error' };
+      this.l1?.delete(key);
+      return { done: Promise.resolve({ ok: false, reason: 'error' }) };
     }
-    if (!res.ok) {
-      if (res.reason === 'too_large' || refused) {
-        // L2 refused the value itself (cannot encode it, over maxItemSize): never serve it from L1
-        // (an older copy is dropped too: it is superseded).
-        this.l1?.delete(key);
-      } else {
-        // L2 unreachable (unavailable / timeout / error): the value is valid, keep it as this process's
-        // fail-safe copy (trusted for l1.ttl, and for busDownL1Ttl only while the bus is down).
-        this.fillL1(key, entry);
-      }
-      return res;
+    if (first !== PENDING && !first.ok && first.reason === 'too_large') {
+      // L2 refused the value itself (over maxItemSize): never serve it from L1 (an older copy is superseded)
+      this.l1?.delete(key);
+      return { done: Promise.resolve(first) };
     }
+    // Accepted for writing (or L2 unreachable: the value is valid, kept as the fail-safe copy, trusted
+    // for l1.ttl, and for busDownL1Ttl only while the bus is down).
     this.fillL1(key, entry);
+    const done = (first === PENDING ? pending : Promise.resolve(first)).then(
+      (res) => this.written(key, ttl, res),
+      (err: unknown): SetResult => {
+        this.onError(err, 'l2.set', key);
+        return { ok: false, reason: 'error' };
+      },
+    );
+    return { done };
+  }
+
+  /** After the L2 write: `set` event, publish (only after L2 stored it; also wakes stampede followers). */
+  private async written(key: string, ttl: number, res: SetResult): Promise<SetResult> {
+    this.wakeWaiters(key);
+    if (!res.ok) return res;
     if (this.emitter.has('set')) this.emit('set', key, 'origin', { ttlMs: ttl });
-    // Publish only after L2 accepted the write; also wakes stampede followers elsewhere.
     if (this.bus !== undefined) await this.bus.publish('s', [key]);
     return res;
+  }
+
+  /** Wakes this process's stampede followers of `key` (they re-read L2). */
+  private wakeWaiters(key: string): void {
+    const w = this.waiters.get(key);
+    if (w !== undefined) for (const f of [...w]) f();
   }
 
   private fillL1(key: string, entry: CacheEntry): void {
@@ -1001,12 +1047,7 @@ export class TieredCache {
     // (`barrierCacheMs`) must not hide it from our next L2 read.
     if (m.type === 't' || m.type === 'n' || m.type === 'c') this.l2.refreshBarriers?.();
     const n = this.applyLocal(m.type, m.parts);
-    if (m.type === 's' || m.type === 'd') {
-      for (const k of m.parts) {
-        const w = this.waiters.get(k);
-        if (w !== undefined) for (const f of [...w]) f();
-      }
-    }
+    if (m.type === 's' || m.type === 'd') for (const k of m.parts) this.wakeWaiters(k);
     if (this.emitter.has('bus')) this.emit('bus', m.parts.length === 1 ? m.parts[0] : undefined, 'l1', { kind: m.type, count: n });
   }
 
@@ -1070,10 +1111,9 @@ export class TieredCache {
     return this.busUp;
   }
 
-  /** The entry when L2 has one (a miss and an unknown answer both resolve undefined). */
-  private async readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
-    const r = await this.readL2Result<T>(key);
-    return r.status === 'hit' ? r.entry : undefined;
+  /** Tri-state L2 read within the read's budget: past it, `unknown` (the read goes on in core, bounded by opTimeout). */
+  private readL2Within<T>(key: string, budget: ReadBudget): Promise<ReadResult<T>> {
+    return budget.spend(() => this.readL2Result<T>(key)).then((r) => (r === OUT_OF_TIME ? OUT_OF_TIME_READ : r));
   }
 
   /** Tri-state L2 read (core's `readEntry`); never rejects. */
@@ -1115,6 +1155,11 @@ function ttlHint(full: string, prefix: string): { entity: string; operation?: st
   const c2 = full.indexOf(':', c1 + 1);
   const entity = full.slice(start, c1);
   return c2 === -1 || c2 === c1 + 1 ? { entity } : { entity, operation: full.slice(c1 + 1, c2) };
+}
+
+/** Releases a lock that was acquired after the read's budget ran out. */
+function releaseLate(lock: Lock | null): void {
+  lock?.release().catch(NOOP);
 }
 
 function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
