@@ -130,6 +130,8 @@ export class TieredCache {
   private readonly prefixColon: string;
   /** Fail-safe throttling: key → until when the origin is not called again while a stale value exists (bounded). */
   private readonly failedUntil = new Map<string, number>();
+  /** The same while L2 is unreachable: key → until when the origin is not called again while L2 cannot answer (bounded). */
+  private readonly outageUntil = new Map<string, number>();
   /** key as given → canonical full key (bounded: cleared at MAX_CANONICAL entries). */
   private readonly canonical = new Map<string, string>();
   /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
@@ -199,10 +201,12 @@ export class TieredCache {
           this.emit('bus', undefined, 'l1', { kind: 'down' });
         },
         onReconnect: () => {
-          // Messages may have been missed during the outage: nothing in L1 can be trusted.
-          this.l1?.clear();
+          // Messages may have been missed during the outage: no L1 copy is served before it was verified
+          // against L2 once (its next read goes to L2: a hit replaces it, a miss drops it). The copies are
+          // kept, not cleared: while L2 cannot answer they remain the fail-safe values.
+          const n = this.l1?.markAllStale() ?? 0;
           this.l2.refreshBarriers?.();
-          this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
+          this.emit('bus', undefined, 'l1', { kind: 'reconnect', count: n });
         },
         onUp: (first) => {
           // Copies stored before the first subscription keep the bus-down trust bound for good
@@ -493,6 +497,18 @@ export class TieredCache {
       }
       if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
 
+      if (l2Failed) {
+        // An L2 outage counts like an origin failure: one origin call per key per failSafeThrottle window.
+        const until = this.outageUntil.get(key);
+        if (stale !== undefined && until !== undefined && until > Date.now()) {
+          this.serveStale(key, 'outage-throttled');
+          return { value: stale.value, source: 'stale' };
+        }
+        remember(this.outageUntil, key, p.failSafeThrottle);
+      } else if (this.outageUntil.size > 0) {
+        this.outageUntil.delete(key);
+      }
+
       if (stale === undefined) {
         const r = await this.fetchFresh(key, factory, p, tags, undefined, false, budget);
         return r.skipped ? { value: r.value, source: 'origin' } : r;
@@ -550,10 +566,7 @@ export class TieredCache {
 
   /** Remembers a factory failure for fail-safe throttling (bounded: the oldest key is forgotten first). */
   private noteFailure(key: string, throttleMs: number): void {
-    if (throttleMs <= 0) return;
-    this.failedUntil.delete(key);
-    if (this.failedUntil.size >= MAX_CANONICAL) this.failedUntil.delete(this.failedUntil.keys().next().value as string);
-    this.failedUntil.set(key, Date.now() + throttleMs);
+    remember(this.failedUntil, key, throttleMs);
   }
 
   private serveStale(key: string, kind: string): void {
@@ -1155,6 +1168,14 @@ function ttlHint(full: string, prefix: string): { entity: string; operation?: st
   const c2 = full.indexOf(':', c1 + 1);
   const entity = full.slice(start, c1);
   return c2 === -1 || c2 === c1 + 1 ? { entity } : { entity, operation: full.slice(c1 + 1, c2) };
+}
+
+/** `map[key] = now + ms` in a bounded map (the oldest key is forgotten first); nothing when `ms <= 0`. */
+function remember(map: Map<string, number>, key: string, ms: number): void {
+  if (ms <= 0) return;
+  map.delete(key);
+  if (map.size >= MAX_CANONICAL) map.delete(map.keys().next().value as string);
+  map.set(key, Date.now() + ms);
 }
 
 /** Releases a lock that was acquired after the read's budget ran out. */
