@@ -107,7 +107,7 @@ export interface ResolvedOptions extends ResolvedPolicy {
 }
 
 const KNOWN = new Set([
-  'l2', 'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId',
+  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId',
   'ttl', 'jitter', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait', 'failSafeThrottle',
 ]);
 
@@ -150,6 +150,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (input === undefined) input = {};
   if (typeof input !== 'object' || input === null) fail('options must be an object');
   const o = input as TieredCacheOptions & Record<string, unknown>;
+  if ('l2' in o) fail('there is no l2 option: pass the CacheService as the first argument, new TieredCache(l2, options)');
   for (const k of Object.keys(o)) if (!KNOWN.has(k)) fail(`unknown option ${JSON.stringify(k)}`);
   const policy = resolvePolicy(o, undefined, 'options');
   if (policy.hardTimeout > 0 && policy.softTimeout > 0 && policy.softTimeout >= policy.hardTimeout) {
