@@ -124,7 +124,14 @@ export class TieredCache {
       return k === key ? undefined : l1.hit<T>(k);
     }
     // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
-    return l1.serve<T>(key, rec);
+    const now = coarseNow();
+    if (l1.trusted(rec, now)) {
+      l1.hits++;
+      if (this.rt.hitListeners) this.rt.emit('hit', key, 'l1');
+      return (l1.clone ? structuredClone(rec.value) : rec.value) as T;
+    }
+    if (rec.graceUntil <= now) l1.delete(key);
+    return undefined;
   }
 
   /**
