@@ -1,4 +1,4 @@
-import type { InvalidateResult, SetOptions, SetResult } from '@stratacache/core';
+import type { Duration, InvalidateResult, SetOptions, SetResult } from '@stratacache/core';
 import { CacheOptionsError, toMs } from '@stratacache/core';
 import { newSenderId } from './bus-message';
 import { coarseNow } from './clock';
@@ -67,10 +67,16 @@ export class TieredCache {
 
   /**
    * Resolves once the invalidation bus is subscribed (at once without a bus), or after
-   * `timeoutMs` (default 5 s) if Redis is unreachable — check `busConnected`. Never rejects.
+   * `timeout` (a Duration, default 5 s) if Redis is unreachable — check `busConnected`. Never rejects.
    * Reads and writes work before; until the bus is up, L1 copies are trusted for `busDownL1Ttl` only.
    */
-  ready(timeoutMs = 5_000): Promise<void> {
+  ready(timeout: Duration = 5_000): Promise<void> {
+    let timeoutMs: number;
+    try {
+      timeoutMs = toMs(timeout, 'TieredCache.ready timeout');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       this.invalidator.ready,
@@ -333,12 +339,13 @@ export class TieredCache {
   }
 
   /**
-   * Stops the bus, aborts running factories (their signal fires), waits up to `timeoutMs` for
+   * Stops the bus, aborts running factories (their signal fires), waits up to `timeout` (a Duration) for
    * background refreshes and L2 writes, and clears L1. Does not close the L2 CacheService (you own it).
    */
-  async close(timeoutMs = 2_000): Promise<void> {
+  async close(timeout: Duration = 2_000): Promise<void> {
     const rt = this.rt;
     if (rt.closed) return;
+    const timeoutMs = toMs(timeout, 'TieredCache.close timeout');
     rt.closed = true;
     this.invalidator.stopRetries();
     for (const ac of rt.aborts) ac.abort(new TieredClosedError());
