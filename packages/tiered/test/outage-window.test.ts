@@ -2,8 +2,11 @@
 // origin at most once per failSafeThrottle window (default 10 s), and the bus reconnect re-validates
 // L1 copies against L2 instead of clearing them. Real redis-server, SIGKILLed and restarted under a
 // read loop; origin calls are counted per key.
-import { startStandalone, waitFor } from '@stratacache/redis-harness';
+import { CacheService, RedisStore } from '@stratacache/core';
+import { startSentinel, startStandalone, waitFor } from '@stratacache/redis-harness';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { TieredCache } from '../src/index';
 import { makeInstance, sleep, uniquePrefix } from './helpers';
 
 const KEYS = 20;
@@ -102,4 +105,76 @@ describe('one origin call per key per outage window', () => {
       await server.close();
     }
   }, 30_000);
+
+  it('Sentinel master SIGKILLed under a read loop (defaults): <= 1 origin call per key until the new master takes writes, 0 errors, 0 wrong values', async () => {
+    const set = await startSentinel({ sentinels: 3, downAfterMs: 1_000, failoverTimeoutMs: 3_000 });
+    const client = new Redis({ sentinels: set.sentinelAddrs, name: set.name, maxRetriesPerRequest: 1, enableAutoPipelining: true });
+    client.on('error', () => undefined);
+    const raw = new Redis({ sentinels: set.sentinelAddrs, name: set.name, maxRetriesPerRequest: 1 });
+    raw.on('error', () => undefined);
+    const store = new RedisStore(client);
+    const l2 = new CacheService({ store, prefix: uniquePrefix('sn') });
+    const tiered = new TieredCache(l2);
+    const calls = new Map<string, number>();
+    const during = new Map<string, number>();
+    let outage = false;
+    const keys = Array.from({ length: KEYS }, (_, i) => `item:get:${i}`);
+    const factoryFor = (k: string) => async (): Promise<string> => {
+      const n = (calls.get(k) ?? 0) + 1;
+      calls.set(k, n);
+      if (outage) during.set(k, (during.get(k) ?? 0) + 1);
+      await sleep(2);
+      return `${k}#${n}`;
+    };
+    let errors = 0;
+    let wrong = 0;
+    let reads = 0;
+    let stop = false;
+    const reader = async (): Promise<void> => {
+      while (!stop) {
+        for (const k of keys) {
+          try {
+            const v = await tiered.getOrSet(k, factoryFor(k));
+            reads++;
+            if (typeof v !== 'string' || !v.startsWith(`${k}#`)) wrong++;
+          } catch {
+            errors++;
+          }
+        }
+        await sleep(5);
+      }
+    };
+    try {
+      await tiered.ready(5_000);
+      for (const k of keys) await tiered.getOrSet(k, factoryFor(k));
+      await sleep(300); // the background writes reached the master (and the replica)
+      const loops = Array.from({ length: READERS }, () => reader());
+      await sleep(300);
+      const before = await set.currentMaster();
+      outage = true;
+      const t0 = Date.now();
+      await set.nodeByPort(before.port)!.kill();
+      // the outage ends when a raw ioredis write is accepted by the new master
+      await waitFor(async () => (await raw.set('probe', '1').catch(() => null)) === 'OK', { timeoutMs: 30_000, intervalMs: 50 });
+      const rawOutageMs = Date.now() - t0;
+      outage = false;
+      await sleep(1_500);
+      stop = true;
+      await Promise.all(loops);
+      console.log(`sentinel: raw outage ${rawOutageMs} ms, ${reads} reads, origin calls per key during it: ${JSON.stringify(keys.map((k) => during.get(k) ?? 0))}, totals: ${JSON.stringify(keys.map((k) => calls.get(k) ?? 0))}`);
+      expect(errors).toBe(0);
+      expect(wrong).toBe(0);
+      for (const k of keys) expect(during.get(k) ?? 0).toBeLessThanOrEqual(1);
+      // the replica kept the data: no refill after the failover
+      for (const k of keys) expect(calls.get(k) ?? 0).toBeLessThanOrEqual(2);
+    } finally {
+      stop = true;
+      await tiered.close();
+      await l2.close();
+      await store.close();
+      client.disconnect();
+      raw.disconnect();
+      await set.close();
+    }
+  }, 60_000);
 });
