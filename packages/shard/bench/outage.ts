@@ -76,7 +76,7 @@ async function hungDrills(factoryMs: number): Promise<void> {
   } finally {
     await server.close();
   }
-  row('Redis hung (SIGSTOP), TieredCache new-key miss', hung, factoryMs, `<= 1× opTimeout (${OP_TIMEOUT} ms) + factory [one deadline per read: not done yet]`);
+  row('Redis hung (SIGSTOP), TieredCache new-key miss', hung, factoryMs, `<= 1× opTimeout (${OP_TIMEOUT} ms) + factory`);
   row('Redis hung, breaker already open, TieredCache new-key miss', open, factoryMs, 'factory + 2 ms');
 }
 

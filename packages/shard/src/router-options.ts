@@ -81,7 +81,7 @@ export interface ShardRouterOptions<C extends ShardCache = CacheService> {
   tenantL1MaxBytes?: number;
   /**
    * Builds the per-tenant cache. Default: `new CacheService(ctx.options)`. Hook for an upper layer,
-   * e.g. `(ctx) => new TieredCache({ l2: new CacheService(ctx.options) })`.
+   * e.g. `(ctx) => new TieredCache(new CacheService(ctx.options))`.
    */
   createCache?: (ctx: ShardCacheContext) => C;
 }

@@ -1,17 +1,14 @@
 import { CacheOptionsError, toMs } from '@stratacache/core';
-import type { Duration } from '@stratacache/core';
+import type { Duration, FactoryContext as CoreFactoryContext } from '@stratacache/core';
 
-/** What a `getOrSet` factory receives. */
-export interface FactoryContext<T = unknown> {
+/** What a `getOrSet` factory receives: core's `FactoryContext` (`key`, `setTtl`, `setTags`, `skip`) and more. */
+export interface FactoryContext<T = unknown> extends CoreFactoryContext {
   /** Aborted when `hardTimeout` fires (or the cache closes). Pass it to fetch/DB drivers. */
   readonly signal: AbortSignal;
   /** The stale value (expired, within grace) if there is one — e.g. for conditional requests. */
   readonly staleValue: T | undefined;
-  /** Overrides the TTL for this value. `0` = do not cache it (it is still returned). */
-  setTtl(ttl: Duration): void;
-  /** Sets the tags of this value (replaces the tags from the call options). */
-  setTags(tags: readonly string[]): void;
-  /** Return `ctx.skip()` to cache nothing; the call resolves the stale value if any, else `undefined`. */
+  // key, setTtl (`0` = do not cache this value) and setTags (replaces the call's tags) come from core.
+  /** Return `ctx.skip()` to cache nothing (core's `skip`; here it also returns a marker to return): the call resolves the stale value if any, else `undefined`. */
   skip(): T;
   /**
    * Return `ctx.fail(error)` to mark the result as a failure (e.g. an upstream answered 503): it is
@@ -31,6 +28,7 @@ export class FactoryContextImpl<T> implements FactoryContext<T> {
   skipped = false;
   failure: { error: unknown } | undefined;
   constructor(
+    readonly key: string,
     readonly signal: AbortSignal,
     readonly staleValue: T | undefined,
     ttl: number | undefined,

@@ -1,5 +1,5 @@
 export { TieredCache } from './tiered-cache';
-export type { Factory, GetOrSetOptions, TieredSetOptions, TieredStats } from './tiered-cache';
+export type { Factory, GetOrSetOptions, TieredSetOptions, TieredStats } from './types';
 export type { TieredCacheOptions, L1Options, GetOrSetPolicy } from './options';
 export type { L1Policy } from './l1-cache';
 export type { FactoryContext } from './factory-context';

@@ -88,6 +88,16 @@ export class L1Cache {
     return true;
   }
 
+  /** Marks every copy stale ("verify before serve"), keeping them as fail-safe fallbacks. Returns how many. */
+  markAllStale(): number {
+    let n = 0;
+    for (const r of this.lru.values()) {
+      r.freshUntil = 0;
+      n++;
+    }
+    return n;
+  }
+
   clear(): void {
     this.lru.clear();
   }

@@ -20,8 +20,6 @@ export type L2Cache = Pick<
   | 'invalidate'
   | 'clear'
   | 'refreshBarriers'
-  | 'on'
-  | 'close'
   | 'now'
   | 'stamp'
 >;

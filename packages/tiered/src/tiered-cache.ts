@@ -1,94 +1,22 @@
-import type { CacheEntry, Duration, InvalidateResult, NamespaceKey, ReadResult, SetResult } from '@stratacache/core';
-import { CacheEventEmitter, CacheOptionsError, globToRegExp, toMs } from '@stratacache/core';
-import { LockManager } from '@stratacache/lock';
-import type { Lock, LockGuard } from '@stratacache/lock';
-import type { BusMessage, BusMessageType } from './bus-message';
+import type { Duration, InvalidateResult, SetOptions, SetResult } from '@stratacache/core';
+import { CacheOptionsError, toMs } from '@stratacache/core';
 import { newSenderId } from './bus-message';
-import { RetryQueue } from './retry-queue';
-import { FactoryTimeoutError, TieredClosedError } from './errors';
-import type { TieredEvent, TieredEventListener, TieredEventType, TieredSource } from './events';
-import type { FactoryContext } from './factory-context';
-import { FactoryContextImpl, SKIP } from './factory-context';
-import type { BusStats } from './invalidation-bus';
-import { InvalidationBus } from './invalidation-bus';
-import { L1Cache } from './l1-cache';
-import type { L1Policy } from './l1-cache';
-import type { L1Record } from './l1-record';
-import type { L2Cache, L2InvalidateTarget } from './l2';
-import type { GetOrSetPolicy, ResolvedOptions, ResolvedPolicy, TieredCacheOptions } from './options';
-import { resolveOptions, resolvePolicy } from './options';
-import { estimateSize } from './size';
 import { coarseNow } from './clock';
-import { deepFreeze } from './freeze';
-import { checkJitter, checkTags, isOptionsError } from './validate';
-import type { LRUCache } from 'lru-cache';
+import type { TieredEventListener, TieredEventType } from './events';
+import { FactoryRunner } from './factory-runner';
+import { L1Invalidator } from './l1-invalidator';
+import { L1Tier } from './l1-tier';
+import type { L2Cache, L2InvalidateTarget } from './l2';
+import { L2Writer } from './l2-writer';
+import type { TieredCacheOptions } from './options';
+import { resolveOptions } from './options';
+import { ReadPath } from './read-path';
+import { MAX_KEYS_TRACKED, Runtime } from './runtime';
+import { KeySignals, StampedeGuard } from './stampede-guard';
+import type { Factory, GetOrSetOptions, TieredStats } from './types';
+import { checkJitter, checkTags } from './validate';
+import { TieredClosedError } from './errors';
 
-export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
-
-/** Per-call options of `getOrSet`. */
-export interface GetOrSetOptions extends GetOrSetPolicy {
-  /** Tags stored with the value (invalidate with `invalidateTag`). */
-  tags?: readonly string[];
-  /** `false` bypasses both tiers: the factory is called and nothing is read or written. Default `true`. */
-  useCache?: boolean;
-  /**
-   * `true`: skip L1 and L2 (and the fail-safe throttle) and call the factory now — still once per key
-   * across concurrent callers; its value is cached as usual. Default `false`.
-   */
-  forceFresh?: boolean;
-}
-
-/** Options of `set`. `ttl: 0` = do not cache: the key is removed everywhere and `set` resolves `{ ok: false, reason: 'bypass' }`. */
-export interface TieredSetOptions {
-  ttl?: Duration;
-  /** Jitter fraction for this write (overrides the TTL policy's); `0` = exactly the TTL. */
-  jitter?: number;
-  grace?: Duration;
-  tags?: readonly string[];
-}
-
-export interface TieredStats {
-  l1Hits: number;
-  l2Hits: number;
-  /** Reads answered by the origin (factory) or with nothing. */
-  misses: number;
-  /** Reads answered with a stale value (expired, within grace). */
-  stale: number;
-  /** (l1Hits + l2Hits) / all reads. */
-  hitRate: number;
-  factoryCalls: number;
-  factoryErrors: number;
-  factoryTimeouts: number;
-  softTimeouts: number;
-  backgroundRefreshes: number;
-  refreshAhead: number;
-  /** Cross-process stampede followers that got the leader's value from L2. */
-  lockFollowers: number;
-  /** Followers that gave up after `lockWait` and called the factory. */
-  lockWaitTimeouts: number;
-  errors: number;
-  l1: { enabled: boolean; size: number; bytes: number; maxEntries: number; maxBytes: number; policy: L1Policy | 'off'; evictions: number; rejected: number };
-  bus: BusStats | undefined;
-}
-
-interface Fresh<T> {
-  value: T | undefined;
-  source: TieredSource;
-  skipped?: boolean;
-}
-
-/** Something that may serve as a stale fallback. */
-interface StaleCandidate<T> {
-  value: T;
-  createdAt: number;
-  graceUntil: number;
-}
-
-const NOOP = (): void => undefined;
-/** Bound of the background retry queue of failed L2 invalidations (oldest dropped first, with an `error` event). */
-const MAX_RETRIES = 1_000;
-/** Bound of the memo of canonical keys (key as given → full key); cleared when full. */
-const MAX_CANONICAL = 10_000;
 /** Keys up to this length take the no-lookup path (core's own limit is 8 KiB; longer ones go through core's check). */
 const MAX_FAST_KEY = 8 * 1024;
 
@@ -96,55 +24,27 @@ const MAX_FAST_KEY = 8 * 1024;
  * L1 (lru-cache, in process) over L2 (a core `CacheService`), with an invalidation bus across
  * instances, a cross-process stampede guard, grace / stale-while-revalidate, soft and hard
  * factory timeouts and refresh-ahead. See the package README for the full contract.
+ *
+ * This class is the facade: the L1 hit path (synchronous) and argument checks live here; the parts
+ * are `L1Tier` (L1 read/fill), `ReadPath` (the getOrSet state machine), `StampedeGuard`,
+ * `FactoryRunner`, `L2Writer` and `L1Invalidator` (bus + matching).
  */
 export class TieredCache {
   readonly l2: L2Cache;
   readonly instanceId: string;
-  private readonly opts: ResolvedOptions;
-  private readonly l1: L1Cache | undefined;
-  private readonly l1Ttl: number;
+  private readonly rt: Runtime;
+  private readonly l1: L1Tier | undefined;
   /** The raw lru-cache when reads may go straight to it (LRU policy), for the hit path. */
-  private readonly lru: LRUCache<string, L1Record> | undefined;
-  private readonly busDownTtl: number;
+  private readonly lru: L1Tier['lru'];
   private readonly refreshAheadDefault: number;
-  private readonly cloneOut: boolean;
-  private readonly bus: InvalidationBus | undefined;
-  private readonly locks: LockManager | undefined;
-  private readonly emitter = new CacheEventEmitter<TieredEvent>();
-  private readonly flights = new Map<string, Promise<Fresh<unknown>>>();
-  private readonly refreshing = new Map<string, Promise<Fresh<unknown>>>();
-  private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly background = new Set<Promise<unknown>>();
-  private readonly aborts = new Set<AbortController>();
-  private busUp: boolean;
+  private readonly invalidator: L1Invalidator;
+  private readonly signals = new KeySignals();
+  private readonly writer: L2Writer;
+  private readonly reads: ReadPath;
   /** `{prefix}:` of the L2. */
   private readonly prefixColon: string;
-  /** Fail-safe throttling: key → until when the origin is not called again while a stale value exists (bounded). */
-  private readonly failedUntil = new Map<string, number>();
-  /** key as given → canonical full key (bounded: cleared at MAX_CANONICAL entries). */
+  /** key as given → canonical full key (bounded: cleared when full). */
   private readonly canonical = new Map<string, string>();
-  /** Failed L2 invalidations/deletes, retried in the background (bounded, deduplicated). */
-  private readonly retries: RetryQueue;
-  /** Kept outside `c` so the hit path does one property write. */
-  private l1HitCount = 0;
-  private hitListeners = false;
-  private closed = false;
-  private readonly busReady: Promise<void>;
-  private readonly c = {
-    l1Hits: 0,
-    l2Hits: 0,
-    misses: 0,
-    stale: 0,
-    factoryCalls: 0,
-    factoryErrors: 0,
-    factoryTimeouts: 0,
-    softTimeouts: 0,
-    backgroundRefreshes: 0,
-    refreshAhead: 0,
-    lockFollowers: 0,
-    lockWaitTimeouts: 0,
-    errors: 0,
-  };
 
   constructor(l2: L2Cache, options?: TieredCacheOptions) {
     if (typeof l2 !== 'object' || l2 === null || typeof l2.readEntry !== 'function' || typeof l2.setEntry !== 'function') {
@@ -152,82 +52,34 @@ export class TieredCache {
     }
     this.l2 = l2;
     this.prefixColon = `${l2.prefix}:`;
-    this.opts = resolveOptions(options);
-    this.retries = new RetryQueue(MAX_RETRIES, (task, why) => {
-      this.onError(new Error(`L2 invalidation ${task.id.replace(/\u0000/g, ' ')} given up (${why})`), 'l2.retry');
-    });
-    this.instanceId = this.opts.instanceId ?? newSenderId();
-    const l1o = this.opts.l1;
-    this.l1 = l1o ? new L1Cache({ maxEntries: l1o.maxEntries, maxBytes: l1o.maxBytes, policy: l1o.policy }) : undefined;
-    this.l1Ttl = l1o ? l1o.ttl : 0;
-    this.lru = this.l1?.directReads;
-    this.busDownTtl = this.opts.busDownL1Ttl;
-    this.refreshAheadDefault = this.opts.refreshAhead;
-    this.cloneOut = l1o ? l1o.clone : false;
-
-    const store = l2.store;
-    const isRedis = store.kind === 'redis' || store.kind === 'redis-cluster';
-    const client = (store as { client?: unknown }).client;
-    if (this.opts.distributedLock && isRedis && client) {
-      this.locks = new LockManager(client as ConstructorParameters<typeof LockManager>[0], {
-        prefix: `${l2.keys.prefix}:__tiered_lock`,
-        ttl: this.opts.lockTtl,
-        fencing: false,
-        retries: 0,
-        // the lock inside the L2 breaker: with the circuit open it is skipped at once, and its failures count
-        guard: (l2 as { breaker?: LockGuard }).breaker,
-        // a lock round trip must not cost more than an L2 operation when Redis is slow or down
-        commandTimeout: Math.max(50, Math.min(1_000, (l2 as { opTimeoutMs?: number }).opTimeoutMs ?? 1_000)),
-      });
-    }
-
-    if (this.opts.bus) {
-      const channel = this.opts.bus.channel ?? `${l2.keys.prefix}:__tiered_bus`;
-      this.bus = new InvalidationBus(store, channel, this.instanceId, {
-        onMessage: (m) => this.onBusMessage(m),
-        onDown: () => {
-          this.busUp = false;
-          this.emit('bus', undefined, 'l1', { kind: 'down' });
-        },
-        onReconnect: () => {
-          // Messages may have been missed during the outage: nothing in L1 can be trusted.
-          this.l1?.clear();
-          this.l2.refreshBarriers?.();
-          this.emit('bus', undefined, 'l1', { kind: 'reconnect' });
-        },
-        onUp: (first) => {
-          // Copies stored before the first subscription keep the bus-down trust bound for good
-          // (invalidations sent before we listened were missed).
-          if (first && this.l1 !== undefined && this.l1.size > 0) {
-            for (const k of [...this.l1.keys()]) {
-              const r = this.l1.peek(k);
-              if (r !== undefined) r.freshUntil = Math.min(r.freshUntil, r.storedAt + this.busDownTtl);
-            }
-          }
-          this.busUp = true;
-        },
-        onError: (err, op) => this.onError(err, `bus.${op}`),
-      }, 200, Math.max(50, (l2 as { opTimeoutMs?: number }).opTimeoutMs ?? 1_000));
-      this.busUp = false;
-      this.busReady = this.bus.start().then(
-        () => undefined,
-        (err: unknown) => this.onError(err, 'bus.subscribe'),
-      );
-    } else {
-      this.busUp = true;
-      this.busReady = Promise.resolve();
-    }
+    const opts = resolveOptions(options);
+    this.rt = new Runtime(l2, opts);
+    this.instanceId = opts.instanceId ?? newSenderId();
+    this.l1 = opts.l1 ? new L1Tier(this.rt, opts.l1, opts.busDownL1Ttl) : undefined;
+    this.lru = this.l1?.lru;
+    this.refreshAheadDefault = opts.refreshAhead;
+    this.invalidator = new L1Invalidator(this.rt, this.l1, this.signals, this.instanceId);
+    this.writer = new L2Writer(this.rt, this.l1, this.invalidator, this.signals);
+    const runner = new FactoryRunner(this.rt, this.writer);
+    const guard = new StampedeGuard(this.rt, this.l1, runner, this.signals);
+    this.reads = new ReadPath(this.rt, this.l1, guard, runner);
   }
 
   /**
    * Resolves once the invalidation bus is subscribed (at once without a bus), or after
-   * `timeoutMs` (default 5 s) if Redis is unreachable — check `busConnected`. Never rejects.
+   * `timeout` (a Duration, default 5 s) if Redis is unreachable — check `busConnected`. Never rejects.
    * Reads and writes work before; until the bus is up, L1 copies are trusted for `busDownL1Ttl` only.
    */
-  ready(timeoutMs = 5_000): Promise<void> {
+  ready(timeout: Duration = 5_000): Promise<void> {
+    let timeoutMs: number;
+    try {
+      timeoutMs = toMs(timeout, 'TieredCache.ready timeout');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
-      this.busReady,
+      this.invalidator.ready,
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
         timer.unref();
@@ -242,12 +94,14 @@ export class TieredCache {
    * use `getOrSet` for grace). The L1 hit path is synchronous and returns a resolved promise.
    */
   get<T = unknown>(key: string): Promise<T | undefined> {
-    const lru = this.lru;
-    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
-    if (rec !== undefined) {
-      // Every L1 key is a canonical full key: a direct hit means `key` is one.
-      const v = this.l1Serve<T>(key, rec);
-      if (v !== undefined) return Promise.resolve(v);
+    const l1 = this.l1;
+    if (l1 !== undefined) {
+      const rec = l1.lookup(key);
+      if (rec !== undefined) {
+        // Every L1 key is a canonical full key: a direct hit means `key` is one.
+        const v = l1.serve<T>(key, rec);
+        if (v !== undefined) return Promise.resolve(v);
+      }
     }
     let k: string;
     try {
@@ -255,11 +109,11 @@ export class TieredCache {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (k !== key) {
-      const v = this.l1Hit<T>(k);
+    if (k !== key && l1 !== undefined) {
+      const v = l1.hit<T>(k);
       if (v !== undefined) return Promise.resolve(v);
     }
-    return this.getSlow<T>(k);
+    return this.reads.get<T>(k);
   }
 
   /**
@@ -267,20 +121,22 @@ export class TieredCache {
    * Never touches L2. Counts as an L1 hit when found.
    */
   getL1<T = unknown>(key: string): T | undefined {
+    const l1 = this.l1;
+    if (l1 === undefined) return undefined;
     const lru = this.lru;
-    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
+    const rec = lru !== undefined ? lru.get(key) : l1.lookup(key);
     if (rec === undefined) {
       const k = this.fullKey(key); // a relative key: one memo lookup more
-      return k === key ? undefined : this.l1Hit<T>(k);
+      return k === key ? undefined : l1.hit<T>(k);
     }
     // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
     const now = coarseNow();
-    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
-      this.l1HitCount++;
-      if (this.hitListeners) this.emit('hit', key, 'l1');
-      return (this.cloneOut ? structuredClone(rec.value) : rec.value) as T;
+    if (l1.trusted(rec, now)) {
+      l1.hits++;
+      if (this.rt.hitListeners) this.rt.emit('hit', key, 'l1');
+      return (l1.clone ? structuredClone(rec.value) : rec.value) as T;
     }
-    if (rec.graceUntil <= now) this.l1?.delete(key);
+    if (rec.graceUntil <= now) l1.delete(key);
     return undefined;
   }
 
@@ -294,28 +150,9 @@ export class TieredCache {
     const c = this.canonical.get(key);
     if (c !== undefined) return c;
     const k = this.l2.key(key); // throws core's KeyError for an invalid key
-    if (this.canonical.size >= MAX_CANONICAL) this.canonical.clear();
+    if (this.canonical.size >= MAX_KEYS_TRACKED) this.canonical.clear();
     this.canonical.set(key, k);
     return k;
-  }
-
-  /** The L1 hit path, by canonical full key. */
-  private l1Hit<T>(key: string): T | undefined {
-    const lru = this.lru;
-    const rec = lru !== undefined ? lru.get(key) : this.l1?.get(key);
-    return rec === undefined ? undefined : this.l1Serve<T>(key, rec);
-  }
-
-  /** Serves an L1 record if it is fresh and trusted (counted as an L1 hit). */
-  private l1Serve<T>(key: string, rec: L1Record): T | undefined {
-    const now = coarseNow();
-    if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
-      this.l1HitCount++;
-      if (this.hitListeners) this.emit('hit', key, 'l1');
-      return (this.cloneOut ? structuredClone(rec.value) : rec.value) as T;
-    }
-    if (rec.graceUntil <= now) this.l1?.delete(key);
-    return undefined;
   }
 
   /** Whether L1 holds a copy of `key` (fresh or not), without touching recency. For tests and diagnostics. */
@@ -323,47 +160,32 @@ export class TieredCache {
     return this.l1?.peek(this.fullKey(key)) !== undefined;
   }
 
-  private async getSlow<T>(key: string): Promise<T | undefined> {
-    this.checkOpen();
-    const entry = await this.readL2<T>(key);
-    if (entry !== undefined && entry.expiresAt > this.l2.now()) {
-      this.c.l2Hits++;
-      this.fillL1(key, entry);
-      if (this.hitListeners) this.emit('hit', key, 'l2');
-      return this.out(entry.value) as T;
-    }
-    this.c.misses++;
-    if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
-    return undefined;
-  }
-
   /** True if a fresh value exists in L1 or L2. */
   async has(key: string): Promise<boolean> {
     key = this.fullKey(key);
-    if (this.l1 !== undefined) {
-      const rec = this.l1.peek(key);
-      const now = Date.now();
-      if (rec !== undefined && rec.freshUntil > now && (this.busUp || rec.storedAt + this.opts.busDownL1Ttl > now)) return true;
-    }
-    const e = await this.readL2(key);
-    return e !== undefined && e.expiresAt > this.l2.now();
+    if (this.l1?.has(key) === true) return true;
+    const r = await this.rt.readL2(key, this.rt.budget());
+    return r.status === 'hit' && r.entry.expiresAt > this.l2.now();
   }
 
   /**
    * Returns the cached value, or calls `factory` once (per key, across concurrent callers in this
-   * process and — on Redis — across processes) and caches its result in L2 and L1.
+   * process and — on Redis — across processes) and caches its result in L2 and L1. All Redis calls
+   * of one read share one deadline (`opTimeout`); the caller never waits for the L2 write.
    * An L1 hit returns an already-resolved promise without any `await` inside.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
-    if (this.l1 !== undefined && (options === undefined || (options.useCache !== false && options.forceFresh !== true))) {
-      let rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+    const l1 = this.l1;
+    if (l1 !== undefined && (options === undefined || (options.useCache !== false && options.forceFresh !== true))) {
+      const lru = this.lru;
+      let rec = lru !== undefined ? lru.get(key) : l1.lookup(key);
       if (rec === undefined) {
         // Not found as given: a relative key names the same entry as its full form (one identity).
         try {
           const k = this.fullKey(key);
           if (k !== key) {
             key = k;
-            rec = this.lru !== undefined ? this.lru.get(key) : this.l1.get(key);
+            rec = lru !== undefined ? lru.get(key) : l1.lookup(key);
           }
         } catch (err) {
           return Promise.reject(err);
@@ -372,14 +194,14 @@ export class TieredCache {
       // Every L1 key is a canonical full key, so from here on `key` is one when `rec` was found.
       if (rec !== undefined) {
         const now = coarseNow();
-        if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
-          this.l1HitCount++;
-          if (this.hitListeners) this.emit('hit', key, 'l1');
+        if (l1.trusted(rec, now)) {
+          l1.hits++;
+          if (this.rt.hitListeners) this.rt.emit('hit', key, 'l1');
           const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
           if (ra > 0 && now >= rec.createdLocal + ra * (rec.expiresAt - rec.createdLocal)) {
-            this.refreshAheadOf(key, factory, options, rec);
+            this.reads.refreshAheadOf(key, factory, options, rec);
           }
-          return Promise.resolve((this.cloneOut ? structuredClone(rec.value) : rec.value) as T);
+          return Promise.resolve((l1.clone ? structuredClone(rec.value) : rec.value) as T);
         }
       }
     }
@@ -389,326 +211,7 @@ export class TieredCache {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.getOrSetSlow(key, factory, options);
-  }
-
-  // Not async: on the L2-hit path one promise (the flight's `.then`) per caller, no closure per call.
-  private getOrSetSlow<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
-    let policy: ResolvedPolicy;
-    try {
-      this.checkOpen();
-      if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
-      policy = options === undefined ? this.opts : this.policyOf(options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (options?.useCache === false) return this.bypass(factory);
-    if (options?.tags !== undefined) {
-      try {
-        checkTags(options.tags);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
-    if (options?.forceFresh === true) {
-      // Only a value produced after this call started is acceptable (a stampede follower's too).
-      const basis: StaleCandidate<T> = { value: undefined as T, createdAt: this.l2.stamp(), graceUntil: 0 };
-      return this.fetchFresh(key, factory, policy, options.tags, basis, true).then(this.answer) as Promise<T>;
-    }
-    let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
-    if (flight === undefined) {
-      // resolveMiss removes the entry itself (in `finally`, after its first await)
-      flight = this.resolveMiss(key, factory, policy, options?.tags);
-      this.flights.set(key, flight);
-    }
-    return flight.then(this.answer) as Promise<T>;
-  }
-
-  /** Counts one caller's outcome of a flight and shapes its value. */
-  private readonly answer = (r: Fresh<unknown>): unknown => {
-    switch (r.source) {
-      case 'l2':
-        this.c.l2Hits++;
-        break;
-      case 'stale':
-        this.c.stale++;
-        break;
-      default:
-        this.c.misses++;
-    }
-    return r.source === 'l2' || r.source === 'stale' ? this.out(r.value) : r.value;
-  };
-
-  private async bypass<T>(factory: Factory<T>): Promise<T> {
-    this.c.factoryCalls++;
-    const ctx = new FactoryContextImpl<T>(new AbortController().signal, undefined, undefined, undefined);
-    const v = await factory(ctx);
-    return (v === SKIP ? undefined : v) as T;
-  }
-
-  private policyOf(o: GetOrSetOptions): ResolvedPolicy {
-    if (o.ttl === undefined && o.jitter === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined) {
-      return this.opts;
-    }
-    return resolvePolicy(o, this.opts, 'getOrSet');
-  }
-
-  /** The miss path: L2, then (single-flighted, guarded) the factory, with grace and timeouts. */
-  private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
-    try {
-      const l1rec = this.l1?.peek(key);
-      // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
-      const read = await this.readL2Result<T>(key);
-      const entry = read.status === 'hit' ? read.entry : undefined;
-      const l2Failed = read.status === 'unknown';
-      const now = this.l2.now(); // entry times are on core's clock; L1 record times on the local one
-      let stale: StaleCandidate<T> | undefined;
-      if (entry !== undefined) {
-        if (entry.expiresAt > now) {
-          this.fillL1(key, entry);
-          if (this.hitListeners) this.emit('hit', key, 'l2');
-          if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
-            this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
-          }
-          return { value: entry.value, source: 'l2' };
-        }
-        if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
-      }
-      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > Date.now()) {
-        // L2 could not answer: the last L1 copy within grace is the fail-safe value. (When L2 answers
-        // "missing", it is the authority: the key was deleted or invalidated — never resurrect it.)
-        stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
-      }
-      if (this.emitter.has('miss')) this.emit('miss', key, 'l2');
-
-      if (stale === undefined) {
-        const r = await this.fetchFresh(key, factory, p, tags, undefined);
-        return r.skipped ? { value: r.value, source: 'origin' } : r;
-      }
-
-      // Fail-safe throttling: the origin failed recently; serve the stale value without calling it.
-      const failedUntil = this.failedUntil.get(key);
-      if (failedUntil !== undefined) {
-        if (failedUntil > Date.now()) {
-          this.serveStale(key, 'fail-safe-throttled');
-          return { value: stale.value, source: 'stale' };
-        }
-        this.failedUntil.delete(key);
-      }
-
-      // A stale value exists: never make the caller wait longer than softTimeout for a fresh one.
-      const alreadyRunning = this.refreshing.has(key);
-      const fresh = this.fetchFresh(key, factory, p, tags, stale);
-      if (p.softTimeout === 0) {
-        // stale-while-revalidate: answer now, refresh in the background (once per key)
-        this.track(fresh);
-        if (!alreadyRunning) {
-          this.c.backgroundRefreshes++;
-          if (this.emitter.has('refresh')) this.emit('refresh', key, 'origin', { kind: 'stale' });
-        }
-        this.serveStale(key, 'swr');
-        return { value: stale.value, source: 'stale' };
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const soft = new Promise<'soft'>((resolve) => {
-        timer = setTimeout(() => resolve('soft'), p.softTimeout);
-      });
-      try {
-        const r = await Promise.race([fresh, soft]);
-        if (r === 'soft') {
-          this.c.softTimeouts++;
-          this.track(fresh);
-          this.serveStale(key, 'soft-timeout');
-          return { value: stale.value, source: 'stale' };
-        }
-        if (r.skipped) return r.value !== undefined ? { value: r.value, source: 'origin' } : { value: stale.value, source: 'stale' };
-        return r;
-      } catch {
-        // factory failed or hard-timed out: fail-safe to the stale value
-        this.serveStale(key, 'fail-safe');
-        return { value: stale.value, source: 'stale' };
-      } finally {
-        clearTimeout(timer);
-      }
-    } finally {
-      // the flight ends with this call (it always awaits before getting here, after flights.set)
-      this.flights.delete(key);
-    }
-  }
-
-  /** Remembers a factory failure for fail-safe throttling (bounded: the oldest key is forgotten first). */
-  private noteFailure(key: string, throttleMs: number): void {
-    if (throttleMs <= 0) return;
-    this.failedUntil.delete(key);
-    if (this.failedUntil.size >= MAX_CANONICAL) this.failedUntil.delete(this.failedUntil.keys().next().value as string);
-    this.failedUntil.set(key, Date.now() + throttleMs);
-  }
-
-  private serveStale(key: string, kind: string): void {
-    if (this.emitter.has('stale')) this.emit('stale', key, 'stale', { kind });
-  }
-
-  private refreshAheadOf<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined, rec: L1Record): void {
-    if (this.refreshing.has(key) || this.closed) return;
-    const p = options === undefined ? this.opts : this.policyOf(options);
-    this.startBackground(key, factory, p, options?.tags, { value: rec.value as T, createdAt: rec.createdAt, graceUntil: Math.max(rec.graceUntil, rec.expiresAt) }, 'ahead');
-  }
-
-  private startBackground<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T>, kind: 'ahead' | 'stale'): void {
-    if (this.refreshing.has(key) || this.closed) return;
-    if (kind === 'ahead') this.c.refreshAhead++;
-    else this.c.backgroundRefreshes++;
-    if (this.emitter.has('refresh')) this.emit('refresh', key, 'origin', { kind });
-    this.track(this.fetchFresh(key, factory, p, tags, basis));
-  }
-
-  private track(p: Promise<unknown>): void {
-    const q = p.then(NOOP, NOOP);
-    this.background.add(q);
-    void q.then(() => this.background.delete(q));
-  }
-
-  /**
-   * One fresh value per key at a time in this process (single-flight for foreground misses,
-   * stale refreshes and refresh-ahead alike), then the cross-process guard.
-   */
-  private fetchFresh<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced = false): Promise<Fresh<T>> {
-    const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
-    if (running !== undefined) return running;
-    const run = this.leadOrFollow(key, factory, p, tags, basis, forced);
-    this.refreshing.set(key, run);
-    const clear = (): void => {
-      if (this.refreshing.get(key) === run) this.refreshing.delete(key);
-    };
-    run.then(clear, clear);
-    return run;
-  }
-
-  /** Cross-process stampede guard: one leader per key (lock), followers wait for its value. */
-  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean): Promise<Fresh<T>> {
-    const staleBasis = forced ? undefined : basis; // forceFresh: no stale value for the factory context
-    const locks = this.locks;
-    // Redis not connected: no cross-process guard is possible, do not wait on it (in-process guard still holds).
-    if (locks === undefined || !this.l2.store.isReady()) return this.runFactory(key, factory, p, tags, staleBasis, undefined);
-    const deadline = Date.now() + p.lockWait;
-    let delay = 10;
-    let followed = false;
-    for (;;) {
-      let lock: Lock | null;
-      try {
-        lock = await locks.tryAcquire(key, { ttl: this.opts.lockTtl });
-      } catch (err) {
-        // Redis unreachable: no cross-process guard possible; the in-process guard still holds.
-        this.onError(err, 'lock');
-        return this.runFactory(key, factory, p, tags, staleBasis, undefined);
-      }
-      if (lock !== null) {
-        try {
-          // Double-check: a previous leader may have written the value after our L2 read.
-          const e = await this.readL2<T>(key);
-          if (isNewer(e, basis, this.l2.now())) {
-            this.fillL1(key, e);
-            if (followed) this.c.lockFollowers++;
-            return { value: e.value, source: 'l2' };
-          }
-          return await this.runFactory(key, factory, p, tags, staleBasis, lock);
-        } finally {
-          lock.release().catch(NOOP);
-        }
-      }
-      followed = true;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.c.lockWaitTimeouts++;
-        return this.runFactory(key, factory, p, tags, staleBasis, undefined);
-      }
-      await this.waitForSignal(key, Math.min(delay, left));
-      delay = Math.min(delay * 2, 200);
-      const e = await this.readL2<T>(key);
-      if (isNewer(e, basis, this.l2.now())) {
-        this.c.lockFollowers++;
-        this.fillL1(key, e);
-        return { value: e.value, source: 'l2' };
-      }
-      if (this.closed) throw new TieredClosedError();
-    }
-  }
-
-  private waitForSignal(key: string, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let set = this.waiters.get(key);
-      if (set === undefined) {
-        set = new Set();
-        this.waiters.set(key, set);
-      }
-      const s = set;
-      const done = (): void => {
-        clearTimeout(timer);
-        s.delete(done);
-        if (s.size === 0 && this.waiters.get(key) === s) this.waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      s.add(done);
-    });
-  }
-
-  /** Calls the factory with its context, applies the hard timeout, writes L2 (awaited) then L1, publishes. */
-  private async runFactory<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, lock: Lock | undefined): Promise<Fresh<T>> {
-    this.checkOpen();
-    this.c.factoryCalls++;
-    const ac = new AbortController();
-    this.aborts.add(ac);
-    const ctx = new FactoryContextImpl<T>(ac.signal, basis?.value, p.ttl, tags);
-    // createdAt = the factory's start on core's clock: an invalidation that lands while it runs wins.
-    const startedAt = this.l2.stamp();
-    const t0 = performance.now();
-    let extendTimer: NodeJS.Timeout | undefined;
-    if (lock !== undefined) {
-      extendTimer = setInterval(() => {
-        lock.extend(this.opts.lockTtl).catch(NOOP);
-      }, Math.max(50, Math.floor(this.opts.lockTtl / 3)));
-      extendTimer.unref();
-    }
-    let hardTimer: NodeJS.Timeout | undefined;
-    let value: T;
-    try {
-      const call = Promise.resolve().then(() => factory(ctx));
-      if (p.hardTimeout > 0) {
-        const hard = new Promise<never>((_, reject) => {
-          hardTimer = setTimeout(() => {
-            const err = new FactoryTimeoutError(key, p.hardTimeout);
-            ac.abort(err);
-            reject(err);
-          }, p.hardTimeout);
-        });
-        call.catch(NOOP);
-        value = await Promise.race([call, hard]);
-      } else {
-        value = await call;
-      }
-      if (ctx.failure !== undefined) throw ctx.failure.error; // ctx.fail(error): a failure, like a throw
-      if (value === undefined && !ctx.skipped) {
-        throw new CacheOptionsError(`TieredCache.getOrSet: the factory for ${JSON.stringify(key)} returned undefined (return null for "no value", or ctx.skip())`);
-      }
-    } catch (err) {
-      if (err instanceof FactoryTimeoutError) this.c.factoryTimeouts++;
-      else this.c.factoryErrors++;
-      this.onError(err, 'factory', key);
-      this.noteFailure(key, p.failSafeThrottle);
-      throw err;
-    } finally {
-      clearTimeout(hardTimer);
-      clearInterval(extendTimer);
-      this.aborts.delete(ac);
-    }
-    this.failedUntil.delete(key);
-    const latencyMs = performance.now() - t0;
-    if (this.emitter.has('origin')) this.emit('origin', key, 'origin', { latencyMs });
-    // skip(): nothing is cached; a value returned anyway is still handed to the caller
-    if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
-    await this.write(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
-    return { value, source: 'origin' };
+    return this.reads.getOrSet(key, factory, options);
   }
 
   // ---------------------------------------------------------------- writes
@@ -718,113 +221,20 @@ export class TieredCache {
    * `{ ok: false, reason }` when L2 refused the value (`too_large`, or `error` for a value it cannot encode —
    * then it is not in L1 either) or could not be reached (then it is kept in L1 as this process's fail-safe copy).
    */
-  async set(key: string, value: unknown, options?: TieredSetOptions): Promise<SetResult> {
-    this.checkOpen();
+  async set(key: string, value: unknown, options?: SetOptions): Promise<SetResult> {
+    this.rt.checkOpen();
     key = this.fullKey(key);
     const ttl = options?.ttl === undefined ? undefined : toMs(options.ttl, 'TieredCache.set ttl');
     if (value === undefined) throw new CacheOptionsError('TieredCache.set: value must not be undefined (use delete())');
-    const grace = options?.grace === undefined ? this.opts.grace : toMs(options.grace, 'TieredCache.set grace');
+    const grace = options?.grace === undefined ? this.rt.opts.grace : toMs(options.grace, 'TieredCache.set grace');
     const jitter = checkJitter(options?.jitter);
     if (options?.tags !== undefined) checkTags(options.tags);
-    if (this.resolveTtl(key, ttl, jitter) === 0) {
+    if (this.writer.resolveTtl(key, ttl, jitter) === 0) {
       // ttl 0 = do not cache this value: the older entry must not be served in its place (L2, every L1).
-      const r = await this.invalidateAll('d', [key], { key }, 'key');
+      const r = await this.invalidator.invalidateAll('d', [key], { key }, 'key');
       return r.ok ? { ok: false, reason: 'bypass' } : { ok: false, reason: r.reason ?? 'error' };
     }
-    return this.write(key, value, ttl, grace, options?.tags, this.l2.stamp(), jitter);
-  }
-
-  /** The TTL of a write: explicit or from core's TTL policy, jitter applied to both (0 stays 0 = do not cache). */
-  private resolveTtl(key: string, ttl: number | undefined, jitter: number | undefined): number {
-    const hint: { entity?: string; operation?: string; ttl?: number; jitter?: number } = { ...ttlHint(key, this.l2.keys.prefix) };
-    if (ttl !== undefined) hint.ttl = ttl;
-    if (jitter !== undefined) hint.jitter = jitter;
-    return this.l2.ttlPolicy.resolve(key, hint);
-  }
-
-  /**
-   * Writes L2 (awaited), then L1 — never a value L2 refused (encoding failed, over maxItemSize); a
-   * valid value L2 could not store because it is unreachable stays in L1 as the fail-safe copy —
-   * and tells other instances their copy is stale (only after L2 accepted it). `createdAt` (compared with barriers) is when the value was
-   * produced; the TTL counts from the write.
-   */
-  private async write(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined): Promise<SetResult> {
-    const ttl = this.resolveTtl(key, ttlIn, jitter);
-    if (!(ttl > 0)) {
-      // ttl 0 (call, ctx.setTtl or a TTL rule) = do not cache this value
-      this.l1?.delete(key);
-      return { ok: false, reason: 'bypass' };
-    }
-    const expiresAt = this.l2.now() + ttl;
-    const entry: CacheEntry = { value, createdAt, expiresAt };
-    if (grace > 0) entry.graceUntil = expiresAt + grace;
-    if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
-    let res: SetResult;
-    let refused = false;
-    try {
-      res = await this.l2.setEntry(key, entry, ttl + grace);
-    } catch (err) {
-      // invalid arguments (e.g. value undefined) are the caller's bug: rethrow
-      if (isOptionsError(err)) throw err;
-      // EncodeError (a symbol, a cycle, …): L2 refused the value
-      refused = true;
-      this.onError(err, 'encode', key);
-      res = { ok: false, reason: 'error' };
-    }
-    if (!res.ok) {
-      if (res.reason === 'too_large' || refused) {
-        // L2 refused the value itself (cannot encode it, over maxItemSize): never serve it from L1
-        // (an older copy is dropped too: it is superseded).
-        this.l1?.delete(key);
-      } else {
-        // L2 unreachable (unavailable / timeout / error): the value is valid, keep it as this process's
-        // fail-safe copy (trusted for l1.ttl, and for busDownL1Ttl only while the bus is down).
-        this.fillL1(key, entry);
-      }
-      return res;
-    }
-    this.fillL1(key, entry);
-    if (this.emitter.has('set')) this.emit('set', key, 'origin', { ttlMs: ttl });
-    // Publish only after L2 accepted the write; also wakes stampede followers elsewhere.
-    if (this.bus !== undefined) await this.bus.publish('s', [key]);
-    return res;
-  }
-
-  private fillL1(key: string, entry: CacheEntry): void {
-    const l1 = this.l1;
-    if (l1 === undefined) return;
-    const o = this.opts.l1!;
-    // L1 record times are on the local clock (the hit path reads Date.now() only): shift the
-    // entry's times (core's clock, corrected against Redis) by the current offset.
-    const now = Date.now();
-    const shift = now - this.l2.now();
-    const expiresAt = entry.expiresAt + shift;
-    const graceUntil = Math.max(entry.graceUntil ?? 0, entry.expiresAt) + shift;
-    if (graceUntil <= now) return;
-    let value = entry.value;
-    if (o.clone) value = structuredClone(value);
-    else if (o.freeze) deepFreeze(value);
-    let size: number;
-    try {
-      size = Math.max(1, Math.ceil(o.sizeOf !== undefined ? o.sizeOf(value) : estimateSize(value)));
-    } catch {
-      size = 1;
-    }
-    l1.set(key, {
-      value,
-      freshUntil: Math.min(now + this.l1Ttl, expiresAt),
-      storedAt: now,
-      expiresAt,
-      graceUntil,
-      createdAt: entry.createdAt,
-      createdLocal: entry.createdAt + shift,
-      tags: entry.tags,
-      size,
-    });
-  }
-
-  private out(v: unknown): unknown {
-    return this.cloneOut ? structuredClone(v) : v;
+    return (await this.writer.start(key, value, ttl, grace, options?.tags, this.l2.stamp(), jitter)).done;
   }
 
   // ---------------------------------------------------------------- deletes & invalidation
@@ -833,12 +243,12 @@ export class TieredCache {
    * Deletes a key from L2 and L1 here, and from L1 on every other instance. Deleted entries are never
    * served stale. Resolves core's `InvalidateResult`: when L2 could not be reached (`ok: false`), the
    * L1 copies are still dropped here and on every instance, an `error` event is emitted, and the L2
-   * delete is retried in the background until it lands or the entry has expired (see `retryQueue`).
+   * delete is retried in the background until it lands or the entry has expired.
    */
   async delete(key: string): Promise<InvalidateResult> {
-    this.checkOpen();
+    this.rt.checkOpen();
     const k = this.fullKey(key);
-    return this.invalidateAll('d', [k], { key: k }, 'key');
+    return this.invalidator.invalidateAll('d', [k], { key: k }, 'key');
   }
 
   /** Alias of {@link delete}. */
@@ -851,18 +261,18 @@ export class TieredCache {
    * every other instance's L1. Same result and failure handling as {@link delete}.
    */
   async invalidate(target: L2InvalidateTarget): Promise<InvalidateResult> {
-    this.checkOpen();
+    this.rt.checkOpen();
     if (typeof target !== 'object' || target === null) throw new CacheOptionsError('TieredCache.invalidate: target must be an object');
     const kinds = ['key', 'pattern', 'tag', 'namespace'].filter((k) => (target as Record<string, unknown>)[k] !== undefined);
     if (kinds.length !== 1) throw new CacheOptionsError('TieredCache.invalidate: give exactly one of key, pattern, tag, namespace');
     if (target.key !== undefined) return this.delete(target.key);
     if (target.pattern !== undefined) {
       const glob = this.l2.fullPattern(target.pattern);
-      return this.invalidateAll('p', [glob], { pattern: glob }, 'pattern');
+      return this.invalidator.invalidateAll('p', [glob], { pattern: glob }, 'pattern');
     }
     if (target.tag !== undefined) {
       if (typeof target.tag !== 'string' || target.tag.length === 0) throw new CacheOptionsError('tags must be non-empty strings');
-      return this.invalidateAll('t', [target.tag], { tag: target.tag }, 'tag');
+      return this.invalidator.invalidateAll('t', [target.tag], { tag: target.tag }, 'tag');
     }
     const ns = target.namespace!;
     if (typeof ns !== 'object' || ns === null || typeof ns.entity !== 'string' || ns.entity.length === 0) {
@@ -873,7 +283,7 @@ export class TieredCache {
     }
     // Bus messages carry the raw names; both sides escape them through core's one namespace function.
     const parts = ns.operation === undefined ? [ns.entity] : [ns.entity, ns.operation];
-    return this.invalidateAll('n', parts, { namespace: ns.operation === undefined ? { entity: ns.entity } : { entity: ns.entity, operation: ns.operation } }, 'namespace');
+    return this.invalidator.invalidateAll('n', parts, { namespace: ns.operation === undefined ? { entity: ns.entity } : { entity: ns.entity, operation: ns.operation } }, 'namespace');
   }
 
   invalidateTag(tag: string): Promise<InvalidateResult> {
@@ -890,239 +300,61 @@ export class TieredCache {
 
   /** Clears L2 (the whole prefix), this L1 and every other instance's L1. Same result and failure handling as {@link delete}. */
   async clear(): Promise<InvalidateResult> {
-    this.checkOpen();
-    return this.invalidateAll('c', [], undefined, 'clear');
-  }
-
-  /**
-   * The one invalidation path: drop local L1, apply on L2, drop local L1 again (a concurrent fill may
-   * have raced the L2 write), publish the L1 drop on the bus — whether L2 succeeded or not — and on
-   * failure report it and retry L2 in the background.
-   */
-  private async invalidateAll(type: BusMessageType, parts: string[], target: L2InvalidateTarget | undefined, kind: string): Promise<InvalidateResult> {
-    this.applyLocal(type, parts);
-    const until = this.retryUntil(type, parts);
-    const res = await this.applyL2(target);
-    this.applyLocal(type, parts);
-    const label = parts.join(':');
-    if (!res.ok) {
-      this.onError(new Error(`L2 ${kind} invalidation failed (${res.reason ?? 'error'}); retrying in the background`), `l2.${kind}`, type === 'd' ? parts[0] : undefined);
-      this.retries.add({
-        id: `${type}\u0000${parts.join('\u0000')}`,
-        until,
-        run: async () => (await this.applyL2(target)).ok,
-        landed: () => {
-          // L2 now holds the invalidation: drop what may have been refilled meanwhile, here and elsewhere.
-          this.applyLocal(type, parts);
-          if (this.emitter.has('invalidate')) this.emit('invalidate', type === 'd' ? parts[0] : undefined, 'l2', { kind, target: label, count: 0 });
-          void this.bus?.publish(type, parts);
-        },
-      });
-    }
-    if (type === 'd') {
-      if (res.ok && this.emitter.has('delete')) this.emit('delete', parts[0], 'l2', { count: res.deleted });
-    }
-    if (this.emitter.has('invalidate')) {
-      const extra: Partial<TieredEvent> = { kind, target: label, count: res.deleted, ok: res.ok };
-      if (res.reason !== undefined) extra.reason = res.reason;
-      this.emit('invalidate', type === 'd' ? parts[0] : undefined, 'l2', extra);
-    }
-    await this.bus?.publish(type, parts);
-    return res;
-  }
-
-  private async applyL2(target: L2InvalidateTarget | undefined): Promise<InvalidateResult> {
-    try {
-      if (target === undefined) return await this.l2.clear();
-      if (target.key !== undefined) return await this.l2.delete(target.key);
-      return await this.l2.invalidate(target);
-    } catch (err) {
-      if (isOptionsError(err)) throw err;
-      return { ok: false, reason: 'error', deleted: 0, barriers: 0 };
-    }
-  }
-
-  /** How long a failed L2 invalidation is worth retrying: until what it hides has expired. */
-  private retryUntil(type: BusMessageType, parts: readonly string[]): number {
-    const max = Date.now() + this.l2.maxTtlMs;
-    if (type !== 'd') return max;
-    const rec = this.l1?.peek(parts[0] as string);
-    // The L1 copy's grace end is the L2 entry's physical expiry only if L1 holds the latest write; keep maxTtl otherwise.
-    return rec === undefined ? max : Math.max(rec.graceUntil, Date.now() + 1_000);
+    this.rt.checkOpen();
+    return this.invalidator.invalidateAll('c', [], undefined, 'clear');
   }
 
   /** Drops only this instance's L1 (nothing else). */
   clearL1(): void {
-    this.l1?.clear();
-  }
-
-  private applyLocal(type: BusMessageType, parts: readonly string[]): number {
-    const l1 = this.l1;
-    if (l1 === undefined) return 0;
-    switch (type) {
-      case 'd': {
-        let n = 0;
-        for (const k of parts) if (l1.delete(k)) n++;
-        return n;
-      }
-      case 's': {
-        let n = 0;
-        for (const k of parts) if (this.opts.onRemoteSet === 'drop' ? l1.delete(k) : l1.markStale(k)) n++;
-        return n;
-      }
-      case 't': {
-        const tags = new Set(parts);
-        return l1.deleteWhere((_k, r) => r.tags !== undefined && r.tags.some((t) => tags.has(t)));
-      }
-      case 'n': {
-        let ns: NamespaceKey;
-        try {
-          ns = this.l2.keys.namespaceKey(parts[0] ?? '', parts[1]);
-        } catch {
-          return 0; // a malformed message from another instance
-        }
-        return l1.deleteWhere((k) => ns.matches(k));
-      }
-      case 'p': {
-        // Bus patterns are full globs (core's `fullPattern`), L1 keys are full keys.
-        const re = globToRegExp(parts[0] ?? '');
-        return l1.deleteWhere((k) => re.test(k));
-      }
-      case 'c': {
-        const n = l1.size;
-        l1.clear();
-        return n;
-      }
-    }
-  }
-
-  private onBusMessage(m: BusMessage): void {
-    // Another instance wrote a tag/namespace barrier (or cleared): core's short-lived barrier cache
-    // (`barrierCacheMs`) must not hide it from our next L2 read.
-    if (m.type === 't' || m.type === 'n' || m.type === 'c') this.l2.refreshBarriers?.();
-    const n = this.applyLocal(m.type, m.parts);
-    if (m.type === 's' || m.type === 'd') {
-      for (const k of m.parts) {
-        const w = this.waiters.get(k);
-        if (w !== undefined) for (const f of [...w]) f();
-      }
-    }
-    if (this.emitter.has('bus')) this.emit('bus', m.parts.length === 1 ? m.parts[0] : undefined, 'l1', { kind: m.type, count: n });
+    this.l1?.cache.clear();
   }
 
   // ---------------------------------------------------------------- observability & lifecycle
 
   on(type: TieredEventType | '*', listener: TieredEventListener): () => void {
-    const off = this.emitter.on(type, listener);
-    this.hitListeners = this.emitter.has('hit');
+    const rt = this.rt;
+    const off = rt.emitter.on(type, listener);
+    rt.hitListeners = rt.emitter.has('hit');
     return () => {
       off();
-      this.hitListeners = this.emitter.has('hit');
+      rt.hitListeners = rt.emitter.has('hit');
     };
   }
 
-  /** Builds an event the way core does: full key, entity / operation / namespace parsed from it. */
-  private emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
-    const e: TieredEvent = { type, source, ...extra };
-    if (key !== undefined) {
-      // keys are canonical (full, with prefix) everywhere inside TieredCache
-      const full = key;
-      e.key = full;
-      const ns = ttlHint(full, this.l2.keys.prefix);
-      if (ns !== undefined) {
-        e.entity = ns.entity;
-        if (ns.operation !== undefined) e.operation = ns.operation;
-        e.namespace = ns.operation === undefined ? ns.entity : `${ns.entity}:${ns.operation}`;
-      }
-    }
-    this.emitter.emit(e);
-  }
-
-  private onError(err: unknown, op: string, key?: string): void {
-    this.c.errors++;
-    if (this.emitter.has('error')) this.emit('error', key, 'l2', { kind: op, error: err });
-  }
-
   stats(): TieredStats {
-    const c = { ...this.c, l1Hits: this.l1HitCount };
+    const c = { ...this.rt.c, l1Hits: this.l1?.hits ?? 0 };
     const reads = c.l1Hits + c.l2Hits + c.misses + c.stale;
-    const l1 = this.l1;
-    const o = this.opts.l1;
+    const o = this.rt.opts.l1;
     return {
       ...c,
       hitRate: reads === 0 ? 0 : (c.l1Hits + c.l2Hits) / reads,
-      l1: {
-        enabled: l1 !== undefined,
-        size: l1?.size ?? 0,
-        bytes: l1?.bytes ?? 0,
-        maxEntries: o?.maxEntries ?? 0,
-        maxBytes: o?.maxBytes ?? 0,
-        policy: o?.policy ?? 'off',
-        evictions: l1?.evictions ?? 0,
-        rejected: l1?.rejected ?? 0,
-      },
-      bus: this.bus?.stats(),
+      l1: this.l1?.stats() ?? { enabled: false, size: 0, bytes: 0, maxEntries: o?.maxEntries ?? 0, maxBytes: o?.maxBytes ?? 0, policy: 'off', evictions: 0, rejected: 0 },
+      bus: this.invalidator.stats(),
     };
   }
 
   /** Whether the invalidation bus is subscribed (true when there is no bus). */
   get busConnected(): boolean {
-    return this.busUp;
-  }
-
-  /** The entry when L2 has one (a miss and an unknown answer both resolve undefined). */
-  private async readL2<T>(key: string): Promise<CacheEntry<T> | undefined> {
-    const r = await this.readL2Result<T>(key);
-    return r.status === 'hit' ? r.entry : undefined;
-  }
-
-  /** Tri-state L2 read (core's `readEntry`); never rejects. */
-  private readL2Result<T>(key: string): Promise<ReadResult<T>> {
-    return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
-      this.onError(err, 'l2.get', key);
-      return { status: 'unknown', reason: 'error' };
-    });
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new TieredClosedError();
+    return this.invalidator.busUp;
   }
 
   /**
-   * Stops the bus, aborts running factories (their signal fires), waits up to `timeoutMs` for
-   * background refreshes, and clears L1. Does not close the L2 CacheService (you own it).
+   * Stops the bus, aborts running factories (their signal fires), waits up to `timeout` (a Duration) for
+   * background refreshes and L2 writes, and clears L1. Does not close the L2 CacheService (you own it).
    */
-  async close(timeoutMs = 2_000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.retries.close();
-    for (const ac of this.aborts) ac.abort(new TieredClosedError());
-    for (const set of this.waiters.values()) for (const f of [...set]) f();
-    if (this.background.size > 0) {
-      await Promise.race([Promise.all([...this.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  async close(timeout: Duration = 2_000): Promise<void> {
+    const rt = this.rt;
+    if (rt.closed) return;
+    const timeoutMs = toMs(timeout, 'TieredCache.close timeout');
+    rt.closed = true;
+    this.invalidator.stopRetries();
+    for (const ac of rt.aborts) ac.abort(new TieredClosedError());
+    this.signals.wakeAll();
+    if (rt.background.size > 0) {
+      await Promise.race([Promise.all([...rt.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
-    await this.bus?.close();
-    this.l1?.clear();
-    this.emitter.clear();
+    await this.invalidator.close();
+    this.l1?.cache.clear();
+    rt.emitter.clear();
   }
-}
-
-/** entity / operation of a full key, as core's TTL rules expect. */
-function ttlHint(full: string, prefix: string): { entity: string; operation?: string } | undefined {
-  const start = prefix.length + 1;
-  const c1 = full.indexOf(':', start);
-  if (c1 === -1 || c1 === start) return undefined;
-  const c2 = full.indexOf(':', c1 + 1);
-  const entity = full.slice(start, c1);
-  return c2 === -1 || c2 === c1 + 1 ? { entity } : { entity, operation: full.slice(c1 + 1, c2) };
-}
-
-function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
-  return { value: e.value, createdAt: e.createdAt, graceUntil: Math.max(e.graceUntil ?? 0, e.expiresAt) };
-}
-
-/** A fresh entry (at `now`, core's clock) produced after `basis` (any fresh entry when there is no basis). */
-function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined, now: number): e is CacheEntry<T> {
-  if (e === undefined || !(e.expiresAt > now)) return false;
-  return basis === undefined || e.createdAt > basis.createdAt;
 }

@@ -1,5 +1,5 @@
 import { CacheService, MemoryStore } from '@stratacache/core';
-import { startStandalone } from '@stratacache/redis-harness';
+import { startStandalone, waitFor } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TieredCache } from '../src/index';
 import { makeInstance, sleep, uniquePrefix } from './helpers';
@@ -26,7 +26,8 @@ describe('one clock across tiered instances', () => {
         const key = `doc:get:${i}`;
         if (i % 3 === 0) await w.tiered.set(key, 'old', { tags: [`d${i}`] });
         else await w.tiered.getOrSet(key, () => 'old', { tags: [`d${i}`] });
-        expect(await inv.tiered.get(key)).toBe('old'); // both L1s hold it
+        // getOrSet does not wait for its L2 write (one deadline per read): the other instance sees it once it landed
+        await waitFor(async () => (await inv.tiered.get(key)) === 'old', { timeoutMs: 2_000 }); // both L1s hold it
         if (i % 2 === 0) await inv.tiered.invalidateTag(`d${i}`);
         else await inv.tiered.invalidateNamespace('doc', 'get');
         await sleep(20); // let the bus message arrive

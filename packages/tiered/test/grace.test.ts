@@ -105,7 +105,7 @@ describe('grace, stale-while-revalidate, timeouts', () => {
   it('starts with Redis unreachable: ready() resolves after its timeout, reads fall back to the origin, close() returns', async () => {
     const { freePort } = await import('@stratacache/redis-harness');
     const port = await freePort();
-    const a = await makeInstance(port, uniquePrefix('nodb'), { grace: '1m' }, { opTimeout: 100 });
+    const a = await makeInstance(port, uniquePrefix('nodb'), { grace: '1m', failSafeThrottle: 1_600 }, { opTimeout: 100 });
     try {
       expect(a.tiered.busConnected).toBe(false);
       await a.tiered.ready(200);
@@ -114,9 +114,13 @@ describe('grace, stale-while-revalidate, timeouts', () => {
       expect(await a.tiered.getOrSet('k', () => ++calls)).toBe(1); // L1 (trusted for busDownL1Ttl)
       await sleep(1_100);
       // the L1 copy is no longer trusted as fresh; L2 cannot answer, so it is served as the fail-safe
-      // (stale) value and refreshed in the background
+      // (stale) value — without calling the origin: an L2 outage counts like a failure, and the origin
+      // was called for this key less than failSafeThrottle ago
       expect(await a.tiered.getOrSet('k', () => ++calls)).toBe(1);
       expect(a.tiered.stats().stale).toBe(1);
+      await sleep(50);
+      expect(calls).toBe(1);
+      // past the window: refreshed (in the background) once
       await waitFor(async () => (await a.tiered.getOrSet('k', () => ++calls)) === 2, { timeoutMs: 5_000 });
       expect(calls).toBe(2);
     } finally {

@@ -1,0 +1,162 @@
+import { CacheOptionsError } from '@stratacache/core';
+import type { Lock } from '@stratacache/lock';
+import { FactoryTimeoutError } from './errors';
+import { FactoryContextImpl, SKIP } from './factory-context';
+import type { L2Writer } from './l2-writer';
+import type { ResolvedPolicy } from './options';
+import type { Fresh, Runtime, StaleCandidate } from './runtime';
+import { NOOP, remember } from './runtime';
+import type { Factory } from './types';
+
+/**
+ * The factory runner: calls the factory with its context under the hard timeout (its signal aborts),
+ * keeps the stampede lock alive meanwhile, hands the value to the L2 writer without waiting for it;
+ * and when a stale value exists, the soft timeout, stale-while-revalidate, the fail-safe fallback and
+ * its throttling (after an origin failure — or while L2 is unreachable — the origin is called at most
+ * once per `failSafeThrottle` window per key).
+ */
+export class FactoryRunner {
+  /** Fail-safe throttling: key → until when the origin is not called again while a stale value exists (bounded). */
+  private readonly failedUntil = new Map<string, number>();
+  /** The same while L2 is unreachable: key → until when the origin is not called again (bounded). */
+  private readonly outageUntil = new Map<string, number>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly writer: L2Writer,
+  ) {}
+
+  /**
+   * Whether the origin must not be called now for `key` (returns the `stale` event kind then). An L2
+   * outage counts like an origin failure: the first read that finds L2 unreachable opens a window.
+   */
+  throttled(key: string, l2Failed: boolean, hasStale: boolean, p: ResolvedPolicy): string | undefined {
+    if (l2Failed) {
+      const until = this.outageUntil.get(key);
+      if (hasStale && until !== undefined && until > Date.now()) return 'outage-throttled';
+      remember(this.outageUntil, key, p.failSafeThrottle);
+    } else if (this.outageUntil.size > 0) {
+      this.outageUntil.delete(key);
+    }
+    if (!hasStale) return undefined;
+    const failedUntil = this.failedUntil.get(key);
+    if (failedUntil === undefined) return undefined;
+    if (failedUntil > Date.now()) return 'fail-safe-throttled';
+    this.failedUntil.delete(key);
+    return undefined;
+  }
+
+  /**
+   * A stale value exists: never make the caller wait longer than `softTimeout` for the fresh one
+   * (`0`: answer at once and refresh in the background); a failed factory falls back to the stale value.
+   */
+  async withStale<T>(key: string, stale: StaleCandidate<T>, fresh: Promise<Fresh<T>>, alreadyRunning: boolean, p: ResolvedPolicy): Promise<Fresh<T>> {
+    const rt = this.rt;
+    if (p.softTimeout === 0) {
+      // stale-while-revalidate: answer now, refresh in the background (once per key)
+      rt.track(fresh);
+      if (!alreadyRunning) {
+        rt.c.backgroundRefreshes++;
+        if (rt.emitter.has('refresh')) rt.emit('refresh', key, 'origin', { kind: 'stale' });
+      }
+      this.servedStale(key, 'swr');
+      return { value: stale.value, source: 'stale' };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const soft = new Promise<'soft'>((resolve) => {
+      timer = setTimeout(() => resolve('soft'), p.softTimeout);
+    });
+    try {
+      const r = await Promise.race([fresh, soft]);
+      if (r === 'soft') {
+        rt.c.softTimeouts++;
+        rt.track(fresh);
+        this.servedStale(key, 'soft-timeout');
+        return { value: stale.value, source: 'stale' };
+      }
+      if (r.skipped) return r.value !== undefined ? { value: r.value, source: 'origin' } : { value: stale.value, source: 'stale' };
+      return r;
+    } catch {
+      // factory failed or hard-timed out: fail-safe to the stale value
+      this.servedStale(key, 'fail-safe');
+      return { value: stale.value, source: 'stale' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  servedStale(key: string, kind: string): void {
+    if (this.rt.emitter.has('stale')) this.rt.emit('stale', key, 'stale', { kind });
+  }
+
+  /** `useCache: false`: the factory alone, nothing read or written. */
+  async bypass<T>(key: string, factory: Factory<T>): Promise<T> {
+    this.rt.c.factoryCalls++;
+    const ctx = new FactoryContextImpl<T>(key, new AbortController().signal, undefined, undefined, undefined);
+    const v = await factory(ctx);
+    return (v === SKIP ? undefined : v) as T;
+  }
+
+  /** Calls the factory with its context, applies the hard timeout, starts the L2 write (not awaited) and fills L1. */
+  async run<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, lock: Lock | undefined): Promise<Fresh<T>> {
+    const rt = this.rt;
+    rt.checkOpen();
+    rt.c.factoryCalls++;
+    const ac = new AbortController();
+    rt.aborts.add(ac);
+    const ctx = new FactoryContextImpl<T>(key, ac.signal, basis?.value, p.ttl, tags);
+    // createdAt = the factory's start on core's clock: an invalidation that lands while it runs wins.
+    const startedAt = rt.l2.stamp();
+    const t0 = performance.now();
+    let extendTimer: NodeJS.Timeout | undefined;
+    if (lock !== undefined) {
+      const lockTtl = rt.opts.lockTtl;
+      extendTimer = setInterval(() => {
+        lock.extend(lockTtl).catch(NOOP);
+      }, Math.max(50, Math.floor(lockTtl / 3)));
+      extendTimer.unref();
+    }
+    let hardTimer: NodeJS.Timeout | undefined;
+    let value: T;
+    try {
+      const call = Promise.resolve().then(() => factory(ctx));
+      if (p.hardTimeout > 0) {
+        const hard = new Promise<never>((_, reject) => {
+          hardTimer = setTimeout(() => {
+            const err = new FactoryTimeoutError(key, p.hardTimeout);
+            ac.abort(err);
+            reject(err);
+          }, p.hardTimeout);
+        });
+        call.catch(NOOP);
+        value = await Promise.race([call, hard]);
+      } else {
+        value = await call;
+      }
+      if (ctx.failure !== undefined) throw ctx.failure.error; // ctx.fail(error): a failure, like a throw
+      if (value === undefined && !ctx.skipped) {
+        throw new CacheOptionsError(`TieredCache.getOrSet: the factory for ${JSON.stringify(key)} returned undefined (return null for "no value", or ctx.skip())`);
+      }
+    } catch (err) {
+      if (err instanceof FactoryTimeoutError) rt.c.factoryTimeouts++;
+      else rt.c.factoryErrors++;
+      rt.onError(err, 'factory', key);
+      remember(this.failedUntil, key, p.failSafeThrottle);
+      throw err;
+    } finally {
+      clearTimeout(hardTimer);
+      clearInterval(extendTimer);
+      rt.aborts.delete(ac);
+    }
+    this.failedUntil.delete(key);
+    const latencyMs = performance.now() - t0;
+    if (rt.emitter.has('origin')) rt.emit('origin', key, 'origin', { latencyMs });
+    // skip(): nothing is cached; a value returned anyway is still handed to the caller
+    if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
+    // The caller does not wait for the L2 write and the publish (bounded by opTimeout, in the background);
+    // L1 holds the value once L2 accepted it for writing (see `L2Writer.start`).
+    const { done } = await this.writer.start(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
+    rt.track(done);
+    return { value, source: 'origin', written: done };
+  }
+}

@@ -1,0 +1,166 @@
+import { CacheOptionsError } from '@stratacache/core';
+import type { FactoryRunner } from './factory-runner';
+import type { L1Record } from './l1-record';
+import type { L1Tier } from './l1-tier';
+import type { ResolvedPolicy } from './options';
+import { resolvePolicy } from './options';
+import type { ReadBudget } from './read-budget';
+import type { Fresh, Runtime, StaleCandidate } from './runtime';
+import { entryStale } from './runtime';
+import type { StampedeGuard } from './stampede-guard';
+import type { Factory, GetOrSetOptions } from './types';
+import { checkTags } from './validate';
+
+/**
+ * The getOrSet state machine past an L1 miss: one flight per key; the L2 read (tri-state, within the
+ * read's budget); an L2 hit fills L1; a miss goes to the stampede guard and the factory runner; a
+ * stale value (in L2's grace, or this L1's copy while L2 cannot answer) goes to the runner's
+ * soft-timeout / fail-safe handling, subject to its throttles. Also `get`'s L2 read and refresh-ahead.
+ */
+export class ReadPath {
+  private readonly flights = new Map<string, Promise<Fresh<unknown>>>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly l1: L1Tier | undefined,
+    private readonly guard: StampedeGuard,
+    private readonly runner: FactoryRunner,
+  ) {}
+
+  /** `get` past L1: the value if L2 holds it fresh (one budget), else `undefined`. */
+  async get<T>(key: string): Promise<T | undefined> {
+    const rt = this.rt;
+    rt.checkOpen();
+    const read = await rt.readL2<T>(key, rt.budget());
+    const entry = read.status === 'hit' ? read.entry : undefined;
+    if (entry !== undefined && entry.expiresAt > rt.l2.now()) {
+      rt.c.l2Hits++;
+      this.l1?.fill(key, entry);
+      if (rt.hitListeners) rt.emit('hit', key, 'l2');
+      return this.out(entry.value) as T;
+    }
+    rt.c.misses++;
+    if (rt.emitter.has('miss')) rt.emit('miss', key, 'l2');
+    return undefined;
+  }
+
+  // Not async: on the L2-hit path one promise (the flight's `.then`) per caller, no closure per call.
+  getOrSet<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined): Promise<T> {
+    const rt = this.rt;
+    let policy: ResolvedPolicy;
+    try {
+      rt.checkOpen();
+      if (typeof factory !== 'function') throw new CacheOptionsError('TieredCache.getOrSet: factory must be a function');
+      policy = options === undefined ? rt.opts : this.policyOf(options);
+      if (options?.useCache !== false && options?.tags !== undefined) checkTags(options.tags);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (options?.useCache === false) return this.runner.bypass(key, factory);
+    if (options?.forceFresh === true) {
+      // Only a value produced after this call started is acceptable (a stampede follower's too).
+      const basis: StaleCandidate<T> = { value: undefined as T, createdAt: rt.l2.stamp(), graceUntil: 0 };
+      return this.guard.fetch(key, factory, policy, options.tags, basis, true, rt.budget()).then(this.answer) as Promise<T>;
+    }
+    let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
+    if (flight === undefined) {
+      // resolveMiss removes the entry itself (in `finally`, after its first await)
+      flight = this.resolveMiss(key, factory, policy, options?.tags);
+      this.flights.set(key, flight);
+    }
+    return flight.then(this.answer) as Promise<T>;
+  }
+
+  /** Counts one caller's outcome of a flight and shapes its value. */
+  private readonly answer = (r: Fresh<unknown>): unknown => {
+    const c = this.rt.c;
+    switch (r.source) {
+      case 'l2':
+        c.l2Hits++;
+        break;
+      case 'stale':
+        c.stale++;
+        break;
+      default:
+        c.misses++;
+    }
+    return r.source === 'l2' || r.source === 'stale' ? this.out(r.value) : r.value;
+  };
+
+  private out(v: unknown): unknown {
+    return this.l1 === undefined ? v : this.l1.out(v);
+  }
+
+  policyOf(o: GetOrSetOptions): ResolvedPolicy {
+    if (o.ttl === undefined && o.jitter === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined && o.failSafeThrottle === undefined) {
+      return this.rt.opts;
+    }
+    return resolvePolicy(o, this.rt.opts, 'getOrSet');
+  }
+
+  /** The miss path: L2, then (single-flighted, guarded) the factory, with grace and timeouts. */
+  private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
+    const rt = this.rt;
+    try {
+      const l1rec = this.l1?.peek(key);
+      // One deadline per read: every Redis call from here draws from this budget (the factory's time does not count).
+      const budget = rt.budget();
+      // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
+      const read = await rt.readL2<T>(key, budget);
+      const entry = read.status === 'hit' ? read.entry : undefined;
+      const l2Failed = read.status === 'unknown';
+      const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
+      let stale: StaleCandidate<T> | undefined;
+      if (entry !== undefined) {
+        if (entry.expiresAt > now) {
+          this.l1?.fill(key, entry);
+          if (rt.hitListeners) rt.emit('hit', key, 'l2');
+          if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
+            this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
+          }
+          return { value: entry.value, source: 'l2' };
+        }
+        if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
+      }
+      if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > Date.now()) {
+        // L2 could not answer: the last L1 copy within grace is the fail-safe value. (When L2 answers
+        // "missing", it is the authority: the key was deleted or invalidated — never resurrect it.)
+        stale = { value: l1rec.value as T, createdAt: l1rec.createdAt, graceUntil: l1rec.graceUntil };
+      }
+      if (rt.emitter.has('miss')) rt.emit('miss', key, 'l2');
+
+      // Fail-safe throttling (after an origin failure, or while L2 is unreachable): serve the stale value.
+      const throttled = this.runner.throttled(key, l2Failed, stale !== undefined, p);
+      if (throttled !== undefined && stale !== undefined) {
+        this.runner.servedStale(key, throttled);
+        return { value: stale.value, source: 'stale' };
+      }
+      if (stale === undefined) {
+        const r = await this.guard.fetch(key, factory, p, tags, undefined, false, budget);
+        return r.skipped ? { value: r.value, source: 'origin' } : r;
+      }
+      const alreadyRunning = this.guard.running(key);
+      return await this.runner.withStale(key, stale, this.guard.fetch(key, factory, p, tags, stale, false, budget), alreadyRunning, p);
+    } finally {
+      // the flight ends with this call (it always awaits before getting here, after flights.set)
+      this.flights.delete(key);
+    }
+  }
+
+  /** Refresh-ahead from the L1 hit path (background, once per key). */
+  refreshAheadOf<T>(key: string, factory: Factory<T>, options: GetOrSetOptions | undefined, rec: L1Record): void {
+    if (this.guard.running(key) || this.rt.closed) return;
+    const p = options === undefined ? this.rt.opts : this.policyOf(options);
+    this.startBackground(key, factory, p, options?.tags, { value: rec.value as T, createdAt: rec.createdAt, graceUntil: Math.max(rec.graceUntil, rec.expiresAt) }, 'ahead');
+  }
+
+  private startBackground<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T>, kind: 'ahead' | 'stale', budget?: ReadBudget): void {
+    const rt = this.rt;
+    if (this.guard.running(key) || rt.closed) return;
+    if (kind === 'ahead') rt.c.refreshAhead++;
+    else rt.c.backgroundRefreshes++;
+    if (rt.emitter.has('refresh')) rt.emit('refresh', key, 'origin', { kind });
+    // A background refresh gets its own budget.
+    rt.track(this.guard.fetch(key, factory, p, tags, basis, false, budget ?? rt.budget()));
+  }
+}

@@ -1,0 +1,148 @@
+import type { CacheEntry, ReadResult } from '@stratacache/core';
+import { CacheEventEmitter, unescapeKeyPart } from '@stratacache/core';
+import { TieredClosedError } from './errors';
+import type { TieredEvent, TieredEventType, TieredSource } from './events';
+import type { L2Cache } from './l2';
+import type { ResolvedOptions } from './options';
+import { OUT_OF_TIME, ReadBudget } from './read-budget';
+
+export const NOOP = (): void => undefined;
+/** Bound of the memos kept per key (canonical keys, fail-safe throttles); the oldest goes first. */
+export const MAX_KEYS_TRACKED = 10_000;
+
+/** What one flight of a key resolves to. */
+export interface Fresh<T> {
+  value: T | undefined;
+  source: TieredSource;
+  skipped?: boolean;
+  /** The background L2 write + bus publish of a factory value (the caller never waits for it). */
+  written?: Promise<unknown>;
+}
+
+/** Something that may serve as a stale fallback. */
+export interface StaleCandidate<T> {
+  value: T;
+  createdAt: number;
+  graceUntil: number;
+}
+
+export function entryStale<T>(e: CacheEntry<T>): StaleCandidate<T> {
+  return { value: e.value, createdAt: e.createdAt, graceUntil: Math.max(e.graceUntil ?? 0, e.expiresAt) };
+}
+
+/** A fresh entry (at `now`, core's clock) produced after `basis` (any fresh entry when there is no basis). */
+export function isNewer<T>(e: CacheEntry<T> | undefined, basis: StaleCandidate<T> | undefined, now: number): e is CacheEntry<T> {
+  if (e === undefined || !(e.expiresAt > now)) return false;
+  return basis === undefined || e.createdAt > basis.createdAt;
+}
+
+/** `map[key] = now + ms` in a bounded map (the oldest key is forgotten first); nothing when `ms <= 0`. */
+export function remember(map: Map<string, number>, key: string, ms: number): void {
+  if (ms <= 0) return;
+  map.delete(key);
+  if (map.size >= MAX_KEYS_TRACKED) map.delete(map.keys().next().value as string);
+  map.set(key, Date.now() + ms);
+}
+
+/** A read whose budget ran out: the store's answer is unknown. */
+const OUT_OF_TIME_READ: ReadResult<never> = Object.freeze({ status: 'unknown', reason: 'timeout' });
+
+/**
+ * What every part of a TieredCache shares: the L2, the resolved options, counters, events, the
+ * background work to wait for on close, and the budgeted L2 read. One per TieredCache.
+ */
+export class Runtime {
+  readonly emitter = new CacheEventEmitter<TieredEvent>();
+  /** Background work (refreshes, L2 writes) `close()` waits for. */
+  readonly background = new Set<Promise<unknown>>();
+  /** Running factories' abort controllers (aborted on close). */
+  readonly aborts = new Set<AbortController>();
+  /** Whether someone listens to `hit` (checked on the hit path instead of a map lookup). */
+  hitListeners = false;
+  closed = false;
+  readonly c = {
+    l2Hits: 0,
+    misses: 0,
+    stale: 0,
+    factoryCalls: 0,
+    factoryErrors: 0,
+    factoryTimeouts: 0,
+    softTimeouts: 0,
+    backgroundRefreshes: 0,
+    refreshAhead: 0,
+    lockFollowers: 0,
+    lockWaitTimeouts: 0,
+    errors: 0,
+  };
+
+  constructor(
+    readonly l2: L2Cache,
+    readonly opts: ResolvedOptions,
+  ) {}
+
+  checkOpen(): void {
+    if (this.closed) throw new TieredClosedError();
+  }
+
+  /** A new budget of one read (`opTimeout` of the L2). */
+  budget(): ReadBudget {
+    return new ReadBudget(this.l2.opTimeoutMs);
+  }
+
+  /** Tri-state L2 read within the read's budget: past it, `unknown` (the read goes on in core, bounded by opTimeout). Never rejects. */
+  readL2<T>(key: string, budget: ReadBudget): Promise<ReadResult<T>> {
+    return budget.spend(() => this.readL2Now<T>(key)).then((r) => (r === OUT_OF_TIME ? OUT_OF_TIME_READ : r));
+  }
+
+  private readL2Now<T>(key: string): Promise<ReadResult<T>> {
+    return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
+      this.onError(err, 'l2.get', key);
+      return { status: 'unknown', reason: 'error' };
+    });
+  }
+
+  /** Keeps `p` (which must not reject) until it settles, so `close()` can wait for it. */
+  track(p: Promise<unknown>): void {
+    const q = p.then(NOOP, NOOP);
+    this.background.add(q);
+    void q.then(() => this.background.delete(q));
+  }
+
+  /** Builds an event the way core does: full key, entity / operation / namespace parsed from it. */
+  emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
+    const e: TieredEvent = { type, source, ...extra };
+    if (key !== undefined) {
+      // keys are canonical (full, with prefix) everywhere inside TieredCache
+      e.key = key;
+      const ns = namespaceOf(key, this.l2.keys.prefix);
+      if (ns !== undefined) {
+        e.entity = ns.entity;
+        if (ns.operation !== undefined) e.operation = ns.operation;
+        e.namespace = ns.label;
+      }
+    }
+    this.emitter.emit(e);
+  }
+
+  onError(err: unknown, op: string, key?: string): void {
+    this.c.errors++;
+    if (this.emitter.has('error')) this.emit('error', key, 'l2', { kind: op, error: err });
+  }
+}
+
+/**
+ * The namespace of a full key, exactly as core reads it (`{prefix}:{entity}:{operation}:…` →
+ * entity + operation; `{prefix}:{entity}:{id}` → entity): `entity` / `operation` unescaped (the form
+ * of TTL rules and events), `label` as it appears in the key (core's `namespace` field of events).
+ * Core keeps this private (`CacheService.nsOf`); a shared export is the wanted fix (see README).
+ */
+export function namespaceOf(full: string, prefix: string): { entity: string; operation?: string; label: string } | undefined {
+  const start = prefix.length + 1;
+  const c1 = full.indexOf(':', start);
+  if (c1 === -1 || c1 === start) return undefined;
+  const c2 = full.indexOf(':', c1 + 1);
+  const rawEntity = full.slice(start, c1);
+  if (c2 === -1 || c2 === c1 + 1) return { entity: unescapeKeyPart(rawEntity), label: rawEntity };
+  const rawOp = full.slice(c1 + 1, c2);
+  return { entity: unescapeKeyPart(rawEntity), operation: unescapeKeyPart(rawOp), label: `${rawEntity}:${rawOp}` };
+}

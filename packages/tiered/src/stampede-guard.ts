@@ -1,0 +1,163 @@
+import { LockManager } from '@stratacache/lock';
+import type { Lock, LockGuard } from '@stratacache/lock';
+import { TieredClosedError } from './errors';
+import type { FactoryRunner } from './factory-runner';
+import type { L1Tier } from './l1-tier';
+import type { Factory } from './types';
+import type { ResolvedPolicy } from './options';
+import type { ReadBudget } from './read-budget';
+import { OUT_OF_TIME } from './read-budget';
+import type { Fresh, Runtime, StaleCandidate } from './runtime';
+import { isNewer, NOOP } from './runtime';
+
+/** Wake-ups per key: stampede followers wait here for the leader's bus message (or this process's own write). */
+export class KeySignals {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  /** Resolves when `key` is signalled, or after `ms`. */
+  wait(key: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.waiters.get(key);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(key, set);
+      }
+      const s = set;
+      const done = (): void => {
+        clearTimeout(timer);
+        s.delete(done);
+        if (s.size === 0 && this.waiters.get(key) === s) this.waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      s.add(done);
+    });
+  }
+
+  wake(key: string): void {
+    const w = this.waiters.get(key);
+    if (w !== undefined) for (const f of [...w]) f();
+  }
+
+  wakeAll(): void {
+    for (const set of this.waiters.values()) for (const f of [...set]) f();
+  }
+}
+
+/**
+ * The stampede guard: one fresh value per key at a time in this process (single-flight for
+ * foreground misses, stale refreshes and refresh-ahead alike), then across processes one leader per
+ * key (a `@stratacache/lock` lock inside the L2 breaker) while followers wait for its value. Every
+ * Redis call here draws from the read's budget; when it is spent the cross-process guard is given up
+ * for this read (the in-process one still holds) — never waited for.
+ */
+export class StampedeGuard {
+  private readonly refreshing = new Map<string, Promise<Fresh<unknown>>>();
+  private readonly locks: LockManager | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly l1: L1Tier | undefined,
+    private readonly runner: FactoryRunner,
+    private readonly signals: KeySignals,
+  ) {
+    const l2 = rt.l2;
+    const store = l2.store;
+    const client = (store as { client?: unknown }).client;
+    if (rt.opts.distributedLock && (store.kind === 'redis' || store.kind === 'redis-cluster') && client) {
+      this.locks = new LockManager(client as ConstructorParameters<typeof LockManager>[0], {
+        prefix: `${l2.keys.prefix}:__tiered_lock`,
+        ttl: rt.opts.lockTtl,
+        fencing: false,
+        retries: 0,
+        // the lock inside the L2 breaker: with the circuit open it is skipped at once, and its failures count
+        guard: (l2 as { breaker?: LockGuard }).breaker,
+        // a lock round trip never costs more than an L2 operation (and the read's budget bounds it anyway)
+        commandTimeout: Math.max(50, Math.min(1_000, l2.opTimeoutMs)),
+      });
+    }
+  }
+
+  /** Whether a fresh value of `key` is being produced in this process. */
+  running(key: string): boolean {
+    return this.refreshing.has(key);
+  }
+
+  /** One fresh value per key at a time in this process, then the cross-process guard. */
+  fetch<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget): Promise<Fresh<T>> {
+    const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
+    if (running !== undefined) return running;
+    const run = this.leadOrFollow(key, factory, p, tags, basis, forced, budget);
+    this.refreshing.set(key, run);
+    const clear = (): void => {
+      if (this.refreshing.get(key) === run) this.refreshing.delete(key);
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget): Promise<Fresh<T>> {
+    const rt = this.rt;
+    const staleBasis = forced ? undefined : basis; // forceFresh: no stale value for the factory context
+    const locks = this.locks;
+    // Redis not connected, or the read's budget spent: no cross-process guard is possible, do not wait on it.
+    if (locks === undefined || budget.exhausted || !rt.l2.store.isReady()) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+    const deadline = Date.now() + p.lockWait;
+    let delay = 10;
+    let followed = false;
+    for (;;) {
+      let lock: Lock | null | typeof OUT_OF_TIME;
+      try {
+        // A lock that arrives after the budget is released at once.
+        lock = await budget.spend(() => locks.tryAcquire(key, { ttl: rt.opts.lockTtl }), releaseLate);
+      } catch (err) {
+        // Redis unreachable: no cross-process guard possible; the in-process guard still holds.
+        rt.onError(err, 'lock');
+        return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+      }
+      if (lock === OUT_OF_TIME) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+      if (lock !== null) {
+        let r: Fresh<T> | undefined;
+        try {
+          // Double-check: a previous leader may have written the value after our L2 read.
+          const read = await rt.readL2<T>(key, budget);
+          const e = read.status === 'hit' ? read.entry : undefined;
+          if (isNewer(e, basis, rt.l2.now())) {
+            this.l1?.fill(key, e);
+            if (followed) rt.c.lockFollowers++;
+            return { value: e.value, source: 'l2' };
+          }
+          r = await this.runner.run(key, factory, p, tags, staleBasis, lock);
+          return r;
+        } finally {
+          // Released once the value is in L2 (followers elsewhere then find it), not before.
+          const held = lock;
+          if (r?.written !== undefined) void r.written.then(() => held.release().catch(NOOP));
+          else held.release().catch(NOOP);
+        }
+      }
+      followed = true;
+      const left = deadline - Date.now();
+      if (left <= 0 || budget.exhausted) {
+        rt.c.lockWaitTimeouts++;
+        return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+      }
+      // Waiting for the leader's signal is not Redis time: it does not draw from the budget.
+      await this.signals.wait(key, Math.min(delay, left));
+      delay = Math.min(delay * 2, 200);
+      const read = await rt.readL2<T>(key, budget);
+      const e = read.status === 'hit' ? read.entry : undefined;
+      if (isNewer(e, basis, rt.l2.now())) {
+        rt.c.lockFollowers++;
+        this.l1?.fill(key, e);
+        return { value: e.value, source: 'l2' };
+      }
+      if (rt.closed) throw new TieredClosedError();
+    }
+  }
+}
+
+/** Releases a lock that was acquired after the read's budget ran out. */
+function releaseLate(lock: Lock | null): void {
+  lock?.release().catch(NOOP);
+}

@@ -1,0 +1,123 @@
+// Issue 10, "one deadline per read", through the top layer: a TieredCache miss makes its Redis calls
+// (L2 read, stampede lock, double-check, follower re-reads) from one budget of opTimeout; the caller
+// never waits for the L2 write or the bus publish. Real redis-server (SIGSTOP); Redis commands are
+// counted on the real ioredis client (nothing is mocked). Generous slack; exact ratios in the shard bench.
+import { randomBytes } from 'node:crypto';
+import { startStandalone, waitFor, type StandaloneRedis } from '@stratacache/redis-harness';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeInstance, sleep, uniquePrefix } from './helpers';
+
+const OP_TIMEOUT = 200;
+const FACTORY_MS = 20;
+const SLACK_MS = 60;
+
+let origin = 0;
+const factory = async (): Promise<string> => {
+  origin++;
+  await sleep(FACTORY_MS);
+  return 'v';
+};
+
+/** Counts the commands the client sends (the real client; every command still goes to Redis). */
+function countCommands(client: Redis): { names: string[]; stop(): void } {
+  const names: string[] = [];
+  const orig = client.sendCommand.bind(client);
+  client.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+    names.push(cmd.name);
+    return (orig as (...a: unknown[]) => unknown)(cmd, ...rest);
+  }) as typeof client.sendCommand;
+  return {
+    names,
+    stop() {
+      client.sendCommand = orig;
+    },
+  };
+}
+
+describe('one deadline per read', () => {
+  let server: StandaloneRedis;
+  beforeAll(async () => {
+    server = await startStandalone();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('Redis hung, breaker CLOSED: a new-key miss costs <= opTimeout + factory; the lock is skipped, the write is not waited for', async () => {
+    const inst = await makeInstance(server.port, uniquePrefix('dl'), {}, { opTimeout: OP_TIMEOUT });
+    try {
+      expect(await inst.tiered.getOrSet('warm', factory)).toBe('v');
+      expect(inst.l2.breaker.state).toBe('CLOSED');
+      const count = countCommands(inst.client);
+      await server.pause();
+      const before = origin;
+      const t0 = performance.now();
+      const v = await inst.tiered.getOrSet('new-key', factory);
+      const ms = performance.now() - t0;
+      count.stop();
+      expect(v).toBe('v');
+      expect(origin).toBe(before + 1);
+      expect(ms).toBeLessThan(OP_TIMEOUT + FACTORY_MS + SLACK_MS);
+      expect(ms).toBeGreaterThanOrEqual(OP_TIMEOUT - 5); // it did wait for the read, once
+      // the read (one MGET of value + namespace barrier) and the background write; no lock command
+      expect(count.names.filter((n) => /^eval/i.test(n))).toEqual([]); // the lock's scripts
+      expect(count.names.length).toBeLessThanOrEqual(2);
+      // L1 holds the value (accepted for writing; L2 unreachable keeps it as the fail-safe copy)
+      expect(inst.tiered.hasInL1('new-key')).toBe(true);
+    } finally {
+      await server.resume();
+      await inst.close();
+    }
+  });
+
+  it('Redis healthy: a new-key miss makes 6 Redis calls (read, lock, double-check; write, publish, release)', async () => {
+    const inst = await makeInstance(server.port, uniquePrefix('rt'), { l1: false }, { opTimeout: OP_TIMEOUT });
+    try {
+      await inst.tiered.getOrSet('warm', factory);
+      await sleep(50); // its background write, publish and lock release
+      const count = countCommands(inst.client);
+      const v = await inst.tiered.getOrSet('rt-key', factory);
+      await waitFor(() => count.names.length >= 6, { timeoutMs: 2_000 });
+      await sleep(50);
+      count.stop();
+      expect(v).toBe('v');
+      // L2 read, lock, double-check read; then (not awaited by the caller) write, publish, lock release
+      expect(count.names.map((n) => n.toLowerCase())).toEqual(['get', 'evalsha', 'get', 'set', 'publish', 'evalsha']);
+      // the background write landed: a second instance reads it from L2
+      expect(await inst.tiered.get('rt-key')).toBe('v');
+    } finally {
+      await inst.close();
+    }
+  });
+
+  it('Redis hung: get() and has() cost at most opTimeout', async () => {
+    const inst = await makeInstance(server.port, uniquePrefix('dg'), { l1: false }, { opTimeout: OP_TIMEOUT });
+    try {
+      await inst.tiered.set('k', 'v');
+      await server.pause();
+      let t0 = performance.now();
+      expect(await inst.tiered.get('k')).toBeUndefined();
+      expect(performance.now() - t0).toBeLessThan(OP_TIMEOUT + SLACK_MS);
+      t0 = performance.now();
+      expect(await inst.tiered.has('k')).toBe(false);
+      expect(performance.now() - t0).toBeLessThan(OP_TIMEOUT + SLACK_MS);
+    } finally {
+      await server.resume();
+      await inst.close();
+    }
+  });
+
+  it('a value L2 refuses (over maxItemSize) never enters L1, even though the write is not awaited', async () => {
+    const inst = await makeInstance(server.port, uniquePrefix('big'), {}, { opTimeout: OP_TIMEOUT, maxItemSize: 1024 });
+    try {
+      const big = randomBytes(8_000).toString('base64'); // incompressible
+      expect(await inst.tiered.getOrSet('big', () => big)).toBe(big);
+      expect(inst.tiered.hasInL1('big')).toBe(false);
+      expect(await inst.tiered.getOrSet('small', () => 'ok')).toBe('ok');
+      expect(inst.tiered.hasInL1('small')).toBe(true);
+    } finally {
+      await inst.close();
+    }
+  });
+});
