@@ -45,7 +45,7 @@ export class FactoryContextImpl<T> implements FactoryContext<T> {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) {
       throw new CacheOptionsError('FactoryContext.setTags: tags must be an array of non-empty strings');
     }
-    this.tags = [...tags];
+    this.tags = [...(tags as readonly string[])];
   }
   skip(): T {
     this.skipped = true;

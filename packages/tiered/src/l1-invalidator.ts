@@ -34,7 +34,7 @@ export class L1Invalidator {
   ) {
     const l2 = rt.l2;
     this.retries = new RetryQueue(MAX_RETRIES, (task, why) => {
-      rt.onError(new Error(`L2 invalidation ${task.id.replace(/\u0000/g, ' ')} given up (${why})`), 'l2.retry');
+      rt.onError(new Error(`L2 invalidation ${task.id.replaceAll('\u0000', ' ')} given up (${why})`), 'l2.retry');
     });
     const busOpts = rt.opts.bus;
     if (busOpts === undefined) {

@@ -3,7 +3,7 @@ import { CacheOptionsError } from '@stratacache/core';
 /** Per-call jitter fraction (0..1), as core's TTL policy checks it. */
 export function checkJitter(j: unknown): number | undefined {
   if (j === undefined) return undefined;
-  if (typeof j !== 'number' || !(j >= 0 && j <= 1)) throw new CacheOptionsError(`jitter must be a fraction between 0 and 1, got ${String(j)}`);
+  if (typeof j !== 'number' || !(j >= 0 && j <= 1)) throw new CacheOptionsError(`jitter must be a fraction between 0 and 1, got ${typeof j === 'number' ? String(j) : typeof j}`);
   return j;
 }
 
