@@ -14,3 +14,5 @@ export type {
   StateChangeEvent,
   SuccessEvent,
 } from './events';
+export { TimeoutQueue } from './timeout-queue';
+export type { TimeoutEntry } from './timeout-queue';
