@@ -73,24 +73,25 @@ export class GuardedStore {
    * Runs `call(store)` guarded. `op` names the operation in events and timeouts; `key` and `ns` say
    * whom a failure is reported for. Resolves the store's answer or a {@link StoreFailure}.
    */
-  async run<T>(op: string, call: (store: Store) => Promise<T>, key?: string, ns?: NsLabel, flags: Guard = Guard.NONE): Promise<T | StoreFailure> {
-    if (this.closed) return CLOSED;
-    if ((flags & Guard.PROBE) !== 0) {
-      try {
-        return await this.deadline(call(this.store), op, flags);
-      } catch (err) {
-        return new StoreFailure('error', err);
-      }
-    }
+  run<T>(op: string, call: (store: Store) => Promise<T>, key?: string, ns?: NsLabel, flags: Guard = Guard.NONE): Promise<T | StoreFailure> {
+    if (this.closed) return Promise.resolve(CLOSED);
+    if ((flags & Guard.PROBE) !== 0) return this.deadline(call(this.store), op, flags).catch((err: unknown) => new StoreFailure('error', err));
     const breaker = this.breaker;
-    if (!breaker.tryAcquire()) return this.rejected(op, key, ns, breaker);
+    if (!breaker.tryAcquire()) return Promise.resolve(this.rejected(op, key, ns, breaker));
+    let p: Promise<T>;
     try {
-      const v = await this.deadline(call(this.store), op, flags);
-      breaker.onSuccess();
-      return v;
+      p = call(this.store);
     } catch (err) {
-      return this.failed(err, op, key, ns, breaker);
+      return Promise.resolve(this.failed(err, op, key, ns, breaker));
     }
+    // No async frame and one settle step: this is the hot path of every read.
+    return this.deadline(p, op, flags).then(
+      (v) => {
+        breaker.onSuccess();
+        return v;
+      },
+      (err: unknown) => this.failed(err, op, key, ns, breaker),
+    );
   }
 
   private deadline<T>(p: Promise<T>, op: string, flags: Guard): Promise<T> {
