@@ -1,9 +1,9 @@
-import type { GetOrSetOptions, InvalidateSpec, NamespaceRef } from './cache-service';
 import type { CacheRef } from './default-cache';
-import { resolveCache } from './default-cache';
+import { buildKey, invalidateOn, resolveCache } from './default-cache';
 import type { Duration } from './duration';
 import { CacheOptionsError } from './errors';
 import type { KeyIdentifier } from './key-builder';
+import type { GetOrSetOptions, InvalidateSpec, NamespaceRef } from './types';
 
 type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A) => Promise<R>;
 
@@ -46,7 +46,7 @@ export function Cached<A extends unknown[] = any[]>(opts: CachedDecoratorOptions
       const o: GetOrSetOptions = {};
       try {
         cache = resolveCache(opts.cache, `@Cached ${String(context.name)}`);
-        key = cache.keys.build(opts.entity, opts.operation, opts.params ? opts.params(...args) : defaultParams(args));
+        key = buildKey(cache, opts.entity, opts.operation, opts.params ? opts.params(...args) : defaultParams(args));
         if (opts.ttl !== undefined) o.ttl = opts.ttl;
         if (opts.tags !== undefined) o.tags = typeof opts.tags === 'function' ? opts.tags(...args) : opts.tags;
       } catch (err) {
@@ -90,7 +90,7 @@ export function InvalidateCache<A extends unknown[] = any[]>(opts: InvalidateCac
       }
       if (opts.tags !== undefined) spec.tags = typeof opts.tags === 'function' ? opts.tags(...args) : opts.tags;
       if (opts.keys !== undefined) spec.keys = opts.keys(...args);
-      await cache.invalidate(spec);
+      await invalidateOn(cache, spec);
       return result;
     };
   };

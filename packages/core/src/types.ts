@@ -110,7 +110,7 @@ export interface InvalidateTarget {
  * from parts; without it keys are built relative to the layer's prefix.
  */
 export interface CacheLayer {
-  getOrSet<T>(key: string, factory: (ctx: never) => T | Promise<T>, options?: GetOrSetOptions): Promise<T>;
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>;
   invalidate(target: InvalidateTarget): Promise<InvalidateResult>;
   readonly keys?: { build(entity: string, operation: string, identifier?: KeyIdentifier): string };
 }
