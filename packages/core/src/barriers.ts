@@ -1,5 +1,5 @@
 import type { GuardedStore, StoreFailure } from './guarded-store';
-import { isFailure } from './guarded-store';
+import { firstFailure } from './guarded-store';
 import type { NsInfo, Namespaces } from './namespaces';
 
 /** Bound of the tag-barrier cache (cleared when full). */
@@ -63,18 +63,21 @@ export class Barriers {
   }
 
   /** Max barrier of `tags` (cached when fresh, else one guarded MGET), or the failure when they cannot be read. */
-  async ofTags(tags: readonly string[], op: string, key: string | undefined, ns: NsInfo | undefined): Promise<number | StoreFailure> {
+  async ofTags(tags: readonly string[], op: string): Promise<number | StoreFailure> {
     const cached = this.cachedTags(tags, performance.now());
     if (cached >= 0) return cached;
     const epoch = this.epoch;
     const t1 = performance.now();
-    const bars = await this.guard.run(op, (s) => s.mget(tags.map((t) => this.ns.tagBarrierKey(t))), key, ns);
-    if (isFailure(bars)) return bars;
+    // Tag barriers spread over the slots: one guarded call per Cluster node, so a dead master makes only
+    // entries with a tag on it unverifiable.
+    const bars = await this.guard.runByNode(op, tags.map((t) => this.ns.tagBarrierKey(t)), (k) => k, (s, group) => s.mget(group));
+    const failure = firstFailure(bars);
+    if (failure !== undefined) return failure;
     const keep = this.cacheMs > 0 && epoch === this.epoch;
     if (keep && this.tags.size + tags.length > MAX_CACHED_TAGS) this.tags.clear();
     let max = 0;
     for (let i = 0; i < bars.length; i++) {
-      const n = parseBarrier(bars[i]);
+      const n = parseBarrier(bars[i] as Buffer | undefined);
       if (n > max) max = n;
       if (keep) this.tags.set(tags[i] as string, { at: n, fetchedAt: t1, epoch });
     }

@@ -1,8 +1,11 @@
 import type { CircuitBreaker } from '@stratacache/breaker';
+import type { Cluster } from 'ioredis';
 import { followConnection } from './connection-link';
 import { Deadlines } from './deadlines';
 import { StoreTimeoutError, isStoreUnavailable } from './errors';
+import { NodeBreakers } from './node-breakers';
 import type { ResolvedOptions } from './options';
+import { RedisStore } from './redis-store';
 import type { Metrics, NsLabel } from './stats';
 import type { Store } from './store';
 import type { SetFailureReason } from './types';
@@ -41,7 +44,10 @@ function isWrongType(err: unknown): boolean {
  */
 export class GuardedStore {
   readonly store: Store;
+  /** The store's breaker; on a Cluster: the connection as a whole and calls that are not tied to one key's node. */
   readonly breaker: CircuitBreaker;
+  /** Per-master breakers on a Cluster store (undefined otherwise, or when one breaker instance was passed). */
+  readonly nodes: NodeBreakers | undefined;
   closed = false;
   private readonly deadlines: Deadlines;
   private readonly local: boolean;
@@ -58,25 +64,42 @@ export class GuardedStore {
     this.local = cfg.local;
     this.deadlines = new Deadlines(cfg.opTimeoutMs);
     this.longMs = Math.max(10_000, cfg.opTimeoutMs * 100);
-    const offState = this.breaker.on('stateChange', (e) => {
-      if (metrics.events.has('breaker')) metrics.events.emit({ type: 'breaker', source: 'l2', state: e.to });
-    });
+    const offs: (() => void)[] = [];
+    const report = (b: CircuitBreaker, node: string | undefined) =>
+      offs.push(
+        b.on('stateChange', (e) => {
+          if (!metrics.events.has('breaker')) return;
+          metrics.events.emit(node === undefined ? { type: 'breaker', source: 'l2', state: e.to } : { type: 'breaker', source: 'l2', state: e.to, target: node });
+        }),
+      );
+    report(this.breaker, undefined);
     // The breaker follows the connection: open when it drops, probe as soon as it is back.
-    const unfollow = followConnection(this.store, this.breaker, cfg.opTimeoutMs);
+    offs.push(followConnection(this.store, this.breaker, cfg.opTimeoutMs));
+    const store = this.store;
+    this.nodes =
+      store instanceof RedisStore && store.isCluster && cfg.breakerOptions !== undefined
+        ? new NodeBreakers(store.client as Cluster, cfg.breakerOptions, this.breaker, (node, b) => report(b, node))
+        : undefined;
     this.unfollow = () => {
-      offState();
-      unfollow();
+      for (const off of offs.splice(0)) off();
     };
   }
 
   /**
    * Runs `call(store)` guarded. `op` names the operation in events and timeouts; `key` and `ns` say
-   * whom a failure is reported for. Resolves the store's answer or a {@link StoreFailure}.
+   * whom a failure is reported for; `route` is the key whose node's breaker guards the
+   * call on a Cluster — every key of the call must live on that node (one slot, or one hash tag); a
+   * call without a route uses the store's breaker. Resolves the store's answer or a {@link StoreFailure}.
    */
-  run<T>(op: string, call: (store: Store) => Promise<T>, key?: string, ns?: NsLabel, flags: Guard = Guard.NONE): Promise<T | StoreFailure> {
+  run<T>(op: string, call: (store: Store) => Promise<T>, key?: string, ns?: NsLabel, flags: Guard = Guard.NONE, route?: string): Promise<T | StoreFailure> {
     if (this.closed) return Promise.resolve(CLOSED);
     if ((flags & Guard.PROBE) !== 0) return this.deadline(call(this.store), op, flags).catch((err: unknown) => new StoreFailure('error', err));
-    const breaker = this.breaker;
+    let breaker = this.breaker;
+    if (this.nodes !== undefined && route !== undefined) {
+      // the connection as a whole is down: refuse at once, whatever the node
+      if (breaker.state === 'OPEN') return Promise.resolve(this.rejected(op, key, ns, breaker));
+      breaker = this.nodes.forKey(route);
+    }
     if (!breaker.tryAcquire()) return Promise.resolve(this.rejected(op, key, ns, breaker));
     let p: Promise<T>;
     try {
@@ -129,6 +152,43 @@ export class GuardedStore {
     return new StoreFailure('unavailable', error);
   }
 
+  /**
+   * Runs a multi-key call guarded per node: on a Cluster the items are grouped by the node that owns
+   * their key's slot and each group is one guarded call with that node's breaker (sent in the same
+   * tick, so auto-pipelining still makes it one round trip per node); elsewhere it is one call. One
+   * outcome per item, in order: the call's result for it, or the {@link StoreFailure} of its group —
+   * so a dead master fails only its own items.
+   */
+  async runByNode<I, R>(op: string, items: readonly I[], keyOf: (item: I) => string, call: (store: Store, group: I[]) => Promise<readonly R[] | void>): Promise<(R | undefined | StoreFailure)[]> {
+    const out = new Array<R | undefined | StoreFailure>(items.length);
+    const nodes = this.nodes;
+    if (nodes === undefined || items.length === 0) {
+      const r = await this.run(op, (s) => call(s, items as I[]));
+      for (let i = 0; i < items.length; i++) out[i] = isFailure(r) ? r : r?.[i];
+      return out;
+    }
+    const groups = new Map<string | undefined, number[]>();
+    for (let i = 0; i < items.length; i++) {
+      const id = nodes.nodeOf(keyOf(items[i] as I));
+      const g = groups.get(id);
+      if (g === undefined) groups.set(id, [i]);
+      else g.push(i);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (idx) => {
+        const group = idx.map((i) => items[i] as I);
+        const r = await this.run(op, (s) => call(s, group), undefined, undefined, Guard.NONE, keyOf(group[0] as I));
+        for (let j = 0; j < idx.length; j++) out[idx[j] as number] = isFailure(r) ? r : r?.[j];
+      }),
+    );
+    return out;
+  }
+
+  /** The state of `key`'s breaker (its node's on a Cluster). */
+  stateOf(key: string): CircuitBreaker['state'] {
+    return (this.nodes?.forKey(key) ?? this.breaker).state;
+  }
+
   /** Tracks fire-and-forget work so `close()` can wait for it. */
   background(p: Promise<unknown>): void {
     this.pending.add(p);
@@ -138,8 +198,8 @@ export class GuardedStore {
 
   /** Deletes a corrupt or barrier-invalidated entry without making anyone wait (skipped while the circuit is open). */
   drop(key: string): void {
-    if (this.closed || this.breaker.state === 'OPEN') return;
-    this.background(this.run('del', (s) => s.del(key), key));
+    if (this.closed || this.stateOf(key) === 'OPEN') return;
+    this.background(this.run('del', (s) => s.del(key), key, undefined, Guard.NONE, key));
   }
 
   /** Waits for background work, then refuses every further call and rejects the ones still in flight. */
@@ -166,6 +226,12 @@ function withTimer<T>(p: Promise<T>, op: string, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** The first failure among per-item outcomes (see `runByNode`), if any. */
+export function firstFailure(outcomes: readonly unknown[]): StoreFailure | undefined {
+  for (const o of outcomes) if (o instanceof StoreFailure) return o;
+  return undefined;
 }
 
 export function isFailure(x: unknown): x is StoreFailure {

@@ -2,7 +2,7 @@ import type { Barriers } from './barriers';
 import type { StoreClock } from './clock';
 import { CacheOptionsError } from './errors';
 import type { CacheEvent } from './events';
-import { Guard, isFailure } from './guarded-store';
+import { Guard, firstFailure, isFailure } from './guarded-store';
 import type { GuardedStore } from './guarded-store';
 import type { Namespaces } from './namespaces';
 import type { ResolvedOptions } from './options';
@@ -40,8 +40,22 @@ export class Invalidation {
 
   async deleteKeys(list: string[]): Promise<Deleted> {
     if (list.length === 0) return { n: 0 };
-    const n = await this.guard.run('del', (s) => s.del(list.length === 1 ? (list[0] as string) : list), list[0]);
-    if (isFailure(n)) return { n: 0, reason: n.reason };
+    let n: number;
+    if (list.length === 1) {
+      const k = list[0] as string;
+      const r = await this.guard.run('del', (s) => s.del(k), k, undefined, Guard.NONE, k);
+      if (isFailure(r)) return { n: 0, reason: r.reason };
+      n = r;
+    } else {
+      // one guarded call per Cluster node; the count of a group is carried by its first item
+      const outcomes = await this.guard.runByNode('del', list, (k) => k, async (s, group) => {
+        const count = await s.del(group);
+        return group.map((_, j) => (j === 0 ? count : 0));
+      });
+      const failure = firstFailure(outcomes);
+      if (failure !== undefined) return { n: 0, reason: failure.reason };
+      n = (outcomes as (number | undefined)[]).reduce<number>((a, c) => a + (c ?? 0), 0);
+    }
     const m = this.metrics;
     m.deletes += n;
     for (const k of list) {
@@ -67,8 +81,9 @@ export class Invalidation {
     // Before and after the write: a read whose barrier fetch overlaps the write must not cache what it saw.
     this.barriers.refresh();
     try {
-      const r = await this.guard.run('invalidate', (s) => s.mset(keys.map((key) => ({ key, value: at, ttlMs: this.cfg.maxTtlMs }))), keys[0]);
-      if (isFailure(r)) return r.reason;
+      const entries = keys.map((key) => ({ key, value: at, ttlMs: this.cfg.maxTtlMs }));
+      const failure = firstFailure(await this.guard.runByNode('invalidate', entries, (e) => e.key, (s, group) => s.mset(group)));
+      if (failure !== undefined) return failure.reason;
       // A value this instance produces from now on must be newer than the barrier (see StoreClock).
       await this.clock.waitPast(stampAt, this.cfg.opTimeoutMs);
       return undefined;

@@ -5,7 +5,7 @@ import type { Codec } from './codec';
 import { decodeEntry } from './entry';
 import type { CacheEntry } from './entry';
 import type { GuardedStore } from './guarded-store';
-import { isFailure } from './guarded-store';
+import { Guard, isFailure } from './guarded-store';
 import type { Namespaces, NsInfo } from './namespaces';
 import type { Metrics } from './stats';
 import type { ReadResult } from './types';
@@ -48,20 +48,37 @@ export class ReadPath {
     if (cachedNs >= 0) {
       // No namespace, or its barriers were read less than barrierCacheMs ago and no local invalidation since: one GET.
       nsBarrier = cachedNs;
-      const r = await this.guard.run('get', (s) => s.get(k), k, ns);
+      const r = await this.guard.run('get', (s) => s.get(k), k, ns, Guard.NONE, k);
       if (isFailure(r)) return this.failedRead(mode, k, ns, r.wrongType, t0);
       raw = r;
     } else {
-      // One MGET for the value and its namespace barriers (on a Cluster the store splits it per slot, auto-pipelined).
       const n = ns as NsInfo;
       const bk = n.barrierKeys;
       const epoch = this.barriers.epoch;
-      const vals = await this.guard.run('get', (s) => s.mget(bk.length === 1 ? [k, bk[0] as string] : [k, bk[0] as string, bk[1] as string]), k, ns);
-      if (isFailure(vals)) return this.failedRead(mode, k, ns, false, t0);
-      raw = vals[0];
-      for (let i = 1; i < vals.length; i++) {
-        const b = parseBarrier(vals[i]);
-        if (b > nsBarrier) nsBarrier = b;
+      if (this.guard.nodes === undefined) {
+        // One MGET for the value and its namespace barriers.
+        const vals = await this.guard.run('get', (s) => s.mget(bk.length === 1 ? [k, bk[0] as string] : [k, bk[0] as string, bk[1] as string]), k, ns, Guard.NONE, k);
+        if (isFailure(vals)) return this.failedRead(mode, k, ns, false, t0);
+        raw = vals[0];
+        for (let i = 1; i < vals.length; i++) {
+          const b = parseBarrier(vals[i]);
+          if (b > nsBarrier) nsBarrier = b;
+        }
+      } else {
+        // Cluster: the value and the entity's barriers (one hash tag, one slot) live on two nodes, each
+        // read under its own node's breaker, in the same tick (one round trip per node). A barrier that
+        // cannot be read makes this entity's keys a miss — no other entity's.
+        const [v, bars] = await Promise.all([
+          this.guard.run('get', (s) => s.get(k), k, ns, Guard.NONE, k),
+          this.guard.run('get', (s) => s.mget(bk), k, ns, Guard.NONE, bk[0]),
+        ]);
+        if (isFailure(v)) return this.failedRead(mode, k, ns, v.wrongType, t0);
+        if (isFailure(bars)) return this.failedRead(mode, k, ns, false, t0);
+        raw = v;
+        for (const b of bars) {
+          const at = parseBarrier(b);
+          if (at > nsBarrier) nsBarrier = at;
+        }
       }
       this.barriers.keepNs(n, nsBarrier, t0, epoch);
     }
@@ -75,7 +92,7 @@ export class ReadPath {
     }
     let barrier = nsBarrier;
     if (entry.tags !== undefined && entry.tags.length > 0) {
-      const t = await this.barriers.ofTags(entry.tags, 'get', k, ns);
+      const t = await this.barriers.ofTags(entry.tags, 'get');
       if (isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
       if (t > barrier) barrier = t;
     }
@@ -128,16 +145,21 @@ export class ReadPath {
       return out;
     };
     const barrierKeys = [...new Set(nss.flatMap((n) => n?.barrierKeys ?? []))];
-    const got = await this.guard.run('mget', (s) => Promise.all([s.mget(ks), s.mget(barrierKeys)]));
-    if (isFailure(got)) return missAll();
-    const [raws, bars] = got;
+    // one guarded call per Cluster node (one in all elsewhere): keys on a dead master are misses, the rest is served
+    const mgetByNode = (keys: readonly string[]) => this.guard.runByNode('mget', keys, (x) => x, (s, group) => s.mget(group));
+    const [raws, bars] = await Promise.all([mgetByNode(ks), mgetByNode(barrierKeys)]);
+    if (this.guard.nodes === undefined && (isFailure(raws[0]) || isFailure(bars[0]))) return missAll();
     const barrierOf = new Map<string, number>();
-    barrierKeys.forEach((bk, i) => barrierOf.set(bk, parseBarrier(bars[i])));
+    barrierKeys.forEach((bk, i) => {
+      const b = bars[i];
+      // an unreadable barrier: every key of that entity is a miss
+      barrierOf.set(bk, isFailure(b) ? Infinity : parseBarrier(b));
+    });
     const entries: (CacheEntry | undefined)[] = new Array<CacheEntry | undefined>(ks.length).fill(undefined);
     const tagSet = new Set<string>();
     for (let i = 0; i < ks.length; i++) {
       const raw = raws[i];
-      if (raw === undefined) continue;
+      if (raw === undefined || isFailure(raw)) continue;
       try {
         const e = decodeEntry(this.codec, raw);
         entries[i] = e;
@@ -149,9 +171,12 @@ export class ReadPath {
     const tagBarrier = new Map<string, number>();
     if (tagSet.size > 0) {
       const tags = [...tagSet];
-      const tb = await this.guard.run('mget', (s) => s.mget(tags.map((t) => this.namespaces.tagBarrierKey(t))));
-      if (isFailure(tb)) return missAll();
-      tags.forEach((t, i) => tagBarrier.set(t, parseBarrier(tb[i])));
+      const tb = await mgetByNode(tags.map((t) => this.namespaces.tagBarrierKey(t)));
+      if (this.guard.nodes === undefined && isFailure(tb[0])) return missAll();
+      tags.forEach((t, i) => {
+        const b = tb[i];
+        tagBarrier.set(t, isFailure(b) ? Infinity : parseBarrier(b));
+      });
     }
     const latencyMs = performance.now() - t0;
     const now = this.clock.now();
@@ -164,7 +189,9 @@ export class ReadPath {
         let barrier = 0;
         if (ns) for (const bk of ns.barrierKeys) barrier = Math.max(barrier, barrierOf.get(bk) ?? 0);
         if (e.tags) for (const t of e.tags) barrier = Math.max(barrier, tagBarrier.get(t) ?? 0);
-        if (barrier !== 0 && e.createdAt <= barrier) {
+        if (barrier === Infinity) {
+          // unverifiable (a barrier could not be read): a miss, the entry stays
+        } else if (barrier !== 0 && e.createdAt <= barrier) {
           m.invalidated++;
           this.guard.drop(k);
         } else if (e.expiresAt > now) {

@@ -4,7 +4,7 @@ import { encodeEntry } from './entry';
 import type { CacheEntry } from './entry';
 import { CacheOptionsError } from './errors';
 import type { GuardedStore } from './guarded-store';
-import { isFailure } from './guarded-store';
+import { Guard, isFailure } from './guarded-store';
 import type { Invalidation } from './invalidation';
 import type { Namespaces, NsInfo } from './namespaces';
 import type { ResolvedOptions } from './options';
@@ -91,7 +91,7 @@ export class WritePath {
 
   async writeBytes(k: string, ns: NsInfo | undefined, bytes: Buffer, physicalTtlMs: number): Promise<SetResult> {
     const t0 = performance.now();
-    const r = await this.guard.run('set', (s) => s.set(k, bytes, physicalTtlMs), k, ns);
+    const r = await this.guard.run('set', (s) => s.set(k, bytes, physicalTtlMs), k, ns, Guard.NONE, k);
     if (isFailure(r)) return FAIL[r.reason];
     this.metrics.countWrite(k, ns, bytes.length, physicalTtlMs, performance.now() - t0);
     return OK;
@@ -143,15 +143,15 @@ export class WritePath {
       if (r.reason !== undefined) for (const i of uncached) results[i] = FAIL[r.reason as SetFailureReason];
     }
     if (batch.length === 0) return results;
-    const r = await this.guard.run('mset', (s) => s.mset(batch));
-    if (isFailure(r)) {
-      for (const i of idx) results[i] = FAIL[r.reason];
-      return results;
-    }
+    // one guarded call per Cluster node: a dead master fails only its own entries
+    const outcomes = await this.guard.runByNode('mset', batch, (b) => b.key, (s, group) => s.mset(group));
     for (let j = 0; j < batch.length; j++) {
-      const p = prepared[idx[j] as number];
+      const i = idx[j] as number;
+      const p = prepared[i];
       const b = batch[j];
-      if (p && b) this.metrics.countWrite(p.k, p.ns, b.value.length, b.ttlMs);
+      const o = outcomes[j];
+      if (isFailure(o)) results[i] = FAIL[o.reason];
+      else if (p && b) this.metrics.countWrite(p.k, p.ns, b.value.length, b.ttlMs);
     }
     return results;
   }
