@@ -30,6 +30,8 @@ export const enum Guard {
 }
 
 const CLOSED = new StoreFailure('unavailable', undefined);
+/** A call the open circuit refused (the error object is only made when someone listens). */
+const REFUSED = new StoreFailure('unavailable', undefined);
 
 function isWrongType(err: unknown): boolean {
   return err instanceof Error && typeof err.message === 'string' && err.message.startsWith('WRONGTYPE');
@@ -147,8 +149,9 @@ export class GuardedStore {
     const m = this.metrics;
     m.errors++;
     if (ns) ns.stats.errors++;
+    if (!m.events.has('error')) return REFUSED;
     const error = new Error(`circuit ${breaker.state}`);
-    if (m.events.has('error')) m.emitFor('error', key, ns, { kind: op, error });
+    m.emitFor('error', key, ns, { kind: op, error });
     return new StoreFailure('unavailable', error);
   }
 
