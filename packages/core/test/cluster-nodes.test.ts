@@ -70,6 +70,7 @@ describe('CacheService on a Cluster: one breaker per master', () => {
       const barrierOf = (k: string) => `pn:__ns:{${k.split(':')[1]}}`;
       // keys that may need the origin while the victim is down: on the victim, or their entity's barrier is
       const exposed = new Set(keys.filter((k) => ownerOf(k) === victimAddr || ownerOf(barrierOf(k)) === victimAddr));
+      const onVictim = keys.filter((k) => ownerOf(k) === victimAddr).length;
       const safe = keys.filter((k) => !exposed.has(k));
       expect(safe.length).toBeGreaterThan(50);
 
@@ -127,7 +128,7 @@ describe('CacheService on a Cluster: one breaker per master', () => {
       await Promise.all(loops);
       console.log('[cluster] errors reported (not thrown) by kind:', [...errKinds].sort((a, b) => b[1] - a[1]).slice(0, 6));
       console.log(
-        `[cluster] ${reads} reads, ${originCalls} origin calls on ${originKeys.size} keys (${keys.filter((k) => ownerOf(k) === victimAddr).length} on the dead master, ${exposed.size} with it or their entity's barriers on it), before promotion ${before}; served from Redis again after ${recoveredAfter} ms`,
+        `[cluster] ${reads} reads, ${originCalls} origin calls on ${originKeys.size} keys (${onVictim} on the dead master, ${exposed.size} with it or their entity's barriers on it), before promotion ${before}; served from Redis again after ${recoveredAfter} ms`,
       );
       expect(errors).toBe(0);
       expect(wrong).toBe(0);
