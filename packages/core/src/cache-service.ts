@@ -308,11 +308,14 @@ export class CacheService {
     return this.metrics.snapshot(this.namespaces.all());
   }
 
-  /** Pings the store (bypassing the breaker, bounded by opTimeout). `down` = no answer, `degraded` = answers but the circuit is not CLOSED. */
+  /**
+   * Pings the store (bypassing the breaker, bounded by opTimeout). `down` = no answer, `degraded` =
+   * answers but a circuit is not CLOSED (on a Cluster: the store's or one master's).
+   */
   async health(): Promise<HealthReport> {
     const r = await this.guard.run('ping', (s) => s.ping(), undefined, undefined, Guard.PROBE);
     const pingMs = isFailure(r) ? undefined : r;
-    const circuit = this.breaker.state;
+    const circuit = this.guard.worstState();
     const up = pingMs !== undefined;
     return {
       status: !up ? 'down' : circuit === 'CLOSED' ? 'ok' : 'degraded',

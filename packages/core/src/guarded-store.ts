@@ -187,6 +187,19 @@ export class GuardedStore {
     return out;
   }
 
+  /** The worst state of the store's breaker and (on a Cluster) every node's: OPEN > HALF_OPEN > CLOSED. */
+  worstState(): CircuitBreaker['state'] {
+    let worst = this.breaker.state;
+    if (worst !== 'OPEN' && this.nodes !== undefined) {
+      for (const b of this.nodes.all().values()) {
+        const st = b.state;
+        if (st === 'OPEN') return st;
+        if (st === 'HALF_OPEN') worst = st;
+      }
+    }
+    return worst;
+  }
+
   /** The state of `key`'s breaker (its node's on a Cluster). */
   stateOf(key: string): CircuitBreaker['state'] {
     return (this.nodes?.forKey(key) ?? this.breaker).state;
