@@ -21,22 +21,6 @@ import type { TtlPolicy } from './ttl-policy';
 import type { Factory, GetOrSetOptions, HealthReport, InvalidateResult, InvalidateSpec, MsetEntry, ReadResult, SetOptions, SetResult } from './types';
 import { WritePath } from './write-path';
 
-export type { CacheServiceOptions } from './options';
-export type {
-  SetOptions,
-  GetOrSetOptions,
-  SetFailureReason,
-  SetResult,
-  MsetEntry,
-  NamespaceRef,
-  InvalidateSpec,
-  InvalidateResult,
-  ReadResult,
-  HealthReport,
-  FactoryContext,
-  Factory,
-} from './types';
-
 /**
  * The cache: typed get/set/getOrSet over a {@link Store}, one entry envelope, TTL policy, tag and
  * namespace invalidation as O(1) lazy barriers, events and stats, and fail-safe store access (every

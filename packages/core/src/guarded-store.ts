@@ -54,6 +54,8 @@ export class GuardedStore {
   private readonly deadlines: Deadlines;
   private readonly local: boolean;
   private readonly longMs: number;
+  /** Deadlines of the rare long operations (made at the first one). */
+  private longDeadlines: Deadlines | undefined;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly unfollow: () => void;
 
@@ -120,7 +122,7 @@ export class GuardedStore {
   }
 
   private deadline<T>(p: Promise<T>, op: string, flags: Guard): Promise<T> {
-    if ((flags & Guard.LONG) !== 0) return withTimer(p, op, this.longMs);
+    if ((flags & Guard.LONG) !== 0) return (this.longDeadlines ??= new Deadlines(this.longMs)).race(p, op);
     return this.local ? p : this.deadlines.race(p, op);
   }
 
@@ -224,24 +226,8 @@ export class GuardedStore {
     this.closed = true;
     this.unfollow();
     this.deadlines.stop();
+    this.longDeadlines?.stop();
   }
-}
-
-/** Per-call timer, for the rare long operations. */
-function withTimer<T>(p: Promise<T>, op: string, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreTimeoutError(op, ms)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** The first failure among per-item outcomes (see `runByNode`), if any. */
