@@ -110,7 +110,8 @@ export interface InvalidateTarget {
  * from parts; without it keys are built relative to the layer's prefix.
  */
 export interface CacheLayer {
-  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>;
+  /** `cached()` and the decorators pass a factory that ignores its context, so every layer's context shape fits. */
+  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T>;
   invalidate(target: InvalidateTarget): Promise<InvalidateResult>;
   readonly keys?: { build(entity: string, operation: string, identifier?: KeyIdentifier): string };
 }
