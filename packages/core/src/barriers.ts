@@ -70,7 +70,7 @@ export class Barriers {
     const t1 = performance.now();
     // Tag barriers spread over the slots: one guarded call per Cluster node, so a dead master makes only
     // entries with a tag on it unverifiable.
-    const bars = await this.guard.runByNode(op, tags.map((t) => this.ns.tagBarrierKey(t)), (k) => k, (s, group) => s.mget(group));
+    const bars = await this.guard.runByNode<string, Buffer | undefined>(op, tags.map((t) => this.ns.tagBarrierKey(t)), (k) => k, (s, group) => s.mget(group));
     const failure = firstFailure(bars);
     if (failure !== undefined) return failure;
     const keep = this.cacheMs > 0 && epoch === this.epoch;

@@ -177,7 +177,8 @@ export class CacheService {
   /** One result per key, in order; one round trip for values + namespace barriers, one more if entries carry tags. */
   async mget<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     if (!Array.isArray(keys)) throw new CacheOptionsError('mget expects an array of keys');
-    return this.reads.mget<T>(keys.map((key) => this.key(key)));
+    const list: readonly string[] = keys;
+    return this.reads.mget<T>(list.map((key) => this.key(key)));
   }
 
   /**
@@ -240,9 +241,9 @@ export class CacheService {
    * when the store could not be reached (the keys may still exist). Never rejects for store failures.
    */
   async delete(keys: string | readonly string[]): Promise<InvalidateResult> {
-    const list = typeof keys === 'string' ? [this.key(keys)] : Array.isArray(keys) ? keys.map((x) => this.key(x)) : undefined;
-    if (list === undefined) throw new CacheOptionsError('delete expects a key or an array of keys');
-    return toResult(await this.invalidation.deleteKeys(list));
+    const given: readonly string[] | undefined = typeof keys === 'string' ? [keys] : Array.isArray(keys) ? keys : undefined;
+    if (given === undefined) throw new CacheOptionsError('delete expects a key or an array of keys');
+    return toResult(await this.invalidation.deleteKeys(given.map((x) => this.key(x))));
   }
 
   /** Invalidates by key(s), glob pattern(s), tag(s) and/or namespace(s). Never rejects for store failures (see `ok`). */

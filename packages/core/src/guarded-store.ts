@@ -164,12 +164,13 @@ export class GuardedStore {
    * outcome per item, in order: the call's result for it, or the {@link StoreFailure} of its group —
    * so a dead master fails only its own items.
    */
-  async runByNode<I, R>(op: string, items: readonly I[], keyOf: (item: I) => string, call: (store: Store, group: I[]) => Promise<readonly R[] | void>): Promise<(R | undefined | StoreFailure)[]> {
+  async runByNode<I, R>(op: string, items: readonly I[], keyOf: (item: I) => string, call: (store: Store, group: I[]) => Promise<unknown>): Promise<(R | undefined | StoreFailure)[]> {
+    // `call` resolves one result per item of its group (an array), or nothing (writes)
     const out = new Array<R | undefined | StoreFailure>(items.length);
     const nodes = this.nodes;
     if (nodes === undefined || items.length === 0) {
       const r = await this.run(op, (s) => call(s, items as I[]));
-      for (let i = 0; i < items.length; i++) out[i] = isFailure(r) ? r : r?.[i];
+      for (let i = 0; i < items.length; i++) out[i] = isFailure(r) ? r : (r as readonly R[] | undefined)?.[i];
       return out;
     }
     const groups = new Map<string | undefined, number[]>();
@@ -183,7 +184,7 @@ export class GuardedStore {
       [...groups.values()].map(async (idx) => {
         const group = idx.map((i) => items[i] as I);
         const r = await this.run(op, (s) => call(s, group), undefined, undefined, Guard.NONE, keyOf(group[0] as I));
-        for (let j = 0; j < idx.length; j++) out[idx[j] as number] = isFailure(r) ? r : r?.[j];
+        for (let j = 0; j < idx.length; j++) out[idx[j] as number] = isFailure(r) ? r : (r as readonly R[] | undefined)?.[j];
       }),
     );
     return out;

@@ -48,7 +48,7 @@ export class Invalidation {
       n = r;
     } else {
       // one guarded call per Cluster node; the count of a group is carried by its first item
-      const outcomes = await this.guard.runByNode('del', list, (k) => k, async (s, group) => {
+      const outcomes = await this.guard.runByNode<string, number>('del', list, (k) => k, async (s, group) => {
         const count = await s.del(group);
         return group.map((_, j) => (j === 0 ? count : 0));
       });

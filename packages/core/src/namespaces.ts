@@ -122,7 +122,7 @@ export class Namespaces {
       throw new CacheOptionsError(`namespace operation must be a non-empty string, got ${JSON.stringify(operation)}`);
     }
     // The one namespace function (shared with TieredCache's L1 matcher): escaped as in keys.
-    const ref = this.keys.namespaceKey(entity, operation as string | undefined);
+    const ref = this.keys.namespaceKey(entity, operation);
     return { entity: ref.entity, operation: ref.operation };
   }
 }

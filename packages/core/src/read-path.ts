@@ -146,7 +146,7 @@ export class ReadPath {
     };
     const barrierKeys = [...new Set(nss.flatMap((n) => n?.barrierKeys ?? []))];
     // one guarded call per Cluster node (one in all elsewhere): keys on a dead master are misses, the rest is served
-    const mgetByNode = (keys: readonly string[]) => this.guard.runByNode('mget', keys, (x) => x, (s, group) => s.mget(group));
+    const mgetByNode = (keys: readonly string[]) => this.guard.runByNode<string, Buffer | undefined>('mget', keys, (x) => x, (s, group) => s.mget(group));
     const [raws, bars] = await Promise.all([mgetByNode(ks), mgetByNode(barrierKeys)]);
     if (this.guard.nodes === undefined && (isFailure(raws[0]) || isFailure(bars[0]))) return missAll();
     const barrierOf = new Map<string, number>();

@@ -84,17 +84,17 @@ export interface HealthReport {
 
 /**
  * Given to a getOrSet factory: adjust or cancel the write of what it returns. Upper layers extend it
- * (TieredCache adds `signal`, `staleValue`, `fail()`); `T` is the value type for those extensions.
+ * (TieredCache adds `signal`, `staleValue`, `fail()`, and may narrow `skip()`'s return type).
  */
-export interface FactoryContext<T = unknown> {
+export interface FactoryContext {
   readonly key: string;
   setTtl(ttl: Duration): void;
   setTags(tags: readonly string[]): void;
   /** Return the value but do not cache it. */
-  skip(): void | T;
+  skip(): unknown;
 }
 
-export type Factory<T> = (ctx: FactoryContext<T>) => T | Promise<T>;
+export type Factory<T> = (ctx: FactoryContext) => T | Promise<T>;
 
 /** One invalidation target: exactly one field. Every layer's `invalidate` accepts it. */
 export interface InvalidateTarget {

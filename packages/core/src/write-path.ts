@@ -11,7 +11,7 @@ import type { ResolvedOptions } from './options';
 import type { Metrics } from './stats';
 import type { TtlHint } from './ttl-policy';
 import { FAIL, OK } from './types';
-import type { MsetEntry, SetFailureReason, SetOptions, SetResult } from './types';
+import type { MsetEntry, SetOptions, SetResult } from './types';
 
 /** A write's TTL, grace and tags, validated and resolved through the TTL policy. */
 export interface WritePlan {
@@ -111,9 +111,10 @@ export class WritePath {
 
   async mset<T>(entries: readonly MsetEntry<T>[], key: (k: string) => string): Promise<SetResult[]> {
     if (!Array.isArray(entries)) throw new CacheOptionsError('mset expects an array of { key, value, ttl?, tags? }');
+    const list: readonly MsetEntry<T>[] = entries;
     const createdAt = this.clock.stamp();
     const now = this.clock.now();
-    const prepared = entries.map((e) => {
+    const prepared = list.map((e) => {
       if (typeof e !== 'object' || e === null) throw new CacheOptionsError('mset: each entry must be an object { key, value }');
       const k = key(e.key);
       if (e.value === undefined) throw new CacheOptionsError(`mset: value of ${k} must not be undefined`);
@@ -140,7 +141,7 @@ export class WritePath {
     });
     if (uncached.length > 0) {
       const r = await this.invalidation.deleteKeys(uncached.map((i) => (prepared[i] as { k: string }).k));
-      if (r.reason !== undefined) for (const i of uncached) results[i] = FAIL[r.reason as SetFailureReason];
+      if (r.reason !== undefined) for (const i of uncached) results[i] = FAIL[r.reason];
     }
     if (batch.length === 0) return results;
     // one guarded call per Cluster node: a dead master fails only its own entries

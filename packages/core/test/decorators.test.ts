@@ -127,7 +127,7 @@ describe('cached() and TS5 standard decorators (MemoryStore)', () => {
       private full(key: string) {
         return key.startsWith('tier:') ? key : `tier:${key}`;
       }
-      async getOrSet<T>(key: string, factory: (ctx: FactoryContext<T> & { signal: AbortSignal; staleValue: T | undefined }) => T | Promise<T>, _opts?: GetOrSetOptions & { forceFresh?: boolean }): Promise<T> {
+      async getOrSet<T>(key: string, factory: (ctx: FactoryContext & { signal: AbortSignal; staleValue: T | undefined }) => T | Promise<T>, _opts?: GetOrSetOptions & { forceFresh?: boolean }): Promise<T> {
         const k = this.full(key);
         if (this.data.has(k)) return this.data.get(k) as T;
         const ctx = { key: k, signal: new AbortController().signal, staleValue: undefined, setTtl() {}, setTags() {}, skip: () => undefined as T };
