@@ -1,5 +1,5 @@
-import type { CacheRef } from './default-cache';
-import { buildKey, invalidateOn, resolveCache } from './default-cache';
+import type { CacheRef } from './cache-layer';
+import { buildKey, invalidateOn, resolveCache } from './cache-layer';
 import type { Duration } from './duration';
 import { CacheOptionsError } from './errors';
 import type { KeyIdentifier } from './key-builder';

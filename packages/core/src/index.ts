@@ -33,8 +33,8 @@ export { cached } from './cached';
 export type { CachedOptions, CachedKey } from './cached';
 export { Cached, InvalidateCache, WarmUp, warmUp } from './decorators';
 export type { CachedDecoratorOptions, InvalidateCacheOptions, WarmUpReport } from './decorators';
-export { setDefaultCache, getDefaultCache } from './default-cache';
-export type { CacheRef } from './default-cache';
+export { setDefaultCache, getDefaultCache } from './cache-layer';
+export type { CacheRef } from './cache-layer';
 // sibling modules (codec, keys, TTL, durations)
 export { createCodec, CorruptEntryError, EncodeError, peekHeader } from './codec';
 export type { Codec, CodecOptions, CompressionAlgorithm, MsgpackCodec, EntryHeader } from './codec';
