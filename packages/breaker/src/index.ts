@@ -16,3 +16,5 @@ export type {
 } from './events';
 export { parseDuration, DURATION_HINT } from './duration';
 export type { Duration } from './duration';
+export { TimeoutQueue } from './timeout-queue';
+export type { TimeoutEntry } from './timeout-queue';

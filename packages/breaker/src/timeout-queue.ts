@@ -1,4 +1,4 @@
-/** @internal A call waiting in the `TimeoutQueue`. */
+/** A call waiting in a {@link TimeoutQueue}. */
 export interface TimeoutEntry {
   deadline: number;
   prev: TimeoutEntry | undefined;
@@ -8,7 +8,7 @@ export interface TimeoutEntry {
 }
 
 /**
- * @internal Deadlines of in-flight calls for one breaker. Every call has the same timeout and the
+ * Deadlines of in-flight calls sharing one timeout (a breaker's `callTimeout`, core's `opTimeout`). Every call has the same timeout and the
  * clock is monotonic, so insertion order is deadline order: a doubly linked FIFO with O(1) add and
  * remove, served by ONE timer armed for the head. Unlike a `setTimeout` per call, a call that
  * settles in time costs two pointer updates. When the queue is empty the timer is left to fire
@@ -58,6 +58,16 @@ export class TimeoutQueue<E extends TimeoutEntry> {
     if (this.#head === undefined && this.#timer !== undefined && this.#timerRefed) {
       this.#timer.unref();
       this.#timerRefed = false;
+    }
+  }
+
+  /** Removes every pending entry, oldest first, calling `each` for it (e.g. to reject it on close). */
+  drain(each: (entry: E) => void): void {
+    let head = this.#head;
+    while (head !== undefined) {
+      this.remove(head);
+      each(head);
+      head = this.#head;
     }
   }
 

@@ -33,7 +33,7 @@ const fmtUs = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 let lastCpuUs = 0;
 
 /** Mean per-op latency (ms) of `n` sequential awaited calls. */
-async function seq(n: number, fn: (i: number) => Promise<unknown> | unknown): Promise<number> {
+async function seq(n: number, fn: (i: number) => unknown): Promise<number> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await fn(i);

@@ -1,9 +1,9 @@
-import type { GetOrSetOptions } from './cache-service';
-import type { CacheRef } from './default-cache';
-import { resolveCache } from './default-cache';
+import type { CacheRef } from './cache-layer';
+import { buildKey, resolveCache } from './cache-layer';
 import type { Duration } from './duration';
 import { CacheOptionsError } from './errors';
 import type { KeyIdentifier } from './key-builder';
+import type { GetOrSetOptions } from './types';
 
 /** A key given as a string (relative to the prefix, or full) or as KeyBuilder parts. */
 export type CachedKey = string | { entity: string; operation: string; params?: KeyIdentifier };
@@ -20,7 +20,7 @@ export interface CachedOptions<A extends unknown[]> {
 
 /**
  * Wraps a function so its results are cached (getOrSet semantics: single-flight, fail-safe, errors
- * not cached). `this` is forwarded.
+ * not cached) in any layer (`CacheLayer`: CacheService, TieredCache, a tenant's cache). `this` is forwarded.
  */
 export function cached<A extends unknown[], R>(
   fn: (...args: A) => R | Promise<R>,
@@ -37,7 +37,7 @@ export function cached<A extends unknown[], R>(
     try {
       cache = resolveCache(opts.cache, 'cached()');
       const k = opts.key(...args);
-      key = typeof k === 'string' ? k : cache.keys.build(k.entity, k.operation, k.params);
+      key = typeof k === 'string' ? k : buildKey(cache, k.entity, k.operation, k.params);
       o = {};
       if (opts.ttl !== undefined) o.ttl = opts.ttl;
       if (opts.tags !== undefined) o.tags = typeof opts.tags === 'function' ? opts.tags(...args) : opts.tags;

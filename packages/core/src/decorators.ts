@@ -1,9 +1,9 @@
-import type { GetOrSetOptions, InvalidateSpec, NamespaceRef } from './cache-service';
-import type { CacheRef } from './default-cache';
-import { resolveCache } from './default-cache';
+import type { CacheRef } from './cache-layer';
+import { buildKey, invalidateOn, resolveCache } from './cache-layer';
 import type { Duration } from './duration';
 import { CacheOptionsError } from './errors';
 import type { KeyIdentifier } from './key-builder';
+import type { GetOrSetOptions, InvalidateSpec, NamespaceRef } from './types';
 
 type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A) => Promise<R>;
 
@@ -33,6 +33,7 @@ function defaultParams(args: unknown[]): KeyIdentifier {
  * TypeScript 5 standard method decorator (no `experimentalDecorators`): caches the async method's
  * result under `{prefix}:{entity}:{operation}:{identifier(args)}` with getOrSet semantics.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a decorator default must accept any method's parameters
 export function Cached<A extends unknown[] = any[]>(opts: CachedDecoratorOptions<A>) {
   if (typeof opts !== 'object' || opts === null || typeof opts.entity !== 'string' || typeof opts.operation !== 'string') {
     throw new CacheOptionsError('@Cached needs { entity, operation }');
@@ -46,7 +47,7 @@ export function Cached<A extends unknown[] = any[]>(opts: CachedDecoratorOptions
       const o: GetOrSetOptions = {};
       try {
         cache = resolveCache(opts.cache, `@Cached ${String(context.name)}`);
-        key = cache.keys.build(opts.entity, opts.operation, opts.params ? opts.params(...args) : defaultParams(args));
+        key = buildKey(cache, opts.entity, opts.operation, opts.params ? opts.params(...args) : defaultParams(args));
         if (opts.ttl !== undefined) o.ttl = opts.ttl;
         if (opts.tags !== undefined) o.tags = typeof opts.tags === 'function' ? opts.tags(...args) : opts.tags;
       } catch (err) {
@@ -70,6 +71,7 @@ export interface InvalidateCacheOptions<A extends unknown[] = unknown[]> {
  * Invalidates after the decorated method resolves (not when it throws). A failed invalidation is
  * reported through the cache's `error` event, never thrown at the caller.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a decorator default must accept any method's parameters
 export function InvalidateCache<A extends unknown[] = any[]>(opts: InvalidateCacheOptions<A>) {
   if (typeof opts !== 'object' || opts === null || (opts.pattern === undefined && opts.namespace === undefined && opts.tags === undefined && opts.keys === undefined)) {
     throw new CacheOptionsError('@InvalidateCache needs at least one of pattern, namespace, tags, keys');
@@ -90,7 +92,7 @@ export function InvalidateCache<A extends unknown[] = any[]>(opts: InvalidateCac
       }
       if (opts.tags !== undefined) spec.tags = typeof opts.tags === 'function' ? opts.tags(...args) : opts.tags;
       if (opts.keys !== undefined) spec.keys = opts.keys(...args);
-      await cache.invalidate(spec);
+      await invalidateOn(cache, spec);
       return result;
     };
   };

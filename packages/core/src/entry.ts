@@ -15,41 +15,43 @@ export interface CacheEntry<T = unknown> {
   graceUntil?: number;
   /** Tags, checked against tag barriers on read. */
   tags?: string[];
-  /** Free generation number for upper layers (tiered); core stores and returns it untouched. */
-  gen?: number;
 }
 
 /** Marker of the envelope tuple; a buffer that decodes to anything else is foreign (→ corrupt). */
 const MARK = 'sc1';
 
-/** Encodes an envelope as a compact tuple: `[mark, createdAt, expiresAt, graceUntil, tags, gen, value]`. */
+/**
+ * Encodes an envelope as a compact tuple: `[mark, createdAt, expiresAt, graceUntil, tags, reserved, value]`.
+ * The reserved slot (once a `gen` field nobody used) is written `null` and ignored on read, so entries
+ * written by earlier versions still decode.
+ */
 export function encodeEntry(codec: Codec, e: CacheEntry): Buffer {
-  return codec.encode([MARK, e.createdAt, e.expiresAt, e.graceUntil ?? 0, e.tags ?? null, e.gen ?? null, e.value]);
+  return codec.encode([MARK, e.createdAt, e.expiresAt, e.graceUntil ?? 0, e.tags ?? null, null, e.value]);
 }
 
 /** Decodes an envelope; throws {@link CorruptEntryError} on anything that is not one. */
 export function decodeEntry<T = unknown>(codec: Codec, bytes: Buffer): CacheEntry<T> {
-  const t = codec.decode(bytes);
+  const t: unknown = codec.decode(bytes);
   if (!Array.isArray(t) || t.length !== 7 || t[0] !== MARK) {
     throw new CorruptEntryError('not a stratacache entry envelope');
   }
-  const createdAt = t[1];
-  const expiresAt = t[2];
-  const graceUntil = t[3];
-  const tags = t[4];
-  const gen = t[5];
+  const f = t as unknown[];
+  const createdAt = f[1];
+  const expiresAt = f[2];
+  const graceUntil = f[3];
+  const tags = f[4];
+  const reserved = f[5];
   if (
     typeof createdAt !== 'number' ||
     typeof expiresAt !== 'number' ||
     typeof graceUntil !== 'number' ||
     !(tags === null || (Array.isArray(tags) && tags.every((x) => typeof x === 'string'))) ||
-    !(gen === null || typeof gen === 'number')
+    !(reserved === null || typeof reserved === 'number')
   ) {
     throw new CorruptEntryError('malformed stratacache entry envelope');
   }
-  const entry: CacheEntry<T> = { value: t[6] as T, createdAt, expiresAt };
+  const entry: CacheEntry<T> = { value: f[6] as T, createdAt, expiresAt };
   if (graceUntil > 0) entry.graceUntil = graceUntil;
-  if (tags !== null) entry.tags = tags as string[];
-  if (gen !== null) entry.gen = gen as number;
+  if (tags !== null) entry.tags = tags;
   return entry;
 }

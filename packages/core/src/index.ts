@@ -1,7 +1,7 @@
 export * from './errors';
 export { CacheService } from './cache-service';
+export type { CacheServiceOptions } from './options';
 export type {
-  CacheServiceOptions,
   SetOptions,
   GetOrSetOptions,
   SetResult,
@@ -14,7 +14,11 @@ export type {
   HealthReport,
   FactoryContext,
   Factory,
-} from './cache-service';
+  InvalidateTarget,
+  CacheLayer,
+} from './types';
+export { parseNamespace } from './namespaces';
+export type { KeyNamespace } from './namespaces';
 export type { CacheEntry } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
 export { CacheEventEmitter } from './events';
@@ -29,14 +33,14 @@ export { cached } from './cached';
 export type { CachedOptions, CachedKey } from './cached';
 export { Cached, InvalidateCache, WarmUp, warmUp } from './decorators';
 export type { CachedDecoratorOptions, InvalidateCacheOptions, WarmUpReport } from './decorators';
-export { setDefaultCache, getDefaultCache } from './default-cache';
-export type { CacheRef } from './default-cache';
+export { setDefaultCache, getDefaultCache } from './cache-layer';
+export type { CacheRef } from './cache-layer';
 // sibling modules (codec, keys, TTL, durations)
 export { createCodec, CorruptEntryError, EncodeError, peekHeader } from './codec';
 export type { Codec, CodecOptions, CompressionAlgorithm, MsgpackCodec, EntryHeader } from './codec';
 export { KeyBuilder, KeyError, escapeKeyPart, unescapeKeyPart } from './key-builder';
 export type { KeyBuilderOptions, KeyIdentifier, ParsedKey, NamespaceKey } from './key-builder';
-export { TtlPolicy } from './ttl-policy';
+export { TtlPolicy, DEFAULT_TTL_MS } from './ttl-policy';
 export type { TtlPolicyOptions, TtlRule, TtlHint, TtlDescription } from './ttl-policy';
 export { toMs } from './duration';
 export type { Duration } from './duration';

@@ -112,38 +112,6 @@ export class MemoryStore implements Store {
     return n;
   }
 
-  async has(key: string): Promise<boolean> {
-    this.check();
-    return this.live(key, Date.now()) !== undefined;
-  }
-
-  async expire(key: string, ttlMs: number): Promise<boolean> {
-    this.check();
-    const now = Date.now();
-    const slot = this.live(key, now);
-    if (!slot) return false;
-    slot.exp = now + validTtl(ttlMs);
-    return true;
-  }
-
-  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
-    this.check();
-    if (!Number.isSafeInteger(by)) throw new CacheOptionsError(`incr: increment must be a safe integer, got ${by}`);
-    const now = Date.now();
-    const slot = this.live(key, now);
-    let current = 0;
-    if (slot) {
-      const text = slot.v.toString('latin1');
-      if (!/^-?\d+$/.test(text)) throw new Error('ERR value is not an integer or out of range');
-      current = Number(text);
-    }
-    const next = current + by;
-    const bytes = Buffer.from(String(next), 'latin1');
-    if (slot) slot.v = bytes;
-    else this.write(key, bytes, ttlMs, now);
-    return next;
-  }
-
   async deleteMatching(glob: string): Promise<number> {
     this.check();
     const now = Date.now();

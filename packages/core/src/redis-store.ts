@@ -42,11 +42,6 @@ export const DEFAULT_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
 });
 
-const INCR_WITH_TTL = `local existed = redis.call('EXISTS', KEYS[1])
-local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return v`;
-
 function isRedisClient(x: unknown): x is RedisClient {
   return (
     typeof x === 'object' &&
@@ -172,25 +167,9 @@ export class RedisStore implements Store {
     }
     let n = 0;
     for (let i = 0; i < keys.length; i += this.deleteBatch) {
-      n += await this.send(() => this.client.unlink(...(keys.slice(i, i + this.deleteBatch) as string[])));
+      n += await this.send(() => this.client.unlink(...(keys.slice(i, i + this.deleteBatch))));
     }
     return n;
-  }
-
-  async has(key: string): Promise<boolean> {
-    return (await this.send(() => this.client.exists(key))) === 1;
-  }
-
-  async expire(key: string, ttlMs: number): Promise<boolean> {
-    const ttl = validTtl(ttlMs);
-    return (await this.send(() => this.client.pexpire(key, ttl))) === 1;
-  }
-
-  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
-    if (!Number.isSafeInteger(by)) throw new CacheOptionsError(`incr: increment must be a safe integer, got ${by}`);
-    if (ttlMs === undefined) return this.send(() => this.client.incrby(key, by));
-    const ttl = validTtl(ttlMs);
-    return Number(await this.send(() => this.client.eval(INCR_WITH_TTL, 1, key, by, ttl)));
   }
 
   async deleteMatching(glob: string): Promise<number> {

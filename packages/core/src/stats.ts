@@ -1,3 +1,6 @@
+import { CacheEventEmitter } from './events';
+import type { CacheEvent, CacheEventType } from './events';
+
 /** Counters of one namespace (`entity:operation`). */
 export interface NamespaceStats {
   hits: number;
@@ -73,3 +76,104 @@ export class Latency {
     return { count: this.count, totalMs: this.totalMs, avgMs: this.count === 0 ? 0 : this.totalMs / this.count, maxMs: this.maxMs };
   }
 }
+
+/** Where an event or a counter belongs: the namespace of a key (see `namespaces.ts`). */
+export interface NsLabel {
+  /** Unescaped (readable) entity / operation. */
+  entity: string;
+  operation: string | undefined;
+  /** `entity:operation` as in the key (escaped). */
+  label: string;
+  stats: NsCounters;
+}
+
+/**
+ * The counters, latencies and event emission of one CacheService (internal): every part (guarded
+ * store, read path, write path, invalidation) counts here, and `snapshot()` is `stats()`.
+ */
+export class Metrics {
+  readonly events = new CacheEventEmitter();
+  readonly otherNs = new NsCounters();
+  hits = 0;
+  misses = 0;
+  writes = 0;
+  deletes = 0;
+  errors = 0;
+  timeouts = 0;
+  corrupt = 0;
+  tooLarge = 0;
+  bypass = 0;
+  invalidated = 0;
+  originCalls = 0;
+  bytesRead = 0;
+  bytesWritten = 0;
+  readonly l2Latency = new Latency();
+  readonly originLatency = new Latency();
+
+  /** Emits an event of `type` for `key` (with its namespace fields). Callers check `events.has(type)` first. */
+  emitFor(type: CacheEventType, key: string | undefined, ns: NsLabel | undefined, extra: Partial<CacheEvent>): void {
+    const e: CacheEvent = { type, source: type === 'origin' ? 'origin' : 'l2', ...extra };
+    if (key !== undefined) e.key = key;
+    if (ns) {
+      e.entity = ns.entity;
+      if (ns.operation !== undefined) e.operation = ns.operation;
+      e.namespace = ns.label;
+    }
+    this.events.emit(e);
+  }
+
+  /** Counts a read outcome (hit when a fresh entry was found). */
+  countRead(k: string, ns: NsLabel | undefined, fresh: boolean, errored: boolean, bytes: number, latencyMs: number): void {
+    if (!errored) this.l2Latency.add(latencyMs);
+    if (fresh) {
+      this.hits++;
+      this.bytesRead += bytes;
+      if (ns) ns.stats.hits++;
+      if (this.events.has('hit')) this.emitFor('hit', k, ns, { latencyMs, bytes });
+    } else {
+      this.misses++;
+      if (ns) ns.stats.misses++;
+      if (this.events.has('miss')) this.emitFor('miss', k, ns, { latencyMs });
+    }
+  }
+
+  /** Counts a write that the store accepted. */
+  countWrite(k: string, ns: NsLabel | undefined, bytes: number, ttlMs: number, latencyMs?: number): void {
+    this.writes++;
+    this.bytesWritten += bytes;
+    if (ns) ns.stats.writes++;
+    if (this.events.has('set')) this.emitFor('set', k, ns, latencyMs === undefined ? { bytes, ttlMs } : { latencyMs, bytes, ttlMs });
+  }
+
+  /** `stats()`: the totals and one group per tracked namespace (the rest under `'(other)'`). */
+  snapshot(namespaces: Iterable<NsLabel>): CacheStats {
+    const reads = this.hits + this.misses;
+    const byNamespace: Record<string, NamespaceStats> = {};
+    for (const info of namespaces) {
+      const s = info.stats;
+      if (s !== this.otherNs && s.hits + s.misses + s.writes + s.deletes + s.errors > 0) byNamespace[info.label] = s.snapshot();
+    }
+    const o = this.otherNs;
+    if (o.hits + o.misses + o.writes + o.deletes + o.errors > 0) byNamespace[OTHER_NS] = o.snapshot();
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      writes: this.writes,
+      deletes: this.deletes,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      corrupt: this.corrupt,
+      tooLarge: this.tooLarge,
+      bypass: this.bypass,
+      invalidated: this.invalidated,
+      originCalls: this.originCalls,
+      hitRate: reads === 0 ? 0 : this.hits / reads,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+      latency: { l2: this.l2Latency.snapshot(), origin: this.originLatency.snapshot() },
+      byNamespace,
+    };
+  }
+}
+
+const OTHER_NS = '(other)';

@@ -24,11 +24,6 @@ export interface Store {
   mset(entries: readonly StoreEntry[]): Promise<void>;
   /** Resolves the number of keys that existed. */
   del(keys: string | readonly string[]): Promise<number>;
-  has(key: string): Promise<boolean>;
-  /** Sets a new TTL on an existing key; resolves false if the key does not exist. */
-  expire(key: string, ttlMs: number): Promise<boolean>;
-  /** Atomic increment (creates the key at 0 first); for generation counters. Optional TTL applied on creation. */
-  incr(key: string, by?: number, ttlMs?: number): Promise<number>;
   /** Deletes every key matching a Redis glob; resolves the number deleted. Never blocks the server (SCAN, not KEYS). */
   deleteMatching(glob: string): Promise<number>;
   /** Resolves the number of receivers (as reported by the store; 0 is fine). */

@@ -65,6 +65,9 @@ function checkJitter(j: unknown, name: string): number {
   return j;
 }
 
+/** TTL of a write when neither the call, a TTL rule nor `defaultTtl` gives one: 5 minutes. Upper layers use it as their fallback too. */
+export const DEFAULT_TTL_MS = 300_000;
+
 /**
  * Resolves the TTL of a key. Precedence: explicit `hint.ttl` > entity+operation rule > entity rule >
  * operation rule > pattern rule with the longest literal prefix (ties: longer pattern, then the
@@ -82,7 +85,7 @@ export class TtlPolicy {
 
   constructor(opts: TtlPolicyOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new CacheOptionsError('TtlPolicy options must be an object');
-    this.defaultTtlMs = toMs(opts.defaultTtl ?? 300_000, 'defaultTtl');
+    this.defaultTtlMs = toMs(opts.defaultTtl ?? DEFAULT_TTL_MS, 'defaultTtl');
     if (this.defaultTtlMs === 0) {
       throw new CacheOptionsError('defaultTtl must be > 0 ms (0 would cache nothing by default); use a TTL rule with ttl 0 for keys that must not be cached');
     }

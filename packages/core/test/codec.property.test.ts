@@ -45,7 +45,7 @@ function onlyCorrupt(fn: () => unknown): void {
   try {
     fn();
   } catch (e) {
-    if (!(e instanceof CorruptEntryError)) throw new Error(`decode threw ${String(e)} instead of CorruptEntryError`);
+    if (!(e instanceof CorruptEntryError)) throw new Error(`decode threw ${String(e)} instead of CorruptEntryError`, { cause: e });
   }
 }
 

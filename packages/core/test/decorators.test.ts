@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cached, CacheService, InvalidateCache, WarmUp, cached, setDefaultCache, warmUp } from '../src/index';
+import type { CacheLayer, FactoryContext, GetOrSetOptions, InvalidateResult, InvalidateSpec, InvalidateTarget } from '../src/index';
 
 describe('cached() and TS5 standard decorators (MemoryStore)', () => {
   const caches: CacheService[] = [];
@@ -111,9 +112,79 @@ describe('cached() and TS5 standard decorators (MemoryStore)', () => {
     expect(await svc.detail(1)).toBe('open-a2');
     expect(calls).toHaveLength(5);
 
-    const before = (await cache.store.has(cache.keys.build('jobs', 'detail', 1)));
+    const stored = async () => (await cache.store.get(cache.keys.build('jobs', 'detail', 1))) !== undefined;
+    const before = await stored();
     await expect(svc.failingWrite()).rejects.toThrow('write failed');
-    expect(await cache.store.has(cache.keys.build('jobs', 'detail', 1))).toBe(before); // nothing invalidated on failure
+    expect(await stored()).toBe(before); // nothing invalidated on failure
+  });
+
+  it('cached() and the decorators accept any layer through CacheLayer (a TieredCache-shaped object)', async () => {
+    // Shaped like TieredCache: no `keys`, relative keys get its own prefix, a richer factory context,
+    // and `invalidate` takes exactly one target at a time.
+    class TieredLike {
+      readonly data = new Map<string, unknown>();
+      readonly targets: InvalidateTarget[] = [];
+      private full(key: string) {
+        return key.startsWith('tier:') ? key : `tier:${key}`;
+      }
+      async getOrSet<T>(key: string, factory: (ctx: FactoryContext & { signal: AbortSignal; staleValue: T | undefined }) => T | Promise<T>, _opts?: GetOrSetOptions & { forceFresh?: boolean }): Promise<T> {
+        const k = this.full(key);
+        if (this.data.has(k)) return this.data.get(k) as T;
+        const ctx = { key: k, signal: new AbortController().signal, staleValue: undefined, setTtl() {}, setTags() {}, skip: () => undefined as T };
+        const v = await factory(ctx);
+        this.data.set(k, v);
+        return v;
+      }
+      async invalidate(target: InvalidateTarget): Promise<InvalidateResult> {
+        if (Object.keys(target).length !== 1) throw new Error('exactly one target');
+        this.targets.push(target);
+        let deleted = 0;
+        if (target.key !== undefined) deleted = this.data.delete(this.full(target.key)) ? 1 : 0;
+        if (target.namespace !== undefined) {
+          const p = `tier:${target.namespace.entity}:${target.namespace.operation ?? ''}`;
+          for (const k of [...this.data.keys()]) if (k.startsWith(p)) deleted += this.data.delete(k) ? 1 : 0;
+        }
+        return { deleted, barriers: target.tag !== undefined || target.namespace !== undefined ? 1 : 0, ok: true };
+      }
+    }
+    const tier = new TieredLike();
+    const layer: CacheLayer = tier; // compile-time: the structural interface fits
+    let calls = 0;
+    const load = cached(async (id: number) => ({ id, n: ++calls }), { cache: layer, key: (id) => ({ entity: 'things', operation: 'byId', params: id }) });
+    expect(await load(1)).toEqual({ id: 1, n: 1 });
+    expect(await load(1)).toEqual({ id: 1, n: 1 });
+    expect([...tier.data.keys()]).toEqual(['tier:things:byId:1']); // built relative to the layer's prefix
+
+    setDefaultCache(tier);
+    class Repo {
+      @Cached({ entity: 'jobs', operation: 'detail' })
+      async detail(id: number): Promise<string> {
+        calls++;
+        return `job-${id}`;
+      }
+
+      @InvalidateCache({ namespace: 'jobs:detail', tags: ['jobs'], keys: (id: number) => [`other:${id}`] })
+      async update(_id: number): Promise<void> {}
+    }
+    const repo = new Repo();
+    expect(await repo.detail(7)).toBe('job-7');
+    expect(await repo.detail(7)).toBe('job-7');
+    expect(calls).toBe(2);
+    await repo.update(7);
+    expect(tier.targets).toEqual([{ key: 'other:7' }, { tag: 'jobs' }, { namespace: { entity: 'jobs', operation: 'detail' } }]);
+    expect(await repo.detail(7)).toBe('job-7');
+    expect(calls).toBe(3);
+
+    // the same decorators on a CacheService: one spec → the same single targets, same results
+    const cache = make();
+    const spy: InvalidateTarget[] = [];
+    const real = cache.invalidate.bind(cache);
+    cache.invalidate = (t: InvalidateSpec) => (spy.push(t as InvalidateTarget), real(t));
+    setDefaultCache(cache);
+    await repo.detail(8);
+    await repo.update(8);
+    expect(spy).toEqual([{ key: 'other:8' }, { tag: 'jobs' }, { namespace: { entity: 'jobs', operation: 'detail' } }]);
+    expect(await cache.get(cache.keys.build('jobs', 'detail', 8))).toBeUndefined();
   });
 
   it('decorator options are validated eagerly', () => {

@@ -58,9 +58,6 @@ export class ChaosStore implements Store {
   async set(key: string, value: Buffer, ttlMs?: number) { await this.gate(); return this.inner.set(key, value, ttlMs); }
   async mset(entries: Parameters<Store['mset']>[0]) { await this.gate(); return this.inner.mset(entries); }
   async del(keys: string | readonly string[]) { await this.gate(); return this.inner.del(keys); }
-  async has(key: string) { await this.gate(); return this.inner.has(key); }
-  async expire(key: string, ttlMs: number) { await this.gate(); return this.inner.expire(key, ttlMs); }
-  async incr(key: string, by?: number, ttlMs?: number) { await this.gate(); return this.inner.incr(key, by, ttlMs); }
   async deleteMatching(glob: string) { await this.gate(); return this.inner.deleteMatching(glob); }
   async publish(channel: string, message: Buffer | string) { await this.gate(); return this.inner.publish(channel, message); }
   async subscribe(channel: string, handler: Parameters<Store['subscribe']>[1]) { await this.gate(); return this.inner.subscribe(channel, handler); }

@@ -17,13 +17,13 @@ export interface HashedStoreOptions {
    */
   breaker?: Omit<CircuitBreakerOptions, 'name'> | false;
   /**
-   * What a failing shard does to reads and writes: `'degrade'` (default) rejects `get`/`mget`/`has`/
+   * What a failing shard does to reads and writes: `'degrade'` (default) rejects `get`/`mget`/
    * `set`/`mset` touching it with a typed {@link ShardUnavailableError} (`E_STORE_UNAVAILABLE`):
    * the answer is *unknown*, never "missing" — a CacheService above serves such a read as a miss,
    * never reads an unreachable barrier as "not invalidated", reports the write as `unavailable`,
    * and does not count it against its own breaker (which would cut *all* shards). `'throw'` rejects
-   * with the shard's raw error like a plain Store. Invalidations (`del`, `deleteMatching`, `expire`)
-   * and `incr` always reject with the raw error when a shard fails.
+   * with the shard's raw error like a plain Store. Invalidations (`del`, `deleteMatching`) always
+   * reject with the raw error when a shard fails.
    */
   onShardError?: 'degrade' | 'throw';
   /** Shard that carries pub/sub (`publish` / `subscribe`). Default: the first shard. */
@@ -144,7 +144,7 @@ export class HashedStore implements Store {
   #run<T>(s: ShardEntry, op: string, fn: (store: Store) => Promise<T>): Promise<T> {
     s.ops++;
     const p = s.breaker ? s.breaker.execute(() => fn(s.store)) : fn(s.store);
-    return (p as Promise<T>).catch((err: unknown) => {
+    return (p).catch((err: unknown) => {
       s.errors++;
       try {
         this.#onError?.(s.id, op, err);
@@ -211,18 +211,6 @@ export class HashedStore implements Store {
     const groups = this.#group(keys, (k) => k);
     const counts = await settleAll([...groups].map(([s, idx]) => this.#run(s, 'del', (st) => st.del(idx.map((i) => keys[i]!)))));
     return counts.reduce((a, b) => a + b, 0);
-  }
-
-  has(key: string): Promise<boolean> {
-    return this.#soft(this.#entry(key), 'has', (st) => st.has(key));
-  }
-
-  expire(key: string, ttlMs: number): Promise<boolean> {
-    return this.#run(this.#entry(key), 'expire', (st) => st.expire(key, ttlMs));
-  }
-
-  incr(key: string, by?: number, ttlMs?: number): Promise<number> {
-    return this.#run(this.#entry(key), 'incr', (st) => st.incr(key, by, ttlMs));
   }
 
   /** Fans out to every shard; rejects (after all shards ran) if any shard failed. */

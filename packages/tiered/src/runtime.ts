@@ -1,5 +1,5 @@
 import type { CacheEntry, ReadResult } from '@stratacache/core';
-import { CacheEventEmitter, unescapeKeyPart } from '@stratacache/core';
+import { CacheEventEmitter, parseNamespace, unescapeKeyPart } from '@stratacache/core';
 import { TieredClosedError } from './errors';
 import type { TieredEvent, TieredEventType, TieredSource } from './events';
 import type { L2Cache } from './l2';
@@ -137,12 +137,9 @@ export class Runtime {
  * Core keeps this private (`CacheService.nsOf`); a shared export is the wanted fix (see README).
  */
 export function namespaceOf(full: string, prefix: string): { entity: string; operation?: string; label: string } | undefined {
-  const start = prefix.length + 1;
-  const c1 = full.indexOf(':', start);
-  if (c1 === -1 || c1 === start) return undefined;
-  const c2 = full.indexOf(':', c1 + 1);
-  const rawEntity = full.slice(start, c1);
-  if (c2 === -1 || c2 === c1 + 1) return { entity: unescapeKeyPart(rawEntity), label: rawEntity };
-  const rawOp = full.slice(c1 + 1, c2);
-  return { entity: unescapeKeyPart(rawEntity), operation: unescapeKeyPart(rawOp), label: `${rawEntity}:${rawOp}` };
+  // core's one namespace-of-key parser (escaped parts, as in the key), unescaped for events and TTL rules
+  const ns = parseNamespace(full, prefix);
+  if (ns === undefined) return undefined;
+  if (ns.operation === undefined) return { entity: unescapeKeyPart(ns.entity), label: ns.entity };
+  return { entity: unescapeKeyPart(ns.entity), operation: unescapeKeyPart(ns.operation), label: `${ns.entity}:${ns.operation}` };
 }

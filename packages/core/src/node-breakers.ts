@@ -1,0 +1,85 @@
+import { CircuitBreaker } from '@stratacache/breaker';
+import type { CircuitBreakerOptions } from '@stratacache/breaker';
+import type { Cluster } from 'ioredis';
+
+/** Most per-node breakers kept (a Cluster has at most a few hundred masters; failovers add new node ids). */
+const MAX_NODES = 1024;
+
+/** CRC16-XMODEM table (the Redis Cluster key hash). */
+const TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/**
+ * The Redis Cluster hash slot of a key (0–16383): CRC16 of the key, or of its hash tag — the part
+ * between the first `{` and the next `}` when that part is not empty. Keys are hashed as UTF-8.
+ */
+export function keySlot(key: string): number {
+  let s = 0;
+  let e = key.length;
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) {
+      s = open + 1;
+      e = close;
+    }
+  }
+  let crc = 0;
+  for (let i = s; i < e; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x80) crc = ((crc << 8) & 0xffff) ^ (TABLE[((crc >> 8) ^ c) & 0xff] as number);
+    else {
+      for (const b of Buffer.from(key.slice(i, i + (c >= 0xd800 && c <= 0xdbff ? 2 : 1)), 'utf8')) crc = ((crc << 8) & 0xffff) ^ (TABLE[((crc >> 8) ^ b) & 0xff] as number);
+      if (c >= 0xd800 && c <= 0xdbff) i++;
+    }
+  }
+  return crc & 16383;
+}
+
+/**
+ * One circuit breaker per Cluster master (slot owner): a key's breaker is the breaker of the node
+ * that owns its slot now (ioredis' slot table), so a dead master opens only its own breaker and keys
+ * in other slots keep using Redis. After a failover the slot's new owner has its own (closed)
+ * breaker. Until the slot table is known, keys use `fallback` (the store's breaker).
+ */
+export class NodeBreakers {
+  private readonly byNode = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: CircuitBreakerOptions,
+    readonly fallback: CircuitBreaker,
+    private readonly onCreate: (node: string, breaker: CircuitBreaker) => void,
+  ) {}
+
+  /** The node (`host:port`) that owns `key`'s slot, or undefined when the slot table is not known yet. */
+  nodeOf(key: string): string | undefined {
+    return this.cluster.slots[keySlot(key)]?.[0];
+  }
+
+  /** The breaker of `key`'s node. */
+  forKey(key: string): CircuitBreaker {
+    const node = this.nodeOf(key);
+    if (node === undefined) return this.fallback;
+    let b = this.byNode.get(node);
+    if (b === undefined) {
+      if (this.byNode.size >= MAX_NODES) return this.fallback;
+      b = new CircuitBreaker({ ...this.options, name: `${this.options.name ?? 'stratacache'}@${node}` });
+      this.byNode.set(node, b);
+      this.onCreate(node, b);
+    }
+    return b;
+  }
+
+  /** Every node breaker so far (for health and tests). */
+  all(): ReadonlyMap<string, CircuitBreaker> {
+    return this.byNode;
+  }
+}

@@ -1,0 +1,147 @@
+import { Cluster } from 'ioredis';
+import { startCluster } from '@stratacache/redis-harness';
+import type { RedisCluster } from '@stratacache/redis-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheService } from '../src/index';
+import { keySlot } from '../src/node-breakers';
+
+/**
+ * Per-node breakers on a real 3-master Cluster with replicas: SIGKILL one master under a read loop.
+ * Keys on the other masters keep being served from Redis; only keys on the dead master (until its
+ * replica is promoted) go to the origin; no caller error, no wrong value.
+ */
+let cluster: RedisCluster;
+
+beforeAll(async () => {
+  // `cluster-require-full-coverage no`: the live masters keep answering while a failed master's slots
+  // have no owner (with the default `yes` the whole Cluster answers CLUSTERDOWN until the promotion).
+  cluster = await startCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1_000, args: ['--cluster-require-full-coverage', 'no'] });
+  await cluster.waitHealthy(30_000);
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('keySlot', () => {
+  it('matches the Cluster (CLUSTER KEYSLOT), hash tags included', async () => {
+    const client = new Cluster(cluster.startupNodes);
+    try {
+      for (const k of ['a', 'sc:jobs:list:1', 'sc:__ns:{jobs}:list', '{user1000}.following', 'foo{}{bar}', 'foo{{bar}}zap', 'ünï:çødé', '😀:x', '']) {
+        expect(keySlot(k)).toBe(Number(await client.cluster('KEYSLOT', k)));
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('CacheService on a Cluster: one breaker per master', () => {
+  it('SIGKILL of one master: other slots keep hitting L2, 0 caller errors, 0 wrong values', async () => {
+    const client = new Cluster(cluster.startupNodes, {
+      enableAutoPipelining: true,
+      redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1_000 },
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      slotsRefreshTimeout: 1_000,
+      slotsRefreshInterval: 1_000,
+    });
+    const cache = new CacheService({ redis: client, prefix: 'pn', opTimeout: 200 }); // default breaker: 5 failures, reset 5 s
+    try {
+      // 300 keys of 30 entities (each entity's barriers live in the slot of its hash tag)
+      const keys = Array.from({ length: 300 }, (_, i) => cache.keys.build(`e${i % 30}`, 'get', i));
+      const value = (k: string) => `v:${k}`;
+      const res = await cache.mset(keys.map((key) => ({ key, value: value(key) })));
+      expect(res.every((r) => r.ok)).toBe(true);
+      // every entity has a barrier (then the entries are written again, newer than it)
+      for (let e = 0; e < 30; e++) await cache.invalidateNamespace(`e${e}`);
+      expect((await cache.mset(keys.map((key) => ({ key, value: value(key) })))).every((r) => r.ok)).toBe(true);
+
+      // the victim: a master owning keys, chosen so that some entities' barriers live elsewhere
+      const ownerOf = (k: string) => client.slots[keySlot(k)]?.[0] as string;
+      const masters = [...new Set(keys.map(ownerOf))];
+      expect(masters.length).toBe(3);
+      const victimAddr = masters[0] as string;
+      const victim = cluster.nodeByPort(Number(victimAddr.split(':')[1]));
+      expect(victim).toBeDefined();
+      const barrierOf = (k: string) => `pn:__ns:{${k.split(':')[1]}}`;
+      // keys that may need the origin while the victim is down: on the victim, or their entity's barrier is
+      const exposed = new Set(keys.filter((k) => ownerOf(k) === victimAddr || ownerOf(barrierOf(k)) === victimAddr));
+      const onVictim = keys.filter((k) => ownerOf(k) === victimAddr).length;
+      const safe = keys.filter((k) => !exposed.has(k));
+      expect(safe.length).toBeGreaterThan(50);
+
+      const errKinds = new Map<string, number>();
+      cache.on('error', (e) => {
+        const m = `${(e.error as Error)?.message ?? e.error}`.slice(0, 80);
+        const key = `${m} safe=${!exposed.has(e.key ?? '')}`;
+        errKinds.set(key, (errKinds.get(key) ?? 0) + 1);
+      });
+      const opened = new Set<string>();
+      cache.on('breaker', (e) => {
+        if (e.state === 'OPEN') opened.add(e.target ?? 'main');
+      });
+      const originKeys = new Set<string>();
+      let originCalls = 0;
+      let errors = 0;
+      let wrong = 0;
+      let reads = 0;
+      let stop = false;
+      const reader = async (r: number) => {
+        for (let i = r; !stop; i = (i + 17) % keys.length) {
+          const k = keys[i] as string;
+          try {
+            const v = await cache.getOrSet(k, () => {
+              originCalls++;
+              originKeys.add(k);
+              return value(k);
+            });
+            if (v !== value(k)) wrong++;
+          } catch {
+            errors++;
+          }
+          reads++;
+          if (reads % 64 === 0) await sleep(1);
+        }
+      };
+      const loops = Array.from({ length: 16 }, (_, r) => reader(r));
+      await sleep(300);
+      expect(originCalls).toBe(0); // warm: everything from L2
+
+      await victim!.kill();
+      const t0 = Date.now();
+      // until the replica is promoted and the cache reads the victim's slots again
+      await sleep(1_500);
+      await cluster.waitHealthy(30_000);
+      const before = originCalls;
+      let recoveredAfter = 0;
+      for (let i = 0; i < 100 && recoveredAfter === 0; i++) {
+        await sleep(100);
+        const n = originCalls;
+        await sleep(400);
+        if (originCalls === n) recoveredAfter = Date.now() - t0;
+      }
+      stop = true;
+      await Promise.all(loops);
+      console.log('[cluster] errors reported (not thrown) by kind:', [...errKinds].sort((a, b) => b[1] - a[1]).slice(0, 6));
+      console.log(
+        `[cluster] ${reads} reads, ${originCalls} origin calls on ${originKeys.size} keys (${onVictim} on the dead master, ${exposed.size} with it or their entity's barriers on it), before promotion ${before}; served from Redis again after ${recoveredAfter} ms`,
+      );
+      expect(errors).toBe(0);
+      expect(wrong).toBe(0);
+      // no key outside the dead master (and the entities whose barriers it held) went to the origin
+      for (const k of originKeys) expect(exposed.has(k)).toBe(true);
+      expect(originKeys.size).toBeLessThanOrEqual(exposed.size);
+      expect(recoveredAfter).toBeGreaterThan(0);
+      // one breaker per master; the main breaker (the connection) stayed closed
+      expect(cache.breaker.state).toBe('CLOSED');
+      expect([...opened]).toEqual([victimAddr]);
+    } finally {
+      await cache.close();
+      client.disconnect();
+    }
+  }, 90_000);
+});
