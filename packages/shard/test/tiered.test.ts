@@ -46,6 +46,20 @@ describe('ShardRouter + TieredCache (tieredCaches)', () => {
     expect(await guilfordRedis.cli('EXISTS', 'sc:stamford:report')).toBe('0');
   });
 
+  it('router.on forwards every layer: the tiered cache’s own events (L1 hits) as layer "cache", its L2 service as "l2"', async () => {
+    const seen: string[] = [];
+    const off = a.on('*', (e, o) => seen.push(`${o.tenant}/${o.layer}/${e.type}/${e.source}`));
+    const sa = a.forTenant('stamford');
+    await sa.getOrSet('fwd', () => 'x');
+    await sa.getOrSet('fwd', () => 'y'); // L1 hit
+    off();
+    expect(seen).toContain('stamford/cache/hit/l1');
+    expect(seen).toContain('stamford/cache/origin/origin');
+    expect(seen.some((s) => s.startsWith('stamford/l2/'))).toBe(true);
+    await sa.getOrSet('fwd', () => 'z');
+    expect(seen.filter((s) => s === 'stamford/cache/hit/l1')).toHaveLength(1); // unsubscribed
+  });
+
   it('an invalidation on one instance reaches the other instance’s L1 through the tenant’s shard bus', async () => {
     const ga = a.forTenant('guilford');
     const gb = b.forTenant('guilford');
