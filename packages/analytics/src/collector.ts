@@ -1,0 +1,285 @@
+import { CacheService } from '@stratacache/core';
+import { ShardRouter } from '@stratacache/shard';
+import { TieredCache } from '@stratacache/tiered';
+import {
+  BYTES,
+  INVALIDATIONS,
+  ORIGIN_CALLS,
+  ORIGIN_ERRORS,
+  RES_HIT,
+  RES_MISS,
+  RES_STALE,
+  Row,
+  SRC_ORIGIN,
+  SRC_STALE,
+  TenantRows,
+  Totals,
+  inc,
+  sourceIndex,
+} from './counters';
+import { LabelFolder, NONE } from './labels';
+import { TopK } from './top-k';
+
+/** The fields of core's `CacheEvent` / tiered's `TieredEvent` the collector reads. */
+export interface ObservedEvent {
+  type: string;
+  source: string;
+  key?: string;
+  entity?: string;
+  operation?: string;
+  latencyMs?: number;
+  bytes?: number;
+  kind?: string;
+  target?: string;
+  count?: number;
+  ok?: boolean;
+  state?: string;
+  error?: unknown;
+}
+
+/** One invalidation as seen by the collector (fed to the invalidation log and the TTL advisor). */
+export interface InvalidationObservation {
+  at: number;
+  tenant: string;
+  /** Entity (or `entity:operation` for namespace invalidations; `tag:<t>` for tags; `*` for clear). */
+  entity: string;
+  kind: string;
+  target: string;
+  count: number;
+  ok: boolean;
+}
+
+/** Hooks for the slower consumers (invalidation log, advisor, tracing). Called synchronously; keep them O(1). */
+export interface CollectorObserver {
+  invalidation?(o: InvalidationObservation): void;
+  /** A read that missed every cache layer (the origin will be / was asked). */
+  miss?(tenant: string, entity: string, key: string): void;
+  /** A timed step: an origin call (`layer: 'origin'`) or an L2 round trip (`'l2'`). */
+  timed?(layer: 'origin' | 'l2', e: ObservedEvent, tenant: string): void;
+}
+
+export interface AttachOptions {
+  /** Tenant label of a CacheService / TieredCache (a ShardRouter tags its own events). Default `'none'`. */
+  tenant?: string;
+}
+
+export type Attachable = CacheService | TieredCache | ShardRouter<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+type Handler = (e: ObservedEvent, t: TenantRows) => void;
+
+/**
+ * Turns cache events into counters. Listeners do O(1) work: two map lookups and a few increments
+ * (plus the amortised O(1) top-K update); nothing is awaited, nothing is allocated per hit.
+ */
+export class Collector {
+  readonly totals = new Totals();
+  readonly tenants = new Map<string, TenantRows>();
+  readonly topK: TopK;
+  readonly observers = new Set<CollectorObserver>();
+  private readonly entities: LabelFolder;
+  private readonly tenantLabels: LabelFolder;
+  private readonly tieredCaches = new Set<TieredCache>();
+  private readonly detachers = new Set<() => void>();
+
+  constructor(opts: { topK: number; maxEntities: number; maxTenants: number; entities?: readonly string[]; tenants?: readonly string[] }) {
+    this.topK = new TopK(opts.topK);
+    this.entities = new LabelFolder(opts.maxEntities, opts.entities);
+    this.tenantLabels = new LabelFolder(opts.maxTenants, opts.tenants);
+  }
+
+  /** Subscribes to a CacheService, TieredCache (its own events and its L2's) or ShardRouter (every layer). Returns detach. */
+  attach(target: Attachable, opts: AttachOptions = {}): () => void {
+    const offs: (() => void)[] = [];
+    if (target instanceof ShardRouter) {
+      const prefix = target.prefix;
+      const request = this.requestHandler(() => prefix);
+      const l2 = this.l2Handler();
+      const tenantRows = new Map<string | undefined, TenantRows>();
+      offs.push(
+        target.on('*', (e, o) => {
+          let t = tenantRows.get(o.tenant);
+          if (t === undefined) {
+            t = this.tenant(o.tenant ?? o.shard);
+            tenantRows.set(o.tenant, t);
+          }
+          (o.layer === 'l2' ? l2 : request)(e as ObservedEvent, t);
+        }),
+      );
+    } else if (target instanceof TieredCache) {
+      const t = this.tenant(opts.tenant);
+      const request = this.requestHandler(() => target.l2.prefix);
+      const l2 = this.l2Handler();
+      offs.push(target.on('*', (e) => request(e as ObservedEvent, t)));
+      offs.push(target.l2.on('*', (e) => l2(e as ObservedEvent, t)));
+      this.tieredCaches.add(target);
+      offs.push(() => this.tieredCaches.delete(target));
+    } else if (target instanceof CacheService) {
+      const t = this.tenant(opts.tenant);
+      const request = this.requestHandler(() => target.prefix);
+      offs.push(target.on('*', (e) => request(e as ObservedEvent, t)));
+    } else {
+      throw new TypeError('attach: expected a CacheService, TieredCache or ShardRouter');
+    }
+    const detach = (): void => {
+      for (const off of offs.splice(0)) off();
+      this.detachers.delete(detach);
+    };
+    this.detachers.add(detach);
+    return detach;
+  }
+
+  detachAll(): void {
+    for (const d of [...this.detachers]) d();
+  }
+
+  /** L1 evictions of the attached TieredCaches (read from their `stats()`). */
+  l1Evictions(): number {
+    let n = 0;
+    for (const c of this.tieredCaches) n += c.stats().l1.evictions;
+    return n;
+  }
+
+  *rows(): Iterable<Row> {
+    for (const t of this.tenants.values()) yield* t.byLabel.values();
+  }
+
+  tenant(name: string | undefined): TenantRows {
+    const label = this.tenantLabels.fold(name);
+    let t = this.tenants.get(label);
+    if (t === undefined) {
+      t = new TenantRows(label);
+      this.tenants.set(label, t);
+    }
+    return t;
+  }
+
+  private row(t: TenantRows, entity: string | undefined): Row {
+    const raw = entity ?? '';
+    let r = t.memo.get(raw);
+    if (r !== undefined) return r;
+    const label = this.entities.fold(entity);
+    r = t.byLabel.get(label);
+    if (r === undefined) {
+      r = new Row(t.label, label);
+      t.byLabel.set(label, r);
+    }
+    if (t.memo.size < 4 * this.entities.max) t.memo.set(raw, r);
+    return r;
+  }
+
+  /** Events of the layer a user calls (CacheService alone, or the TieredCache / router tenant cache). */
+  private requestHandler(prefixOf: () => string): Handler {
+    const totals = this.totals;
+    const topK = this.topK;
+    return (e, t) => {
+      totals.events++;
+      switch (e.type) {
+        case 'hit': {
+          const s = sourceIndex(e.source);
+          this.row(t, e.entity).v[s * 3 + RES_HIT]!++;
+          if (e.latencyMs !== undefined) totals.latency[s]!.record(e.latencyMs);
+          if (e.bytes !== undefined) this.row(t, e.entity).v[BYTES]! += e.bytes;
+          if (e.key !== undefined) topK.hit(e.key, e.latencyMs, e.bytes);
+          return;
+        }
+        case 'miss':
+          this.row(t, e.entity).v[SRC_ORIGIN * 3 + RES_MISS]!++;
+          if (e.latencyMs !== undefined) totals.latency[sourceIndex(e.source)]!.record(e.latencyMs);
+          if (e.key !== undefined) {
+            topK.miss(e.key);
+            for (const o of this.observers) o.miss?.(t.label, e.entity ?? NONE, e.key);
+          }
+          return;
+        case 'stale':
+          this.row(t, e.entity).v[SRC_STALE * 3 + RES_STALE]!++;
+          if (e.key !== undefined) topK.hit(e.key);
+          return;
+        case 'origin':
+          this.row(t, e.entity).v[ORIGIN_CALLS]!++;
+          if (e.latencyMs !== undefined) {
+            totals.latency[SRC_ORIGIN]!.record(e.latencyMs);
+            if (e.key !== undefined) topK.origin(e.key, e.latencyMs);
+          }
+          for (const o of this.observers) o.timed?.('origin', e, t.label);
+          return;
+        case 'error':
+          if (e.kind === 'factory' || e.kind === 'origin') this.row(t, e.entity).v[ORIGIN_ERRORS]!++;
+          else inc(totals.storeErrorsByOp, e.kind ?? 'unknown');
+          return;
+        case 'invalidate':
+          this.invalidate(e, t, prefixOf());
+          return;
+        case 'breaker':
+          this.breaker(e, t);
+          return;
+        case 'set':
+          totals.writes++;
+          return;
+        case 'delete':
+          totals.deletes++;
+          return;
+        case 'bus':
+          totals.busMessages++;
+          return;
+        default:
+          return;
+      }
+    };
+  }
+
+  /** Events of the CacheService under a TieredCache: L2 round-trip latency, bytes, breaker, store errors. */
+  private l2Handler(): Handler {
+    const totals = this.totals;
+    return (e, t) => {
+      switch (e.type) {
+        case 'hit':
+          if (e.latencyMs !== undefined) totals.latency[1]!.record(e.latencyMs);
+          if (e.bytes !== undefined) this.row(t, e.entity).v[BYTES]! += e.bytes;
+          for (const o of this.observers) o.timed?.('l2', e, t.label);
+          return;
+        case 'miss':
+        case 'set':
+          if (e.latencyMs !== undefined) {
+            totals.latency[1]!.record(e.latencyMs);
+            for (const o of this.observers) o.timed?.('l2', e, t.label);
+          }
+          return;
+        case 'error':
+          inc(totals.storeErrorsByOp, e.kind ?? 'unknown');
+          return;
+        case 'breaker':
+          this.breaker(e, t);
+          return;
+        default:
+          return;
+      }
+    };
+  }
+
+  private breaker(e: ObservedEvent, t: TenantRows): void {
+    const state = e.state ?? 'UNKNOWN';
+    inc(this.totals.breakerTransitions, state);
+    this.totals.circuit.set(t.label, state);
+  }
+
+  private invalidate(e: ObservedEvent, t: TenantRows, prefix: string): void {
+    const kind = e.kind ?? 'unknown';
+    inc(this.totals.invalidationsByKind, kind);
+    const target = e.target ?? e.key ?? '';
+    const entity = e.entity ?? invalidationEntity(kind, target, prefix);
+    this.row(t, entity.split(':')[0]).v[INVALIDATIONS]!++;
+    if (this.observers.size === 0) return;
+    const o: InvalidationObservation = { at: Date.now(), tenant: t.label, entity, kind, target, count: e.count ?? 0, ok: e.ok !== false };
+    for (const ob of this.observers) ob.invalidation?.(o);
+  }
+}
+
+/** The entity an invalidation is about, from its kind and target (keys and patterns are full, with prefix). */
+export function invalidationEntity(kind: string, target: string, prefix: string): string {
+  if (kind === 'clear') return '*';
+  if (kind === 'tag') return `tag:${target}`;
+  if (kind === 'namespace') return target;
+  const rest = target.startsWith(`${prefix}:`) ? target.slice(prefix.length + 1) : target;
+  const i = rest.indexOf(':');
+  return i === -1 ? rest : rest.slice(0, i);
+}

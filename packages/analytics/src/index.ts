@@ -1,0 +1,18 @@
+export { CacheAnalytics, INFO_CACHE_MS } from './analytics';
+export type { Overview, RedisInfo } from './analytics';
+export type { CacheAnalyticsOptions } from './options';
+export { ANALYTICS_DEFAULTS } from './options';
+export { AnalyticsConfigError } from './errors';
+export type { Attachable, AttachOptions, InvalidationObservation } from './collector';
+export { TopK, MAX_KEY_LENGTH } from './top-k';
+export type { KeyStat } from './top-k';
+export { LogHistogram, GROWTH as HISTOGRAM_GROWTH, BUCKETS as HISTOGRAM_BUCKETS } from './log-histogram';
+export type { Percentiles } from './log-histogram';
+export { OTHER as OTHER_LABEL } from './labels';
+export type { Trend, TrendPoint, TrendRange, TrendFilter, Aggregate } from './trends';
+export { MINUTE_RETENTION_MS, HOUR_RETENTION_MS } from './trends';
+export type { PerformanceReport } from './report';
+export type { InvalidationRecord, InvalidationStats } from './invalidation-log';
+export { MAX_PENDING_INVALIDATIONS } from './invalidation-log';
+export { DURATION_BUCKETS } from './prometheus';
+export type { SpanTracer } from './tracing';
