@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { MemoryStore, RedisStore } from '@stratacache/core';
 import type { Cluster, Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { AlertManager, type AlertsOptions } from './alerts';
 import { Collector, type Attachable, type AttachOptions } from './collector';
 import { AnalyticsConfigError } from './errors';
 import { InvalidationLog, type InvalidationRecord, type InvalidationStats } from './invalidation-log';
@@ -61,6 +62,7 @@ export class CacheAnalytics {
   private readonly timer: NodeJS.Timeout | undefined;
   private infoCache: { at: number; value: Promise<Record<string, string> | undefined> } | undefined;
   private closed = false;
+  private readonly alertManagers = new Set<AlertManager>();
 
   constructor(options: CacheAnalyticsOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new AnalyticsConfigError('options', 'must be an object');
@@ -180,11 +182,19 @@ export class CacheAnalytics {
     return this.infoCache.value;
   }
 
+  /** Starts evaluating alert rules (validated now: a bad rule throws {@link AnalyticsConfigError}). Stopped by `close()`. */
+  startAlerts(options: AlertsOptions): AlertManager {
+    const m = new AlertManager(this, options);
+    this.alertManagers.add(m);
+    return m;
+  }
+
   /** Detaches every cache, stops the timer, flushes once (bounded). Does not close the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const m of this.alertManagers) m.stop();
     this.collector.detachAll();
     await withTimeout(this.flush(), 2_000).catch(() => undefined);
   }
