@@ -80,6 +80,8 @@ export class CacheAnalytics {
       entities: stringList(options.entities, 'entities'),
       tenants: stringList(options.tenants, 'tenants'),
     });
+    if (options.hits !== undefined && options.hits !== 'counted' && options.hits !== 'events') throw new AnalyticsConfigError('hits', "must be 'counted' or 'events'");
+    this.collector.hitsMode = options.hits ?? 'counted';
     this.backend = backendOf(options.store);
     this.trends = new TrendStore(this.collector, this.backend, this.ns);
     const maxLen = intOpt(options.invalidationLogMaxLen, 'invalidationLogMaxLen', d.invalidationLogMaxLen, 10, 10_000_000);

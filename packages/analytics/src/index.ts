@@ -4,6 +4,7 @@ export type { CacheAnalyticsOptions } from './options';
 export { ANALYTICS_DEFAULTS } from './options';
 export { AnalyticsConfigError } from './errors';
 export type { Attachable, AttachOptions, InvalidationObservation } from './collector';
+export { ALL_ENTITIES } from './collector';
 export { TopK, MAX_KEY_LENGTH } from './top-k';
 export type { KeyStat } from './top-k';
 export { LogHistogram, GROWTH as HISTOGRAM_GROWTH, BUCKETS as HISTOGRAM_BUCKETS } from './log-histogram';

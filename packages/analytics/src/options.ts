@@ -33,6 +33,8 @@ export interface CacheAnalyticsOptions {
   registry?: Registry;
   /** Metric name prefix. Default `'stratacache'`. */
   metricPrefix?: string;
+  /** Default of `attach(tieredCache, { hits })`: `'counted'` (hits from `stats()`, no per-hit event) or `'events'`. Default `'counted'`. */
+  hits?: 'counted' | 'events';
   /** OpenTelemetry tracer (`trace.getTracer('stratacache')`): a span per origin call and L2 round trip. Default none (no cost). */
   tracer?: SpanTracer;
 }

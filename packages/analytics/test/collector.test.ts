@@ -52,11 +52,16 @@ describe('collector on a TieredCache over real Redis', () => {
     const a = await tiered(redis.port, 'col');
     const b = await tiered(redis.port, 'col'); // a second instance: its reads of a's entries are L2 hits
     const analytics = new CacheAnalytics({ flushInterval: 0, entities: ['user', 'report'] });
-    analytics.attach(a.cache, { tenant: 'acme' });
+    analytics.attach(a.cache, { tenant: 'acme', hits: 'events' });
     // known origin latencies: 5..104 ms, 2 samples each (200 loads, concurrent)
-    await Promise.all(
-      Array.from({ length: 200 }, (_, i) => a.cache.getOrSet(`col:report:get:${i}`, async () => (await delay(5 + (i % 100)), i))),
-    );
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => {
+          const i = batch * 20 + j;
+          return a.cache.getOrSet(`col:report:get:${i}`, async () => (await delay(5 + ((i * 37) % 100)), i));
+        }),
+      );
+    }
     for (let i = 0; i < 50; i++) await a.cache.getOrSet('col:user:get:1', () => 'u'); // 1 origin + 49 L1 hits
     await b.cache.getOrSet('col:user:get:2', () => 'v');
     expect(await a.cache.get('col:user:get:2')).toBe('v'); // L2 hit on a
@@ -86,6 +91,28 @@ describe('collector on a TieredCache over real Redis', () => {
     expect(text).toContain('stratacache_origin_calls_total{entity="report",tenant="acme"} 200');
     expect(text).toMatch(/stratacache_request_duration_seconds_count\{source="origin"\} 201/);
     checkExposition(text);
+    await analytics.close();
+    await a.close();
+    await b.close();
+  });
+
+  it("hits: 'counted' (default): no hit subscription on the tiered cache; hits from stats under entity 'all', the rest per entity", async () => {
+    const a = await tiered(redis.port, 'cnt');
+    const b = await tiered(redis.port, 'cnt');
+    const analytics = new CacheAnalytics({ flushInterval: 0 });
+    analytics.attach(a.cache, { tenant: 'acme' });
+    await b.cache.set('cnt:user:get:2', 'v');
+    for (let i = 0; i < 10; i++) await a.cache.getOrSet('cnt:user:get:1', () => 'u'); // 1 origin + 9 L1 hits
+    expect(await a.cache.get('cnt:user:get:2')).toBe('v'); // L2 hit
+    expect(await a.cache.get('cnt:user:get:2')).toBe('v'); // L1 hit
+    const ov = (await analytics.overview()).local;
+    expect(ov.l1Hits).toBe(10);
+    expect(ov.l2Hits).toBe(1);
+    expect(ov.misses).toBe(1);
+    expect(ov.byEntity['acme|all']!.hits).toBe(11);
+    expect(ov.byEntity['acme|user']).toMatchObject({ hits: 0, requests: 1, originCalls: 1 });
+    const text = await analytics.metrics();
+    expect(text).toContain('stratacache_requests_total{source="l1",result="hit",entity="all",tenant="acme"} 10');
     await analytics.close();
     await a.close();
     await b.close();
