@@ -43,8 +43,9 @@ describe('two collectors in two OS processes', () => {
     const agg = await reader.aggregate('1h');
     // known workload: jobs — 10 distinct keys per instance; users — 7 keys shared by both instances
     // (hits: 'counted' — hits are counted per tenant under entity 'all', misses and origin calls per entity)
-    expect(agg.byEntity['acme|jobs']!.requests).toBe(20);
-    expect(agg.byEntity['acme|jobs']!.originCalls).toBe(20);
+    // (one instance's namespace invalidations can land while the other still reads: reloads, never fewer than 20)
+    expect(agg.byEntity['acme|jobs']!.requests).toBeGreaterThanOrEqual(20);
+    expect(agg.byEntity['acme|jobs']!.originCalls).toBe(agg.byEntity['acme|jobs']!.requests);
     expect(agg.byEntity['acme|all']!.hits).toBe(840 - agg.misses);
     expect(agg.byEntity['acme|users']!.originCalls).toBeGreaterThanOrEqual(7);
     expect(agg.invalidations).toBe(8);
