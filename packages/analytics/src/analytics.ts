@@ -2,6 +2,9 @@ import { hostname } from 'node:os';
 import { MemoryStore, RedisStore } from '@stratacache/core';
 import type { Cluster, Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import type { TtlPolicy } from '@stratacache/core';
+import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive-ttl';
+import { Advisor, type AdvisorOptions } from './advisor';
 import { AlertManager, type AlertsOptions } from './alerts';
 import { Collector, type Attachable, type AttachOptions } from './collector';
 import { AnalyticsConfigError } from './errors';
@@ -63,6 +66,7 @@ export class CacheAnalytics {
   private infoCache: { at: number; value: Promise<Record<string, string> | undefined> } | undefined;
   private closed = false;
   private readonly alertManagers = new Set<AlertManager>();
+  private readonly adaptives = new Set<AdaptiveTtl>();
 
   constructor(options: CacheAnalyticsOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new AnalyticsConfigError('options', 'must be an object');
@@ -191,12 +195,34 @@ export class CacheAnalytics {
     return m;
   }
 
+  /**
+   * Starts TTL / key-normalisation / warming advice, and with `autoApply` adaptive TTL (opt-in).
+   * `ttlPolicy` defaults to the policy of the CacheService / TieredCache attached (exactly one must be).
+   */
+  startAdvisor(options: Partial<AdvisorOptions> & { autoApply?: AdaptiveTtlOptions } = {}): { advisor: Advisor; adaptive: AdaptiveTtl | undefined } {
+    let ttlPolicy: TtlPolicy | undefined = options.ttlPolicy;
+    if (ttlPolicy === undefined) {
+      const all = [...this.collector.ttlPolicies];
+      if (all.length !== 1) throw new AnalyticsConfigError('advisor.ttlPolicy', `required when ${all.length} TTL policies are attached (pass the TtlPolicy shared by your caches)`);
+      ttlPolicy = all[0]!;
+    }
+    const advisor = new Advisor(this.collector, { ...options, ttlPolicy });
+    this.collector.observers.add(advisor);
+    let adaptive: AdaptiveTtl | undefined;
+    if (options.autoApply !== undefined) {
+      adaptive = new AdaptiveTtl(advisor, options.autoApply);
+      this.adaptives.add(adaptive);
+    }
+    return { advisor, adaptive };
+  }
+
   /** Detaches every cache, stops the timer, flushes once (bounded). Does not close the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     for (const m of this.alertManagers) m.stop();
+    for (const a of this.adaptives) a.stop();
     this.collector.detachAll();
     await withTimeout(this.flush(), 2_000).catch(() => undefined);
   }

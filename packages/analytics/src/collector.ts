@@ -56,6 +56,8 @@ export interface CollectorObserver {
   invalidation?(o: InvalidationObservation): void;
   /** A read that missed every cache layer (the origin will be / was asked). */
   miss?(tenant: string, entity: string, key: string): void;
+  /** A value was written (the write path, not the read path). */
+  set?(tenant: string, entity: string, key: string): void;
   /** A timed step: an origin call (`layer: 'origin'`) or an L2 round trip (`'l2'`). */
   timed?(layer: 'origin' | 'l2', e: ObservedEvent, tenant: string): void;
 }
@@ -98,6 +100,8 @@ export class Collector {
   /** Default of {@link AttachOptions.hits}. */
   hitsMode: 'counted' | 'events' = 'counted';
   private readonly detachers = new Set<() => void>();
+  /** TtlPolicies of the attached CacheServices / TieredCaches (the advisor's default). */
+  readonly ttlPolicies = new Set<import('@stratacache/core').TtlPolicy>();
 
   constructor(opts: { topK: number; maxEntities: number; maxTenants: number; entities?: readonly string[]; tenants?: readonly string[] }) {
     this.topK = new TopK(opts.topK);
@@ -140,12 +144,14 @@ export class Collector {
         });
       }
       offs.push(target.l2.on('*', (e) => l2(e as ObservedEvent, t)));
+      this.ttlPolicies.add(target.l2.ttlPolicy);
       this.tieredCaches.add(target);
       offs.push(() => this.tieredCaches.delete(target));
     } else if (target instanceof CacheService) {
       const t = this.tenant(opts.tenant);
       const request = this.requestHandler(() => target.prefix);
       offs.push(target.on('*', (e) => request(e as ObservedEvent, t)));
+      this.ttlPolicies.add(target.ttlPolicy);
     } else {
       throw new TypeError('attach: expected a CacheService, TieredCache or ShardRouter');
     }
@@ -256,6 +262,7 @@ export class Collector {
           return;
         case 'set':
           totals.writes++;
+          if (e.key !== undefined) for (const o of this.observers) o.set?.(t.label, e.entity ?? NONE, e.key);
           return;
         case 'delete':
           totals.deletes++;
@@ -307,7 +314,7 @@ export class Collector {
   private invalidate(e: ObservedEvent, t: TenantRows, prefix: string): void {
     const kind = e.kind ?? 'unknown';
     inc(this.totals.invalidationsByKind, kind);
-    const target = e.target ?? e.key ?? '';
+    const target = kind === 'key' && e.key !== undefined ? e.key : (e.target ?? e.key ?? '');
     const entity = e.entity ?? invalidationEntity(kind, target, prefix);
     this.row(t, entity.split(':')[0]).v[INVALIDATIONS]!++;
     if (this.observers.size === 0) return;

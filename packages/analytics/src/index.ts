@@ -23,3 +23,7 @@ export { parseAlertRules, ALERT_RULE_DEFAULTS } from './alert-rules';
 export type { AlertRule, AlertRuleConfig, AlertRuleType, AlertSeverity } from './alert-rules';
 export { slackBody } from './webhook';
 export type { WebhookOptions, DeliveryAttempt } from './webhook';
+export { Advisor, ADVISOR_LIMITS } from './advisor';
+export type { AdvisorOptions, Recommendation, RecommendationKind } from './advisor';
+export { AdaptiveTtl } from './adaptive-ttl';
+export type { AdaptiveTtlOptions, TtlChange } from './adaptive-ttl';
