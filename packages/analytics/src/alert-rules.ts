@@ -59,7 +59,7 @@ export function parseAlertRules(input: unknown, path = 'rules'): AlertRule[] {
     const severity = (r.severity ?? ALERT_RULE_DEFAULTS.severity) as AlertSeverity;
     if (!['info', 'warning', 'critical'].includes(severity)) throw new AnalyticsConfigError(`${p}.severity`, 'must be info, warning or critical');
     if (r.id !== undefined && (typeof r.id !== 'string' || r.id.length === 0)) throw new AnalyticsConfigError(`${p}.id`, 'must be a non-empty string');
-    let id: string = r.id === undefined ? type : (r.id as string);
+    let id: string = r.id === undefined ? type : (r.id);
     if (r.id === undefined) for (let n = 2; ids.has(id); n++) id = `${type}#${n}`;
     if (ids.has(id)) throw new AnalyticsConfigError(`${p}.id`, `duplicate rule id ${JSON.stringify(id)}`);
     ids.add(id);

@@ -8,7 +8,8 @@ import { deliver, slackBody, type DeliveryAttempt, type WebhookOptions } from '.
 
 export interface AlertsOptions {
   /** Rules (validated at construction: a bad rule is an {@link AnalyticsConfigError} naming it). */
-  rules: AlertRuleConfig[] | unknown;
+  /** `AlertRuleConfig[]`, or anything parsed from JSON / YAML (validated). */
+  rules: AlertRuleConfig[] | readonly unknown[];
   /** Evaluation period (unref'd timer). `0` = only `evaluate()`. Default 30 s. */
   interval?: number | string;
   webhook?: WebhookOptions;

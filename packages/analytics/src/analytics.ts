@@ -93,7 +93,7 @@ export class CacheAnalytics {
     this.collector.observers.add(this.invalidationLog);
     if (options.tracer !== undefined) {
       if (typeof options.tracer?.startSpan !== 'function') throw new AnalyticsConfigError('tracer', 'must be an OpenTelemetry Tracer (with startSpan)');
-      this.collector.observers.add(new Tracing(options.tracer));
+      this.collector.tracer = new Tracing(options.tracer);
     }
     this.registry = options.registry ?? new Registry();
     registerMetrics(this.registry, this.collector, { redis: () => this.rawInfo(), flushErrors: () => this.trends.flushErrors }, options.metricPrefix ?? d.metricPrefix);
@@ -113,7 +113,7 @@ export class CacheAnalytics {
   async flush(): Promise<void> {
     const r = await Promise.allSettled([this.trends.flush(), this.invalidationLog.flush()]);
     const failed = r.find((x) => x.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (failed) throw (failed).reason;
   }
 
   /** Prometheus text exposition of the registry (serve it at `/metrics` with `registry.contentType`). */

@@ -1,4 +1,4 @@
-import { CacheService } from '@stratacache/core';
+import { CacheService, type TtlPolicy } from '@stratacache/core';
 import { ShardRouter } from '@stratacache/shard';
 import { TieredCache } from '@stratacache/tiered';
 import {
@@ -92,6 +92,8 @@ export class Collector {
   readonly tenants = new Map<string, TenantRows>();
   readonly topK: TopK;
   readonly observers = new Set<CollectorObserver>();
+  /** Span builder (set only when a tracer is configured: otherwise one `undefined` check per timed event). */
+  tracer: Required<Pick<CollectorObserver, 'timed'>> | undefined;
   private readonly entities: LabelFolder;
   private readonly tenantLabels: LabelFolder;
   private readonly tieredCaches = new Set<TieredCache>();
@@ -101,7 +103,7 @@ export class Collector {
   hitsMode: 'counted' | 'events' = 'counted';
   private readonly detachers = new Set<() => void>();
   /** TtlPolicies of the attached CacheServices / TieredCaches (the advisor's default). */
-  readonly ttlPolicies = new Set<import('@stratacache/core').TtlPolicy>();
+  readonly ttlPolicies = new Set<TtlPolicy>();
 
   constructor(opts: { topK: number; maxEntities: number; maxTenants: number; entities?: readonly string[]; tenants?: readonly string[] }) {
     this.topK = new TopK(opts.topK);
@@ -124,7 +126,7 @@ export class Collector {
             t = this.tenant(o.tenant ?? o.shard);
             tenantRows.set(o.tenant, t);
           }
-          (o.layer === 'l2' ? l2 : request)(e as ObservedEvent, t);
+          (o.layer === 'l2' ? l2 : request)(e, t);
         }),
       );
     } else if (target instanceof TieredCache) {
@@ -133,9 +135,9 @@ export class Collector {
       const mode = opts.hits ?? this.hitsMode;
       if (mode !== 'counted' && mode !== 'events') throw new TypeError("attach: hits must be 'counted' or 'events'");
       const l2 = this.l2Handler();
-      if (mode === 'events') offs.push(target.on('*', (e) => request(e as ObservedEvent, t)));
+      if (mode === 'events') offs.push(target.on('*', (e) => request(e, t)));
       else {
-        for (const type of TIERED_TYPES_BUT_HIT) offs.push(target.on(type, (e) => request(e as ObservedEvent, t)));
+        for (const type of TIERED_TYPES_BUT_HIT) offs.push(target.on(type, (e) => request(e, t)));
         const st = target.stats();
         this.counted.set(target, { t, l1: st.l1Hits, l2: st.l2Hits });
         offs.push(() => {
@@ -143,14 +145,14 @@ export class Collector {
           this.counted.delete(target);
         });
       }
-      offs.push(target.l2.on('*', (e) => l2(e as ObservedEvent, t)));
+      offs.push(target.l2.on('*', (e) => l2(e, t)));
       this.ttlPolicies.add(target.l2.ttlPolicy);
       this.tieredCaches.add(target);
       offs.push(() => this.tieredCaches.delete(target));
     } else if (target instanceof CacheService) {
       const t = this.tenant(opts.tenant);
       const request = this.requestHandler(() => target.prefix);
-      offs.push(target.on('*', (e) => request(e as ObservedEvent, t)));
+      offs.push(target.on('*', (e) => request(e, t)));
       this.ttlPolicies.add(target.ttlPolicy);
     } else {
       throw new TypeError('attach: expected a CacheService, TieredCache or ShardRouter');
@@ -228,11 +230,15 @@ export class Collector {
           if (e.latencyMs !== undefined) totals.latency[s]!.record(e.latencyMs);
           if (e.bytes !== undefined) this.row(t, e.entity).v[BYTES]! += e.bytes;
           if (e.key !== undefined) topK.hit(e.key, e.latencyMs, e.bytes);
+          if (this.tracer !== undefined && s === 1 && e.latencyMs !== undefined) this.tracer.timed('l2', e, t.label);
           return;
         }
         case 'miss':
           this.row(t, e.entity).v[SRC_ORIGIN * 3 + RES_MISS]!++;
-          if (e.latencyMs !== undefined) totals.latency[sourceIndex(e.source)]!.record(e.latencyMs);
+          if (e.latencyMs !== undefined) {
+            totals.latency[sourceIndex(e.source)]!.record(e.latencyMs);
+            if (this.tracer !== undefined && e.source === 'l2') this.tracer.timed('l2', e, t.label);
+          }
           if (e.key !== undefined) {
             topK.miss(e.key);
             for (const o of this.observers) o.miss?.(t.label, e.entity ?? NONE, e.key);
@@ -248,7 +254,7 @@ export class Collector {
             totals.latency[SRC_ORIGIN]!.record(e.latencyMs);
             if (e.key !== undefined) topK.origin(e.key, e.latencyMs);
           }
-          for (const o of this.observers) o.timed?.('origin', e, t.label);
+          if (this.tracer !== undefined) this.tracer.timed('origin', e, t.label);
           return;
         case 'error':
           if (e.kind === 'factory' || e.kind === 'origin') this.row(t, e.entity).v[ORIGIN_ERRORS]!++;
@@ -284,13 +290,13 @@ export class Collector {
         case 'hit':
           if (e.latencyMs !== undefined) totals.latency[1]!.record(e.latencyMs);
           if (e.bytes !== undefined) this.row(t, e.entity).v[BYTES]! += e.bytes;
-          for (const o of this.observers) o.timed?.('l2', e, t.label);
+          if (this.tracer !== undefined) this.tracer.timed('l2', e, t.label);
           return;
         case 'miss':
         case 'set':
           if (e.latencyMs !== undefined) {
             totals.latency[1]!.record(e.latencyMs);
-            for (const o of this.observers) o.timed?.('l2', e, t.label);
+            if (this.tracer !== undefined) this.tracer.timed('l2', e, t.label);
           }
           return;
         case 'error':
