@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CacheService, RedisStore } from '@stratacache/core';
-import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
+import { startStandalone, waitFor, type StandaloneRedis } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsConfigError, CacheAnalytics, parseAlertRules } from '../src/index';
 import { client } from './helpers';
@@ -96,6 +96,29 @@ describe('alerts', () => {
     failNext = 0;
     await analytics.close();
     await svc.close();
+  });
+
+  it('breaker_open fires when the Redis behind a cache dies (circuit state from breaker events) and resolves when it is back', async () => {
+    const own = await startStandalone();
+    const store = new RedisStore(client(own.port), { ownsClient: true });
+    const svc = new CacheService({ store, prefix: 'br', opTimeout: 300 });
+    const analytics = new CacheAnalytics({ flushInterval: 0 });
+    analytics.attach(svc, { tenant: 'stamford' });
+    const alerts = analytics.startAlerts({ interval: 0, rules: [{ type: 'breaker_open', cooldown: 0 }] });
+    await svc.getOrSet('br:x:y:1', () => 1);
+    expect(await alerts.evaluate()).toEqual([]);
+    await own.kill();
+    await waitFor(async () => (await svc.getOrSet('br:x:y:2', () => 2), svc.breaker.state === 'OPEN'), { timeoutMs: 15_000 });
+    const [a] = await alerts.evaluate();
+    expect(a).toMatchObject({ ruleId: 'breaker_open', message: 'circuit open: stamford' });
+    expect(await analytics.metrics()).toContain('stratacache_circuit_state{cache="stamford"} 2');
+    await own.restart();
+    await waitFor(async () => (await svc.getOrSet('br:x:y:3', () => 3), svc.breaker.state === 'CLOSED'), { timeoutMs: 20_000 });
+    await alerts.evaluate();
+    expect(a!.status).toBe('resolved');
+    await analytics.close();
+    await svc.close();
+    await own.close();
   });
 
   it('a rule config that does not parse is a clear error at start-up', () => {
