@@ -109,6 +109,19 @@ async function l1Hits(port: number, mode: 'counted' | 'events'): Promise<void> {
     () => asyncRound((i) => observed.cache.getOrSet(ko[i & (KEYS - 1)]!, load)),
   );
   report('L1 hit, awaited getOrSet: with collector / without', `${fmt(a1)}/s vs ${fmt(a0)}/s = ${(a1 / a0).toFixed(2)}×`, goal, pass(a1 / a0));
+  if (mode === 'events') {
+    // how much of that is tiered building the event itself: the same cache with one no-op hit listener
+    const noop = await tieredCache(port, 'bn');
+    noop.cache.on('hit', () => undefined);
+    const kn = Array.from({ length: KEYS }, (_, i) => `bn:user:get:${i}`);
+    for (const k of kn) await noop.cache.set(k, { k });
+    const [n0, n1] = await compare(
+      () => syncRound((i) => plain.cache.getL1(kp[i & (KEYS - 1)]!)),
+      () => syncRound((i) => noop.cache.getL1(kn[i & (KEYS - 1)]!)),
+    );
+    report('  of which tiered event building: a no-op hit listener / none', `${fmt(n1)}/s vs ${fmt(n0)}/s = ${(n1 / n0).toFixed(2)}×`, 'info', undefined);
+    await noop.close();
+  }
   const hits = (await analytics.overview()).local.l1Hits;
   report('  events counted by the collector (L1 hits)', fmt(hits), 'all of them', hits === observed.cache.stats().l1Hits);
   await analytics.close();
