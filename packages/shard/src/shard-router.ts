@@ -42,12 +42,13 @@ export type {
 
 /** Something a router forwards events from: a CacheService, or the wrapper `createCache` built (e.g. a TieredCache). */
 interface EventSource {
-  emitter: { on(type: '*', listener: (e: RouterEvent) => void): () => void };
+  emitter: { on(type: string, listener: (e: RouterEvent) => void): () => void };
   shard: string;
   tenant: string | undefined;
   /** `'cache'`: the tenant cache itself (a wrapper's own events, L1 included); `'l2'`: the CacheService under a wrapper. */
   layer: 'cache' | 'l2';
-  off: (() => void) | undefined;
+  /** Unsubscribe function per event type (or `'*'`) this source is subscribed to. */
+  offs: Map<string, () => void>;
 }
 
 interface ShardState {
@@ -117,7 +118,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     this.#common = checkCacheOptions(options.cache, 'cache');
     this.#connectionName = options.connectionName ?? 'stratacache';
     this.#registry = new TenantRegistry<C>(resolveLimits(options), (key) => {
-      for (const src of this.#sources.get(key) ?? []) src.off?.();
+      for (const src of this.#sources.get(key) ?? []) this.#detach(src);
       this.#sources.delete(key);
     });
 
@@ -221,37 +222,57 @@ export class ShardRouter<C extends ShardCache = CacheService> {
    * layer: a CacheService's own events (`layer: 'cache'`); for wrappers built by `createCache` that
    * have an `on('*', …)` (a `TieredCache`: L1 hits, stale serves, bus…) their own events
    * (`layer: 'cache'`) **and** the events of their L2 CacheService exposed as `service`
-   * (`layer: 'l2'`) — count requests from one layer only. The router only listens to its caches
-   * while it has listeners, so the cache hot path does not build events nobody reads.
+   * (`layer: 'l2'`) — count requests from one layer only. The router subscribes its caches only to
+   * the event types someone listens to, so the cache hot path does not build events nobody reads
+   * (a listener of `'*'` receives every type, hits included).
    */
   on(type: CacheEventType | TieredEventType | '*', listener: RouterEventListener): () => void {
     const entry = { type: type as string, fn: listener };
     this.#listeners.add(entry);
-    if (this.#listeners.size === 1) for (const list of this.#sources.values()) for (const src of list) this.#attach(src);
+    // Subscribe each cache to this type only (not '*'), so e.g. a TieredCache builds hit events only if someone listens to hits.
+    if (this.#countOf(entry.type) === 1) for (const list of this.#sources.values()) for (const src of list) this.#subscribe(src, entry.type);
     return () => {
-      if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
+      if (!this.#listeners.delete(entry) || this.#countOf(entry.type) > 0) return;
       for (const list of this.#sources.values()) {
         for (const src of list) {
-          src.off?.();
-          src.off = undefined;
+          src.offs.get(entry.type)?.();
+          src.offs.delete(entry.type);
         }
       }
     };
   }
 
-  #attach(src: EventSource): void {
-    if (src.off) return;
+  #countOf(type: string): number {
+    let n = 0;
+    for (const l of this.#listeners) if (l.type === type) n++;
+    return n;
+  }
+
+  #subscribe(src: EventSource, type: string): void {
+    if (src.offs.has(type)) return;
     const origin = { shard: src.shard, tenant: src.tenant, layer: src.layer };
-    src.off = src.emitter.on('*', (e: RouterEvent) => {
-      for (const l of this.#listeners) {
-        if (l.type !== '*' && l.type !== e.type) continue;
-        try {
-          l.fn(e, origin);
-        } catch {
-          // listeners never break the cache
+    src.offs.set(
+      type,
+      src.emitter.on(type, (e: RouterEvent) => {
+        for (const l of this.#listeners) {
+          if (l.type !== type) continue;
+          try {
+            l.fn(e, origin);
+          } catch {
+            // listeners never break the cache
+          }
         }
-      }
-    });
+      }),
+    );
+  }
+
+  #attach(src: EventSource): void {
+    for (const l of this.#listeners) this.#subscribe(src, l.type);
+  }
+
+  #detach(src: EventSource): void {
+    for (const off of src.offs.values()) off();
+    src.offs.clear();
   }
 
   #cacheFor(shard: string, tenant: string | undefined): C {
@@ -272,15 +293,15 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     // `on`, such as TieredTenantCache: L1 events included) and the `service` under a wrapper.
     const list: EventSource[] = [];
     const svc = serviceOf(cache);
-    if (svc !== undefined && svc === (cache as unknown)) list.push({ emitter: svc as EventSource['emitter'], shard, tenant, layer: 'cache', off: undefined });
+    if (svc !== undefined && svc === (cache as unknown)) list.push({ emitter: svc as EventSource['emitter'], shard, tenant, layer: 'cache', offs: new Map() });
     else {
       const own = (cache as { on?: unknown }).on;
-      if (typeof own === 'function') list.push({ emitter: cache as unknown as EventSource['emitter'], shard, tenant, layer: 'cache', off: undefined });
-      if (svc) list.push({ emitter: svc as EventSource['emitter'], shard, tenant, layer: 'l2', off: undefined });
+      if (typeof own === 'function') list.push({ emitter: cache as unknown as EventSource['emitter'], shard, tenant, layer: 'cache', offs: new Map() });
+      if (svc) list.push({ emitter: svc as EventSource['emitter'], shard, tenant, layer: 'l2', offs: new Map() });
     }
     if (list.length > 0) {
       this.#sources.set(key, list);
-      if (this.#listeners.size > 0) for (const src of list) this.#attach(src);
+      for (const src of list) this.#attach(src);
     }
     return cache;
   }
@@ -359,12 +380,19 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     return { status, shards: out };
   }
 
-  /** CacheService stats of every tenant cache created so far (of the L2 `service` for wrappers). */
-  stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> {
-    const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> = [];
+  /**
+   * CacheService stats of every tenant cache alive (of the L2 `service` for wrappers), and for a
+   * wrapper with its own `stats()` (a TieredCache) those as `cacheStats`.
+   */
+  stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats; cacheStats?: unknown }> {
+    const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats; cacheStats?: unknown }> = [];
     for (const c of this.#registry.entries()) {
       const svc = serviceOf(c.cache);
-      if (svc) out.push({ shard: c.shard, tenant: c.tenant, stats: svc.stats() });
+      if (!svc) continue;
+      const entry: { shard: string; tenant: string | undefined; stats: CacheStats; cacheStats?: unknown } = { shard: c.shard, tenant: c.tenant, stats: svc.stats() };
+      const own = (c.cache as { stats?: unknown }).stats;
+      if (svc !== (c.cache as unknown) && typeof own === 'function') entry.cacheStats = (own as () => unknown).call(c.cache);
+      out.push(entry);
     }
     return out;
   }
