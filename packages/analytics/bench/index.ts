@@ -4,6 +4,7 @@
  *  1. Tiered L1 hit throughput with vs without an attached collector, same run, alternating rounds,
  *     median round each: sync `getL1` and awaited `getOrSet`. Goal ≥ 0.8× with the default
  *     `hits: 'counted'`; `'events'` (a tiered event per L1 hit) is printed for information.
+ *     Same through a ShardRouter with tiered tenants (`attach(router)`, default counted hits).
  *  2. Top-K memory after streaming 10 k vs 10 M distinct keys (plus hot keys) through the bounded
  *     table: retained heap after GC. Goal: flat (10 M / 10 k ≤ 1.5×) and the hot keys on top.
  *  3. One trend flush (50 entities × 2 tenants, 4 histograms) to Redis: ms per flush (INFO).
@@ -13,6 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CacheService, RedisStore } from '@stratacache/core';
 import { startStandalone } from '@stratacache/redis-harness';
+import { ShardRouter, tieredCaches } from '@stratacache/shard';
 import { TieredCache } from '@stratacache/tiered';
 import { Redis } from 'ioredis';
 import { CacheAnalytics, TopK } from '../src/index';
@@ -20,7 +22,7 @@ import { CacheAnalytics, TopK } from '../src/index';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUND_MS = QUICK ? 150 : 300;
+const ROUND_MS = QUICK ? 150 : 250;
 const ROUNDS = QUICK ? 5 : 7;
 const KEYS = 1_024;
 
@@ -129,6 +131,34 @@ async function l1Hits(port: number, mode: 'counted' | 'events'): Promise<void> {
   await observed.close();
 }
 
+/** The same through a ShardRouter (tiered tenant caches): `attach(router)` with the default `hits: 'counted'`. */
+async function routerL1Hits(port: number): Promise<void> {
+  const mk = () => new ShardRouter({ shards: { main: { url: `redis://127.0.0.1:${port}` } }, defaultShard: 'main', createCache: tieredCaches({ l1: { ttl: '10m', maxEntries: 10_000 } }) });
+  const plain = mk();
+  const observed = mk();
+  const analytics = new CacheAnalytics({ flushInterval: 0 });
+  analytics.attach(observed);
+  const tp = plain.forTenant('rp');
+  const to = observed.forTenant('ro');
+  await Promise.all([tp.ready(), to.ready()]);
+  const kp = Array.from({ length: KEYS }, (_, i) => `sc:rp:user:get:${i}`);
+  const ko = Array.from({ length: KEYS }, (_, i) => `sc:ro:user:get:${i}`);
+  for (let i = 0; i < KEYS; i++) {
+    await tp.set(kp[i]!, { i });
+    await to.set(ko[i]!, { i });
+  }
+  const [s0, s1] = await compare(
+    () => syncRound((i) => tp.getL1(kp[i & (KEYS - 1)]!)),
+    () => syncRound((i) => to.getL1(ko[i & (KEYS - 1)]!)),
+  );
+  report('router tenant L1 hit, sync getL1: with collector / without', `${fmt(s1)}/s vs ${fmt(s0)}/s = ${(s1 / s0).toFixed(2)}×`, '>= 0.8×', s1 / s0 >= 0.8);
+  const counted = (await analytics.overview()).local.l1Hits;
+  report('  L1 hits counted (from router.stats())', fmt(counted), 'all of them', counted === to.stats().l1Hits);
+  await analytics.close();
+  await plain.close();
+  await observed.close();
+}
+
 function heap(): number {
   gc();
   gc();
@@ -192,6 +222,7 @@ try {
   const t0 = performance.now();
   await l1Hits(redis.port, 'counted');
   await l1Hits(redis.port, 'events');
+  await routerL1Hits(redis.port);
   topK();
   await flush(redis.port);
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -66,9 +66,10 @@ export interface AttachOptions {
   /** Tenant label of a CacheService / TieredCache (a ShardRouter tags its own events). Default `'none'`. */
   tenant?: string;
   /**
-   * TieredCache only. `'counted'` (default): the collector does not subscribe to tiered `hit` events
+   * TieredCache and ShardRouter. `'counted'` (default): the collector does not subscribe to `hit` events
    * (a hit subscription alone makes every L1 hit build an event: about 4× slower L1 hits, see the
-   * benchmark); L1 and L2 hits are read from `stats()` (`l1Hits`, `l2Hits`) and counted per tenant
+   * benchmark); L1 and L2 hits are read from `stats()` (`l1Hits`, `l2Hits`; a router's tenant caches:
+   * `router.stats()`) and counted per tenant
    * under entity `'all'`; misses, stale serves, origin calls, errors and invalidations stay per entity
    * and per key. `'events'`: every hit is an event — per-entity hit rates and hits in the top-K, at that cost.
    */
@@ -78,6 +79,17 @@ export interface AttachOptions {
 /** Entity label of hits counted from `stats()` (`hits: 'counted'`). */
 export const ALL_ENTITIES = 'all';
 const TIERED_TYPES_BUT_HIT = ['miss', 'stale', 'origin', 'error', 'invalidate', 'set', 'delete', 'bus', 'refresh'] as const;
+const ROUTER_TYPES_BUT_HIT = [...TIERED_TYPES_BUT_HIT, 'breaker', 'corrupt', 'too_large', 'bypass'] as const;
+
+/** Hits of every tenant cache of a router, from `stats()`: a wrapper's own (`l1Hits` / `l2Hits`), else the CacheService's. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function* routerHits(router: ShardRouter<any>): Iterable<{ id: string; shard: string; tenant: string | undefined; l1: number; l2: number }> {
+  for (const s of router.stats()) {
+    const own = s.cacheStats as { l1Hits?: unknown; l2Hits?: unknown } | undefined;
+    const tiered = own !== undefined && typeof own.l1Hits === 'number' && typeof own.l2Hits === 'number';
+    yield { id: `${s.shard}\u0000${s.tenant ?? ''}`, shard: s.shard, tenant: s.tenant, l1: tiered ? (own.l1Hits as number) : 0, l2: tiered ? (own.l2Hits as number) : s.stats.hits };
+  }
+}
 
 export type Attachable = CacheService | TieredCache | ShardRouter<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -99,6 +111,8 @@ export class Collector {
   private readonly tieredCaches = new Set<TieredCache>();
   /** TieredCaches attached in `'counted'` mode, with the l1Hits already counted. */
   private readonly counted = new Map<TieredCache, { t: TenantRows; l1: number; l2: number }>();
+  /** Routers attached in `'counted'` mode, with the hits already counted per tenant cache. */
+  private readonly countedRouters = new Map<ShardRouter<any>, Map<string, { l1: number; l2: number }>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Default of {@link AttachOptions.hits}. */
   hitsMode: 'counted' | 'events' = 'counted';
   private readonly detachers = new Set<() => void>();
@@ -119,16 +133,27 @@ export class Collector {
       const request = this.requestHandler(() => prefix);
       const l2 = this.l2Handler();
       const tenantRows = new Map<string | undefined, TenantRows>();
-      offs.push(
-        target.on('*', (e, o) => {
-          let t = tenantRows.get(o.tenant);
-          if (t === undefined) {
-            t = this.tenant(o.tenant ?? o.shard);
-            tenantRows.set(o.tenant, t);
-          }
-          (o.layer === 'l2' ? l2 : request)(e, t);
-        }),
-      );
+      const handler = (e: ObservedEvent, o: { shard: string; tenant: string | undefined; layer: 'cache' | 'l2' }): void => {
+        let t = tenantRows.get(o.tenant);
+        if (t === undefined) {
+          t = this.tenant(o.tenant ?? o.shard);
+          tenantRows.set(o.tenant, t);
+        }
+        (o.layer === 'l2' ? l2 : request)(e, t);
+      };
+      const mode = opts.hits ?? this.hitsMode;
+      if (mode !== 'counted' && mode !== 'events') throw new TypeError("attach: hits must be 'counted' or 'events'");
+      if (mode === 'events') offs.push(target.on('*', handler));
+      else {
+        for (const type of ROUTER_TYPES_BUT_HIT) offs.push(target.on(type, handler));
+        const seen = new Map<string, { l1: number; l2: number }>();
+        for (const h of routerHits(target)) seen.set(h.id, h);
+        this.countedRouters.set(target, seen);
+        offs.push(() => {
+          this.sync();
+          this.countedRouters.delete(target);
+        });
+      }
     } else if (target instanceof TieredCache) {
       const t = this.tenant(opts.tenant);
       const request = this.requestHandler(() => target.l2.prefix);
@@ -185,6 +210,19 @@ export class Collector {
       if (st.l2Hits > c.l2) row.v[SRC_L2 * 3 + RES_HIT]! += st.l2Hits - c.l2;
       c.l1 = st.l1Hits;
       c.l2 = st.l2Hits;
+    }
+    for (const [router, seen] of this.countedRouters) {
+      for (const h of routerHits(router)) {
+        let prev = seen.get(h.id);
+        // a tenant cache closed (idle) and created again starts from 0
+        if (prev === undefined || h.l1 < prev.l1 || h.l2 < prev.l2) prev = { l1: 0, l2: 0 };
+        if (h.l1 > prev.l1 || h.l2 > prev.l2) {
+          const row = this.row(this.tenant(h.tenant ?? h.shard), ALL_ENTITIES);
+          row.v[SRC_L1 * 3 + RES_HIT]! += h.l1 - prev.l1;
+          row.v[SRC_L2 * 3 + RES_HIT]! += h.l2 - prev.l2;
+        }
+        seen.set(h.id, { l1: h.l1, l2: h.l2 });
+      }
     }
   }
 

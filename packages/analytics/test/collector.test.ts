@@ -132,7 +132,9 @@ describe('collector on a TieredCache over real Redis', () => {
   it('a ShardRouter with tiered tenants: L1 hits are counted per tenant', async () => {
     const router = new ShardRouter({ shards: { main: { url: redis.url } }, defaultShard: 'main', createCache: tieredCaches({ l1: { ttl: '30s' } }) });
     const analytics = new CacheAnalytics({ flushInterval: 0 });
-    analytics.attach(router);
+    const counted = new CacheAnalytics({ flushInterval: 0 }); // default hits: 'counted' — no hit subscription
+    analytics.attach(router, { hits: 'events' });
+    counted.attach(router);
     const t = router.forTenant('stamford');
     await t.ready();
     for (let i = 0; i < 5; i++) await t.getOrSet('jobs:list:1', () => [1]);
@@ -142,7 +144,12 @@ describe('collector on a TieredCache over real Redis', () => {
     expect(e.originCalls).toBe(1);
     const text = await analytics.metrics();
     expect(text).toContain('stratacache_requests_total{source="l1",result="hit",entity="jobs",tenant="stamford"} 4');
+    const c = (await counted.overview()).local;
+    expect(c.byEntity['stamford|all']).toMatchObject({ hits: 4 });
+    expect(c.byEntity['stamford|jobs']).toMatchObject({ requests: 1, originCalls: 1 });
+    expect(c.l1Hits).toBe(4);
     await analytics.close();
+    await counted.close();
     await router.close();
   });
 });
