@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import { MemoryStore, RedisStore } from '@stratacache/core';
+import { MemoryStore, RedisStore, type Store } from '@stratacache/core';
 import type { Cluster, Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { TtlPolicy } from '@stratacache/core';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive-ttl';
 import { Advisor, type AdvisorOptions } from './advisor';
 import { AlertManager, type AlertsOptions } from './alerts';
+import { BusProbe } from './bus-probe';
 import { Collector, type Attachable, type AttachOptions } from './collector';
 import { AnalyticsConfigError } from './errors';
 import { InvalidationLog, type InvalidationRecord, type InvalidationStats } from './invalidation-log';
@@ -63,6 +64,8 @@ export class CacheAnalytics {
   /** Key namespace with its hash tag: `{<prefix>:analytics}`. */
   readonly ns: string;
   private readonly timer: NodeJS.Timeout | undefined;
+  /** Pub/sub delivery probe (when `store` is a core Store), run with each flush. */
+  readonly busProbe: BusProbe | undefined;
   private infoCache: { at: number; value: Promise<Record<string, string> | undefined> } | undefined;
   private closed = false;
   private readonly alertManagers = new Set<AlertManager>();
@@ -95,8 +98,17 @@ export class CacheAnalytics {
       if (typeof options.tracer?.startSpan !== 'function') throw new AnalyticsConfigError('tracer', 'must be an OpenTelemetry Tracer (with startSpan)');
       this.collector.tracer = new Tracing(options.tracer);
     }
+    const st = options.store as { subscribe?: unknown; publish?: unknown } | undefined;
+    if (st !== undefined && typeof st.subscribe === 'function' && typeof st.publish === 'function' && !('hincrby' in st)) {
+      this.busProbe = new BusProbe(options.store as Store, `${this.ns}:probe`, this.instanceId);
+    }
     this.registry = options.registry ?? new Registry();
-    registerMetrics(this.registry, this.collector, { redis: () => this.rawInfo(), flushErrors: () => this.trends.flushErrors }, options.metricPrefix ?? d.metricPrefix);
+    registerMetrics(
+      this.registry,
+      this.collector,
+      { redis: () => this.rawInfo(), flushErrors: () => this.trends.flushErrors, busLagSeconds: () => this.busProbe?.lastLagSeconds },
+      options.metricPrefix ?? d.metricPrefix,
+    );
     if (this.flushIntervalMs > 0) {
       this.timer = setInterval(() => void this.flush().catch(() => undefined), this.flushIntervalMs);
       this.timer.unref();
@@ -111,7 +123,7 @@ export class CacheAnalytics {
 
   /** Writes the counters of the last period into the shared buckets and the invalidation log (one pipeline each). */
   async flush(): Promise<void> {
-    const r = await Promise.allSettled([this.trends.flush(), this.invalidationLog.flush()]);
+    const r = await Promise.allSettled([this.trends.flush(), this.invalidationLog.flush(), this.busProbe?.probe()]);
     const failed = r.find((x) => x.status === 'rejected');
     if (failed) throw (failed).reason;
   }
@@ -225,6 +237,7 @@ export class CacheAnalytics {
     for (const a of this.adaptives) a.stop();
     this.collector.detachAll();
     await withTimeout(this.flush(), 2_000).catch(() => undefined);
+    await this.busProbe?.close();
   }
 }
 

@@ -18,6 +18,8 @@ interface Value {
 export interface ScrapeExtras {
   redis(): Promise<Record<string, string> | undefined>;
   flushErrors(): number;
+  /** Last pub/sub delivery probe (seconds), undefined when none. */
+  busLagSeconds(): number | undefined;
 }
 
 /**
@@ -90,6 +92,10 @@ export function registerMetrics(registry: Registry, c: Collector, extras: Scrape
   add('breaker_transitions_total', 'Circuit breaker transitions by new state', 'counter', () =>
     [...c.totals.breakerTransitions].map(([state, value]) => ({ value, labels: { state } })),
   );
+  add('bus_lag_seconds', 'Delivery time of the store pub/sub carrying the invalidation bus (probe at each flush)', 'gauge', () => {
+    const v = extras.busLagSeconds();
+    return v === undefined ? [] : [{ value: v }];
+  });
   add('bus_messages_total', 'Invalidation bus messages applied', 'counter', () => [{ value: c.totals.busMessages }]);
   add('topk_tracked_keys', 'Keys held by the bounded top-K table', 'gauge', () => [{ value: c.topK.size }]);
   add('analytics_flush_errors_total', 'Trend flushes the store did not take (retried with the next flush)', 'counter', () => [{ value: extras.flushErrors() }]);

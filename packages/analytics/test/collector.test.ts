@@ -90,6 +90,11 @@ describe('collector on a TieredCache over real Redis', () => {
     expect(text).toContain('stratacache_requests_total{source="l1",result="hit",entity="user",tenant="acme"} 49');
     expect(text).toContain('stratacache_origin_calls_total{entity="report",tenant="acme"} 200');
     expect(text).toMatch(/stratacache_request_duration_seconds_count\{source="origin"\} 201/);
+    const withStore = new CacheAnalytics({ store: a.store, prefix: 'col', flushInterval: 0 });
+    await withStore.flush(); // runs the pub/sub probe
+    expect(withStore.busProbe!.lastLagSeconds).toBeGreaterThan(0);
+    expect(await withStore.metrics()).toMatch(/^stratacache_bus_lag_seconds \d/m);
+    await withStore.close();
     checkExposition(text);
     await analytics.close();
     await a.close();
