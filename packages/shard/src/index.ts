@@ -34,7 +34,9 @@ export {
   type ShardCache,
   type ShardHealth,
   type RouterHealth,
+  type RouterEvent,
   type RouterEventListener,
+  type RouterEventOrigin,
   type RouterResources,
 } from './shard-router';
 export { tieredCaches, TieredTenantCache } from './tiered-caches';

@@ -12,6 +12,7 @@ import {
 } from '@stratacache/core';
 import { ShardConfigError } from './errors';
 import type { ConnectionConfig, ConnectionKind } from './shard-config';
+import type { TieredEvent } from '@stratacache/tiered';
 import { TENANT_LIMIT_DEFAULTS, type TenantLimits } from './tenant-registry';
 
 /** CacheService options shared by every shard (the router supplies `store`, `breaker` and `prefix`). */
@@ -109,7 +110,17 @@ export interface RouterHealth {
 }
 
 /** Listener of router-wide cache events, with the shard and tenant that emitted them. */
-export type RouterEventListener = (event: CacheEvent, origin: { shard: string; tenant: string | undefined }) => void;
+/** An event forwarded by the router: core's `CacheEvent` (layer `'l2'`, or a CacheService tenant cache) or a wrapper's own event (e.g. tiered's, with `source: 'stale'`). */
+export type RouterEvent = CacheEvent | TieredEvent;
+
+/** Where a forwarded event comes from; `layer`: `'cache'` = the tenant cache itself, `'l2'` = the CacheService under a wrapper. */
+export interface RouterEventOrigin {
+  shard: string;
+  tenant: string | undefined;
+  layer: 'cache' | 'l2';
+}
+
+export type RouterEventListener = (event: RouterEvent, origin: RouterEventOrigin) => void;
 
 /** What the router holds per tenant: {@link ShardRouter.resources}. */
 export interface RouterResources {

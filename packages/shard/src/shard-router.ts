@@ -1,5 +1,6 @@
 import { CircuitBreaker } from '@stratacache/breaker';
-import { CacheService, MemoryStore, RedisStore, type CacheEvent, type CacheEventType, type CacheServiceOptions, type CacheStats, type Store } from '@stratacache/core';
+import type { TieredEventType } from '@stratacache/tiered';
+import { CacheService, MemoryStore, RedisStore, type CacheEventType, type CacheServiceOptions, type CacheStats, type Store } from '@stratacache/core';
 import { createRedisConnection, type RedisConnectionConfig } from './connection-factory';
 import { ShardConfigError } from './errors';
 import {
@@ -11,6 +12,7 @@ import {
   resolveLimits,
   serviceOf,
   validateCacheServiceOptions,
+  type RouterEvent,
   type RouterEventListener,
   type RouterHealth,
   type RouterResources,
@@ -25,7 +27,9 @@ import { describeConnection, validateConnectionConfig, type ClientConnectionConf
 import { TenantRegistry } from './tenant-registry';
 
 export type {
+  RouterEvent,
   RouterEventListener,
+  RouterEventOrigin,
   RouterHealth,
   RouterResources,
   ShardCache,
@@ -36,11 +40,15 @@ export type {
   ShardRouterOptions,
 } from './router-options';
 
+/** Something a router forwards events from: a CacheService, or the wrapper `createCache` built (e.g. a TieredCache). */
 interface EventSource {
-  svc: CacheService;
+  emitter: { on(type: string, listener: (e: RouterEvent) => void): () => void };
   shard: string;
   tenant: string | undefined;
-  off: (() => void) | undefined;
+  /** `'cache'`: the tenant cache itself (a wrapper's own events, L1 included); `'l2'`: the CacheService under a wrapper. */
+  layer: 'cache' | 'l2';
+  /** Unsubscribe function per event type (or `'*'`) this source is subscribed to. */
+  offs: Map<string, () => void>;
 }
 
 interface ShardState {
@@ -85,8 +93,8 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   readonly #common: ShardCacheOptions;
   readonly #connectionName: string;
   readonly #createCache: (ctx: ShardCacheContext) => C;
-  readonly #listeners = new Set<{ type: CacheEventType | '*'; fn: RouterEventListener }>();
-  readonly #sources = new Map<string, EventSource>();
+  readonly #listeners = new Set<{ type: string; fn: RouterEventListener }>();
+  readonly #sources = new Map<string, EventSource[]>();
   #closed = false;
 
   constructor(options: ShardRouterOptions<C>) {
@@ -110,8 +118,7 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     this.#common = checkCacheOptions(options.cache, 'cache');
     this.#connectionName = options.connectionName ?? 'stratacache';
     this.#registry = new TenantRegistry<C>(resolveLimits(options), (key) => {
-      const src = this.#sources.get(key);
-      src?.off?.();
+      for (const src of this.#sources.get(key) ?? []) this.#detach(src);
       this.#sources.delete(key);
     });
 
@@ -211,36 +218,61 @@ export class ShardRouter<C extends ShardCache = CacheService> {
   }
 
   /**
-   * Subscribe to the CacheService events of every tenant cache, current and future (for wrappers
-   * built by `createCache`, the events of their L2 CacheService exposed as `service`), tagged with
-   * shard and tenant. The router only listens to its caches while it has listeners, so the cache
-   * hot path does not build events nobody reads.
+   * Subscribe to the events of every tenant cache, current and future, tagged with shard, tenant and
+   * layer: a CacheService's own events (`layer: 'cache'`); for wrappers built by `createCache` that
+   * have an `on('*', …)` (a `TieredCache`: L1 hits, stale serves, bus…) their own events
+   * (`layer: 'cache'`) **and** the events of their L2 CacheService exposed as `service`
+   * (`layer: 'l2'`) — count requests from one layer only. The router subscribes its caches only to
+   * the event types someone listens to, so the cache hot path does not build events nobody reads
+   * (a listener of `'*'` receives every type, hits included).
    */
-  on(type: CacheEventType | '*', listener: RouterEventListener): () => void {
-    const entry = { type, fn: listener };
+  on(type: CacheEventType | TieredEventType | '*', listener: RouterEventListener): () => void {
+    const entry = { type: type as string, fn: listener };
     this.#listeners.add(entry);
-    if (this.#listeners.size === 1) for (const src of this.#sources.values()) this.#attach(src);
+    // Subscribe each cache to this type only (not '*'), so e.g. a TieredCache builds hit events only if someone listens to hits.
+    if (this.#countOf(entry.type) === 1) for (const list of this.#sources.values()) for (const src of list) this.#subscribe(src, entry.type);
     return () => {
-      if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
-      for (const src of this.#sources.values()) {
-        src.off?.();
-        src.off = undefined;
+      if (!this.#listeners.delete(entry) || this.#countOf(entry.type) > 0) return;
+      for (const list of this.#sources.values()) {
+        for (const src of list) {
+          src.offs.get(entry.type)?.();
+          src.offs.delete(entry.type);
+        }
       }
     };
   }
 
-  #attach(src: EventSource): void {
-    if (src.off) return;
-    src.off = src.svc.on('*', (e: CacheEvent) => {
-      for (const l of this.#listeners) {
-        if (l.type !== '*' && l.type !== e.type) continue;
-        try {
-          l.fn(e, { shard: src.shard, tenant: src.tenant });
-        } catch {
-          // listeners never break the cache
+  #countOf(type: string): number {
+    let n = 0;
+    for (const l of this.#listeners) if (l.type === type) n++;
+    return n;
+  }
+
+  #subscribe(src: EventSource, type: string): void {
+    if (src.offs.has(type)) return;
+    const origin = { shard: src.shard, tenant: src.tenant, layer: src.layer };
+    src.offs.set(
+      type,
+      src.emitter.on(type, (e: RouterEvent) => {
+        for (const l of this.#listeners) {
+          if (l.type !== type) continue;
+          try {
+            l.fn(e, origin);
+          } catch {
+            // listeners never break the cache
+          }
         }
-      }
-    });
+      }),
+    );
+  }
+
+  #attach(src: EventSource): void {
+    for (const l of this.#listeners) this.#subscribe(src, l.type);
+  }
+
+  #detach(src: EventSource): void {
+    for (const off of src.offs.values()) off();
+    src.offs.clear();
   }
 
   #cacheFor(shard: string, tenant: string | undefined): C {
@@ -257,12 +289,19 @@ export class ShardRouter<C extends ShardCache = CacheService> {
       throw e;
     }
     this.#registry.add(key, { cache, shard, tenant, lastUsed: Date.now(), l1Bytes: l1MaxBytes });
-    // Forward the L2 CacheService events (the cache itself, or the `service` of a wrapper such as TieredTenantCache).
+    // Forward the events of every layer: the cache itself (a CacheService, or a wrapper with its own
+    // `on`, such as TieredTenantCache: L1 events included) and the `service` under a wrapper.
+    const list: EventSource[] = [];
     const svc = serviceOf(cache);
-    if (svc) {
-      const src: EventSource = { svc, shard, tenant, off: undefined };
-      this.#sources.set(key, src);
-      if (this.#listeners.size > 0) this.#attach(src);
+    if (svc !== undefined && svc === (cache as unknown)) list.push({ emitter: svc, shard, tenant, layer: 'cache', offs: new Map() });
+    else {
+      const own = (cache as { on?: unknown }).on;
+      if (typeof own === 'function') list.push({ emitter: cache as unknown as EventSource['emitter'], shard, tenant, layer: 'cache', offs: new Map() });
+      if (svc) list.push({ emitter: svc, shard, tenant, layer: 'l2', offs: new Map() });
+    }
+    if (list.length > 0) {
+      this.#sources.set(key, list);
+      for (const src of list) this.#attach(src);
     }
     return cache;
   }
@@ -341,12 +380,19 @@ export class ShardRouter<C extends ShardCache = CacheService> {
     return { status, shards: out };
   }
 
-  /** CacheService stats of every tenant cache created so far (of the L2 `service` for wrappers). */
-  stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> {
-    const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats }> = [];
+  /**
+   * CacheService stats of every tenant cache alive (of the L2 `service` for wrappers), and for a
+   * wrapper with its own `stats()` (a TieredCache) those as `cacheStats`.
+   */
+  stats(): Array<{ shard: string; tenant: string | undefined; stats: CacheStats; cacheStats?: unknown }> {
+    const out: Array<{ shard: string; tenant: string | undefined; stats: CacheStats; cacheStats?: unknown }> = [];
     for (const c of this.#registry.entries()) {
       const svc = serviceOf(c.cache);
-      if (svc) out.push({ shard: c.shard, tenant: c.tenant, stats: svc.stats() });
+      if (!svc) continue;
+      const entry: { shard: string; tenant: string | undefined; stats: CacheStats; cacheStats?: unknown } = { shard: c.shard, tenant: c.tenant, stats: svc.stats() };
+      const own = (c.cache as { stats?: unknown }).stats;
+      if (svc !== (c.cache as unknown) && typeof own === 'function') entry.cacheStats = (own as () => unknown).call(c.cache);
+      out.push(entry);
     }
     return out;
   }

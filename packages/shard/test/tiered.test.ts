@@ -46,6 +46,30 @@ describe('ShardRouter + TieredCache (tieredCaches)', () => {
     expect(await guilfordRedis.cli('EXISTS', 'sc:stamford:report')).toBe('0');
   });
 
+  it('router.on forwards every layer: the tiered cache’s own events (L1 hits) as layer "cache", its L2 service as "l2"', async () => {
+    const seen: string[] = [];
+    const off = a.on('*', (e, o) => seen.push(`${o.tenant}/${o.layer}/${e.type}/${e.source}`));
+    const sa = a.forTenant('stamford');
+    await sa.getOrSet('fwd', () => 'x');
+    await sa.getOrSet('fwd', () => 'y'); // L1 hit
+    off();
+    expect(seen).toContain('stamford/cache/hit/l1');
+    expect(seen).toContain('stamford/cache/origin/origin');
+    expect(seen.some((s) => s.startsWith('stamford/l2/'))).toBe(true);
+    await sa.getOrSet('fwd', () => 'z');
+    expect(seen.filter((s) => s === 'stamford/cache/hit/l1')).toHaveLength(1); // unsubscribed
+    // a listener of one type gets only that type, from every layer
+    const origins: string[] = [];
+    const off2 = a.on('origin', (e, o) => origins.push(`${o.layer}/${e.type}`));
+    await sa.getOrSet('fwd2', () => 'w');
+    await sa.getOrSet('fwd2', () => 'w');
+    off2();
+    expect(origins).toEqual(['cache/origin']);
+    // stats() carries the wrapper's own stats (L1 hits) next to the L2 service's
+    const st = a.stats().find((x) => x.tenant === 'stamford')!;
+    expect((st.cacheStats as { l1Hits: number }).l1Hits).toBeGreaterThanOrEqual(3);
+  });
+
   it('an invalidation on one instance reaches the other instance’s L1 through the tenant’s shard bus', async () => {
     const ga = a.forTenant('guilford');
     const gb = b.forTenant('guilford');

@@ -22,6 +22,8 @@ export type L2Cache = Pick<
   | 'refreshBarriers'
   | 'now'
   | 'stamp'
+  // not used by TieredCache itself: observers (analytics) subscribe to the L2 events through it
+  | 'on'
 >;
 
 /** One invalidation target of `TieredCache.invalidate` (exactly one field). */
