@@ -217,10 +217,18 @@ export class CacheService {
 
   /**
    * Writes a ready envelope (for upper layers such as tiered) with an explicit physical TTL in ms.
-   * Subject to `maxItemSize`; never rejects for store failures.
+   * Subject to `maxItemSize`; never rejects for store failures. A value that cannot be stored (encoding
+   * fails, over `maxItemSize`) settles the returned promise at once, before any store round trip.
    */
-  async setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
-    return this.writes.setEntry(this.key(key), entry, physicalTtlMs);
+  setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
+    // Not async, on purpose: the returned promise is the write path's own, which has already settled
+    // when the value is refused (encoded and size-checked before its first await). Upper layers
+    // (tiered) rely on that to keep a refused value out of L1 without waiting for the round trip.
+    try {
+      return this.writes.setEntry(this.key(key), entry, physicalTtlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
