@@ -143,7 +143,7 @@ function duration(v: unknown, name: string, where: string): number {
   try {
     return toMs(v as Duration, name);
   } catch (err) {
-    throw new RouteCacheOptionsError(`${where}${name}: ${(err as Error).message}`, { cause: err });
+    throw new RouteCacheOptionsError(`${where}${(err as Error).message}`, { cause: err });
   }
 }
 
