@@ -117,7 +117,7 @@ export interface ResolvedOptions {
 
 const ROUTE_KEYS = new Set(['ttl', 'grace', 'key', 'tags', 'vary', 'ignoreQuery', 'methods', 'statuses', 'metadata', 'invalidates']);
 const GLOBAL_KEYS = new Set([
-  ...ROUTE_KEYS,
+  ...[...ROUTE_KEYS].filter((k) => k !== 'invalidates' && k !== 'key'),
   'cache',
   'tenant',
   'forTenant',
