@@ -111,10 +111,10 @@ const plugin: FastifyPluginAsync<StratacacheRoutesOptions> = async (fastify: Fas
   const configOf = (config: { cache?: unknown } | undefined, method: string, url: string): ResolvedRouteConfig | null => {
     const c = config?.cache;
     if (c === false || (c === undefined && !all)) return null;
-    return engine.route(c, `route ${method} ${url}: config.cache: `);
+    return engine.route(c as RouteCacheConfig | true, `route ${method} ${url}: config.cache: `);
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    configOf(route.config as { cache?: unknown } | undefined, String(route.method), route.url);
+    configOf(route.config, String(route.method), route.url);
   });
   const routeConfig = (request: FastifyRequest): ResolvedRouteConfig | null => {
     const config = request.routeOptions.config as { cache?: unknown } | undefined;

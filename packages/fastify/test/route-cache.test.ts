@@ -240,7 +240,7 @@ describe('fastify plugin lifecycle and options', () => {
 
   it('does not close a cache it was given (unless closeCache)', async () => {
     let closes = 0;
-    const cache = { getOrSet: async () => undefined, invalidate: async () => ({ ok: true, deleted: 0, barriers: 0 }), close: async () => void closes++ };
+    const cache = { getOrSet: async () => undefined as never, invalidate: async () => ({ ok: true, deleted: 0, barriers: 0 }), close: async () => void closes++ };
     const a = Fastify();
     await a.register(stratacacheRoutes, { cache });
     await a.close();

@@ -7,7 +7,7 @@ import { RouteCacheOptionsError } from './errors';
 
 function resolve<T>(v: PerRequest<readonly T[]> | undefined, req: RouteRequest): readonly T[] {
   if (v === undefined) return [];
-  return typeof v === 'function' ? (v as (r: RouteRequest) => readonly T[])(req) ?? [] : v;
+  return typeof v === 'function' ? (v)(req) ?? [] : v;
 }
 
 /** `'GET /users/:id'` or `'/users/:id'` (GET) → `{ method, route }`. */

@@ -77,12 +77,12 @@ export const DEFAULT_STORE_HEADERS: readonly string[] = Object.freeze([
 ]);
 
 export const ROUTE_CACHE_DEFAULTS = Object.freeze({
-  ttl: '1m' as Duration,
+  ttl: '1m',
   namespace: 'route',
   bypassQuery: 'use_cache',
   bypassHeader: 'x-cache-bypass',
   statusHeader: 'x-cache',
-  methods: Object.freeze(['GET', 'HEAD']) as readonly string[],
+  methods: Object.freeze<string[]>(['GET', 'HEAD']),
   maxBodyBytes: 1024 * 1024,
   metadata: false,
 });
@@ -169,7 +169,7 @@ function checkInvalidates(v: unknown, where: string): InvalidationSpec | undefin
   if (!isObject(v)) fail(where, 'invalidates must be an object { tags, namespaces, keys, routes }');
   for (const k of Object.keys(v)) if (!['tags', 'namespaces', 'keys', 'routes'].includes(k)) fail(where, `invalidates: unknown field "${k}"`);
   for (const k of ['tags', 'namespaces', 'keys', 'routes']) perRequestList(v[k], `invalidates.${k}`, where);
-  return v as InvalidationSpec;
+  return v;
 }
 
 /** Validates a per-route config and merges it over `base`. Throws {@link RouteCacheOptionsError}. */

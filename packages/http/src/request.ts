@@ -30,11 +30,14 @@ export function splitUrl(url: string): { path: string; query: string } {
 export function headerValue(headers: RouteRequest['headers'] | CapturedResponse['headers'], name: string): string | undefined {
   const v = headers[name] ?? findHeader(headers, name);
   if (v === undefined) return undefined;
-  if (Array.isArray(v)) return (v as readonly string[]).join(', ');
-  return String(v as string | number);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return v.join(', ');
 }
 
-function findHeader(headers: Readonly<Record<string, unknown>>, name: string): unknown {
+type HeaderValue = string | number | readonly string[] | undefined;
+
+function findHeader(headers: Readonly<Record<string, HeaderValue>>, name: string): HeaderValue {
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return headers[k];
   return undefined;
 }

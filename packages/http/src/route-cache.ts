@@ -2,7 +2,7 @@ import type { InvalidateResult } from '@stratacache/core';
 import { isBypass, isStorable, requestForbidsStore, type XCache } from './cacheability';
 import { invalidationTargets, routeTarget, runInvalidations } from './invalidation';
 import type { RouteCacheLayer, RouteFactoryContext, RouteGetOrSetOptions } from './layer';
-import { resolveOptions, resolveRouteConfig, type ResolvedOptions, type ResolvedRouteConfig, type RouteCacheOptions } from './options';
+import { resolveOptions, resolveRouteConfig, type ResolvedOptions, type ResolvedRouteConfig, type RouteCacheConfig, type RouteCacheOptions } from './options';
 import { headerValue, type CapturedResponse, type RouteRequest } from './request';
 import { buildRouteKey } from './route-key';
 import { asStored, toStored, withMetadata, type CacheMetadata, type StoredResponse } from './stored-response';
@@ -73,7 +73,7 @@ export class RouteCache {
   }
 
   /** Validates a per-route config (`true`, an object, or `undefined` = the globals) once, at route registration. */
-  route(config: unknown, where?: string): ResolvedRouteConfig {
+  route(config?: RouteCacheConfig | true, where?: string): ResolvedRouteConfig {
     return resolveRouteConfig(config, this.options.defaults, where);
   }
 

@@ -126,9 +126,9 @@ describe('options', () => {
   });
   it('route config: unknown keys and bad invalidates', () => {
     const rc = new RouteCache({ cache: layer });
-    expect(() => rc.route({ ttll: 1 })).toThrow(/unknown option "ttll"/);
-    expect(() => rc.route({ invalidates: { tag: ['x'] } })).toThrow(/unknown field "tag"/);
-    expect(() => rc.route(5)).toThrow(/must be true, false or an object/);
+    expect(() => rc.route({ ttll: 1 } as never)).toThrow(/unknown option "ttll"/);
+    expect(() => rc.route({ invalidates: { tag: ["x"] } } as never)).toThrow(/unknown field "tag"/);
+    expect(() => rc.route(5 as never)).toThrow(/must be true, false or an object/);
   });
 });
 
