@@ -42,9 +42,10 @@ export interface StratacacheRoutesOptions extends Omit<RouteCacheOptions, 'cache
   /** Cache every GET/HEAD route unless its `config.cache` is `false`. Default false: only routes with `config.cache`. */
   all?: boolean;
   /**
-   * The hook that answers hits. Default `'preHandler'`: after your `onRequest` / `preValidation` /
-   * `preHandler` hooks registered before the plugin (auth runs first). `'onRequest'` answers hits
-   * earlier (no body parsing, no validation); use it only when nothing before the handler guards the route.
+   * The route phase at whose end hits are answered (the hook is appended to each cached route's own
+   * list, after the app's and the route's hooks of that phase). Default `'preHandler'`: every auth /
+   * validation hook runs first. `'onRequest'` answers earlier (no body parsing, no validation); use it
+   * only when no later hook guards the route.
    */
   hook?: 'onRequest' | 'preHandler';
 }
@@ -113,9 +114,6 @@ const plugin: FastifyPluginAsync<StratacacheRoutesOptions> = async (fastify: Fas
     if (c === false || (c === undefined && !all)) return null;
     return engine.route(c as RouteCacheConfig | true, `route ${method} ${url}: config.cache: `);
   };
-  fastify.addHook('onRoute', (route: RouteOptions) => {
-    configOf(route.config, String(route.method), route.url);
-  });
   const routeConfig = (request: FastifyRequest): ResolvedRouteConfig | null => {
     const config = request.routeOptions.config as { cache?: unknown } | undefined;
     if (config === undefined) return null;
@@ -128,20 +126,32 @@ const plugin: FastifyPluginAsync<StratacacheRoutesOptions> = async (fastify: Fas
   };
 
   const statusHeader = engine.options.statusHeader;
-  fastify.addHook(hook, async (request: FastifyRequest, reply: FastifyReply) => {
+  const answer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const cfg = routeConfig(request);
-    if (cfg === null) return;
+    if (cfg === null) return undefined;
     const d = await engine.decide(toRouteRequest(request), cfg);
-    if (d.action === 'pass') return;
+    if (d.action === 'pass') return undefined;
     if (d.action === 'run') {
       request.stratacacheRoute = d;
       if (statusHeader !== false && d.xCache !== undefined) void reply.header(statusHeader, d.xCache);
-      return;
+      return undefined;
     }
     void reply.code(d.status);
     for (const [name, value] of d.headers) void reply.header(name, value);
     if (statusHeader !== false) void reply.header(statusHeader, d.xCache);
     return reply.send(d.body);
+  };
+
+  // The hook that answers hits is added to each cached route, *after* the route's own hooks of that
+  // phase: a route-level `preHandler: auth` still runs before a hit is served (an app-level hook
+  // would run first). Routes that are not cached get no hook at all.
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if (configOf(route.config, String(route.method), route.url) === null) return;
+    const own = route[hook] as unknown;
+    const list: unknown[] = own === undefined ? [] : Array.isArray(own) ? [...(own as unknown[])] : [own];
+    if (list.includes(answer)) return; // the HEAD route Fastify copies from a GET route already has it
+    list.push(answer);
+    (route as unknown as Record<string, unknown>)[hook] = list;
   });
 
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {

@@ -272,6 +272,34 @@ describe('fastify plugin lifecycle and options', () => {
     await app.close().catch(() => undefined);
   });
 
+  it("a route's own preHandler (auth) runs before a hit is served", async () => {
+    const app = Fastify();
+    await app.register(stratacacheRoutes, {});
+    let n = 0;
+    app.get(
+      '/private',
+      {
+        config: { cache: true },
+        preHandler: async (req, reply) => {
+          if (req.headers.authorization !== 'Bearer ok') return reply.code(401).send({ error: 'unauthorized' });
+        },
+      },
+      async () => ({ n: ++n }),
+    );
+    await app.ready();
+    const ok = { authorization: 'Bearer ok' };
+    expect((await app.inject({ url: '/private', headers: ok })).headers['x-cache']).toBe('MISS');
+    await sleep(20);
+    expect((await app.inject({ url: '/private', headers: ok })).headers['x-cache']).toBe('HIT');
+    const denied = await app.inject('/private');
+    expect(denied.statusCode).toBe(401);
+    expect(denied.headers['x-cache']).toBeUndefined();
+    const head = await app.inject({ method: 'HEAD', url: '/private', headers: ok });
+    expect(head.headers['x-cache']).toBe('HIT');
+    expect(n).toBe(1);
+    await app.close();
+  });
+
   it('rejects a bad per-route config at registration', async () => {
     const app = Fastify();
     await app.register(stratacacheRoutes, {});
