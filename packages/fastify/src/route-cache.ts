@@ -2,6 +2,7 @@ import { CacheService } from '@stratacache/core';
 import {
   RouteCache,
   RouteCacheOptionsError,
+  type CapturedResponse,
   type ResolvedRouteConfig,
   type RouteCacheConfig,
   type RouteCacheLayer,
@@ -11,6 +12,7 @@ import {
 } from '@stratacache/http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { randomUUID } from 'node:crypto';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,6 +52,8 @@ export interface StratacacheRoutesOptions extends Omit<RouteCacheOptions, 'cache
   hook?: 'onRequest' | 'preHandler';
 }
 
+/** Marks the plugin's own background re-run of a stale route (with a per-instance random token). */
+const REVALIDATE_HEADER = 'x-stratacache-revalidate';
 const OWN_KEYS = new Set(['cache', 'redis', 'prefix', 'closeCache', 'all', 'hook']);
 
 function toRouteRequest(request: FastifyRequest): RouteRequest {
@@ -126,10 +130,18 @@ const plugin: FastifyPluginAsync<StratacacheRoutesOptions> = async (fastify: Fas
   };
 
   const statusHeader = engine.options.statusHeader;
+  // Stale-while-revalidate: a request answered with a stale entry is re-run in the background through
+  // `inject` (same URL and headers, so the same auth and key), marked so that it passes through.
+  const token = randomUUID();
+  const revalidate = (request: FastifyRequest) => async (): Promise<CapturedResponse | undefined> => {
+    const r = await fastify.inject({ method: 'GET', url: request.url, headers: { ...request.headers, [REVALIDATE_HEADER]: token } });
+    return { status: r.statusCode, headers: r.headers, body: r.rawPayload };
+  };
   const answer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (request.headers[REVALIDATE_HEADER] === token) return undefined;
     const cfg = routeConfig(request);
     if (cfg === null) return undefined;
-    const d = await engine.decide(toRouteRequest(request), cfg);
+    const d = await engine.decide(toRouteRequest(request), cfg, revalidate(request));
     if (d.action === 'pass') return undefined;
     if (d.action === 'run') {
       request.stratacacheRoute = d;

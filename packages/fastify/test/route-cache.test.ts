@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stratacacheRoutes, RouteCacheOptionsError, type StratacacheRoutesOptions } from '../src/index';
+import { CacheService } from '@stratacache/core';
+import { TieredCache } from '@stratacache/tiered';
 import { backends, startStandalone, type StandaloneRedis } from './backends';
 
 let redis: StandaloneRedis;
@@ -270,6 +272,30 @@ describe('fastify plugin lifecycle and options', () => {
       return true;
     });
     await app.close().catch(() => undefined);
+  });
+
+  it.each(['memory', 'redis'])('TieredCache grace (L2 on %s): STALE at once, then the route is re-run in the background and HIT', async (kind) => {
+    const l2 = new CacheService({ prefix: `sw${process.pid}${kind}`, ...(kind === 'redis' ? { redis: `redis://127.0.0.1:${redis.port}` } : {}) });
+    const tiered = new TieredCache(l2, {});
+    await tiered.ready(2_000);
+    const app = Fastify();
+    await app.register(stratacacheRoutes, { cache: tiered, metadata: true });
+    let n = 0;
+    app.get('/s', { config: { cache: { ttl: 400, grace: '10s' } } }, async () => ({ n: ++n }));
+    await app.ready();
+    expect((await app.inject('/s')).headers['x-cache']).toBe('MISS');
+    await sleep(450);
+    const stale = await app.inject('/s');
+    expect(stale.headers['x-cache']).toBe('STALE');
+    expect(stale.json()).toMatchObject({ n: 1, _cache: { hit: true, source: 'stale' } });
+    await sleep(60);
+    const fresh = await app.inject('/s');
+    expect(fresh.headers['x-cache']).toBe('HIT');
+    expect(fresh.json()).toMatchObject({ n: 2, _cache: { hit: true } });
+    expect(n).toBe(2);
+    await app.close();
+    await tiered.close();
+    await l2.close();
   });
 
   it("a route's own preHandler (auth) runs before a hit is served", async () => {

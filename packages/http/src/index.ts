@@ -1,5 +1,5 @@
 export { RouteCache } from './route-cache';
-export type { RouteDecision, PassDecision, ServeDecision, RunDecision } from './route-cache';
+export type { RouteDecision, PassDecision, ServeDecision, RunDecision, Revalidate } from './route-cache';
 export type { RouteCacheLayer, RouteFactoryContext, RouteGetOrSetOptions, RouteInvalidateTarget } from './layer';
 export { ROUTE_CACHE_DEFAULTS, DEFAULT_STORE_HEADERS, resolveOptions, resolveRouteConfig } from './options';
 export type { RouteCacheOptions, RouteCacheConfig, InvalidationSpec, PerRequest, ResolvedOptions, ResolvedRouteConfig } from './options';

@@ -14,6 +14,8 @@ export interface RouteCacheLayer {
 
 /** The part of a getOrSet factory context route caching uses (both core's and tiered's have it). */
 export interface RouteFactoryContext {
+  /** TieredCache: the stale value (within grace) the layer will serve while this factory refreshes it. */
+  readonly staleValue?: unknown;
   // `unknown` return: core's skip() returns void, tiered's returns a marker to be returned by the factory
   skip(): unknown;
 }

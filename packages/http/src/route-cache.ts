@@ -43,6 +43,13 @@ export interface RunDecision {
 
 export type RouteDecision = PassDecision | ServeDecision | RunDecision;
 
+/**
+ * Runs the route again for a request already answered with a stale entry (Fastify: `inject`), and
+ * resolves its response — stored when storable. Without it a stale entry stays `STALE` until its
+ * grace period ends.
+ */
+export type Revalidate = () => Promise<CapturedResponse | undefined>;
+
 const PASS: PassDecision = Object.freeze({ action: 'pass' });
 const NOOP = (): void => undefined;
 
@@ -99,16 +106,16 @@ export class RouteCache {
   }
 
   /** What to do with a request on a route configured with `cfg` (`undefined` = route not cached). */
-  async decide(req: RouteRequest, cfg: ResolvedRouteConfig | undefined): Promise<RouteDecision> {
+  async decide(req: RouteRequest, cfg: ResolvedRouteConfig | undefined, revalidate?: Revalidate): Promise<RouteDecision> {
     if (cfg === undefined) return PASS;
     if (!cfg.methods.has(req.method)) return cfg.invalidates === undefined ? PASS : this.writeRun(req, cfg);
     const { tenant, layer } = this.layerOf(req);
     const key = buildRouteKey(req, cfg, this.options.namespace, tenant);
     if (isBypass(req, this.options)) return this.plainRun('BYPASS', key, cfg);
-    return this.readThrough(req, cfg, layer, key);
+    return this.readThrough(req, cfg, layer, key, revalidate);
   }
 
-  private async readThrough(req: RouteRequest, cfg: ResolvedRouteConfig, layer: RouteCacheLayer, key: string): Promise<RouteDecision> {
+  private async readThrough(req: RouteRequest, cfg: ResolvedRouteConfig, layer: RouteCacheLayer, key: string, revalidate: Revalidate | undefined): Promise<RouteDecision> {
     const started = now();
     const head = req.method === 'HEAD';
     let answered = false;
@@ -118,12 +125,33 @@ export class RouteCache {
     let release: (v: StoredResponse | undefined) => void = NOOP;
     const captured = new Promise<StoredResponse | undefined>((r) => (release = r));
 
+    let factoryWaiting = false;
+    /** A fresh response for a request that was already answered (background refresh of a stale entry). */
+    const refreshed = (): Promise<StoredResponse | undefined> =>
+      revalidate === undefined
+        ? Promise.resolve(undefined)
+        : revalidate().then(
+            (res) => (res !== undefined && isStorable(res, cfg, this.options.maxBodyBytes) ? toStored(res, res.body as Buffer, this.options.storeHeaders, now(), cfg.ttlMs) : undefined),
+            () => undefined,
+          );
     const factory = (ctx: RouteFactoryContext): unknown => {
-      // A HEAD response has no body to store; a request already answered (a background refresh of a
-      // stale entry) has no handler left to run: store nothing.
-      if (head || answered) return ctx.skip();
+      // A HEAD response has no body to store.
+      if (head) return ctx.skip();
+      // Already answered from the cache (stale-while-revalidate): the adapter re-runs the route, if it can.
+      // A stale copy exists (TieredCache grace) and the adapter can re-run the route: refresh in the
+      // background instead of holding this request (the layer serves it the stale copy).
+      if (answered || (revalidate !== undefined && ctx.staleValue !== undefined)) {
+        return refreshed().then((rec) => (rec === undefined ? ctx.skip() : rec));
+      }
+      factoryWaiting = true;
       signalRun('run');
       return captured.then((rec) => (rec === undefined ? ctx.skip() : rec));
+    };
+    /** This request will not run its handler as the leader: a factory already waiting on it gets a refresh or nothing. */
+    const notLeading = (): void => {
+      if (!factoryWaiting || completed) return;
+      completed = true;
+      void refreshed().then(release);
     };
     const opts: RouteGetOrSetOptions = { ttl: cfg.ttlMs };
     if (cfg.graceMs > 0) opts.grace = cfg.graceMs;
@@ -159,12 +187,13 @@ export class RouteCache {
         },
       };
     }
+    answered = true;
+    notLeading();
     const rec = 'v' in first ? asStored(first.v) : undefined;
     if (rec === undefined) {
       // The layer failed, the leader's response was not storable, or HEAD missed: run this request's own handler.
       return this.plainRun('MISS', key, cfg);
     }
-    answered = true;
     const hit = rec.t < started;
     const stale = hit && rec.e <= now();
     const meta: CacheMetadata = { hit, source: !hit ? 'origin' : stale ? 'stale' : inL1 ? 'l1' : 'l2', key };
