@@ -10,7 +10,7 @@ import {
   type RouteRequest,
   type RunDecision,
 } from '@stratacache/http';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { randomUUID } from 'node:crypto';
 
@@ -71,6 +71,10 @@ function payloadBytes(payload: unknown): Buffer | undefined {
   if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
   if (Buffer.isBuffer(payload)) return payload;
   return undefined; // a stream: not captured, not stored
+}
+
+function asList(v: unknown): unknown[] {
+  return v === undefined || v === null ? [] : Array.isArray(v) ? [...(v as unknown[])] : [v];
 }
 
 function closeOf(cache: unknown): (() => Promise<unknown>) | undefined {
@@ -159,30 +163,35 @@ const plugin: FastifyPluginAsync<StratacacheRoutesOptions> = async (fastify: Fas
   // would run first). Routes that are not cached get no hook at all.
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if (configOf(route.config, String(route.method), route.url) === null) return;
-    const own = route[hook] as unknown;
-    const list: unknown[] = own === undefined ? [] : Array.isArray(own) ? [...(own as unknown[])] : [own];
+    const list = asList(route[hook]);
     if (list.includes(answer)) return; // the HEAD route Fastify copies from a GET route already has it
     list.push(answer);
-    (route as unknown as Record<string, unknown>)[hook] = list;
+    const r = route as unknown as Record<string, unknown>;
+    r[hook] = list;
+    r.onSend = [...asList(r.onSend), store];
+    r.onResponse = [...asList(r.onResponse), release];
+    r.onRequestAbort = [...asList(r.onRequestAbort), releaseOnAbort];
   });
 
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  const store: onSendHookHandler = (request, reply, payload, done) => {
     const d = request.stratacacheRoute;
-    if (d === null) return payload;
+    if (d === null) return done(null, payload);
     request.stratacacheRoute = null;
     const body = payloadBytes(payload);
-    const out = await d.complete({ status: reply.statusCode, headers: reply.getHeaders(), body });
-    return out === body ? payload : out;
-  });
-
-  const abort = (request: FastifyRequest): void => {
-    const d = request.stratacacheRoute;
-    if (d === null) return;
-    request.stratacacheRoute = null;
-    d.abort();
+    d.complete({ status: reply.statusCode, headers: reply.getHeaders(), body }).then(
+      (out) => done(null, out === body ? payload : out),
+      () => done(null, payload),
+    );
   };
-  fastify.addHook('onResponse', async (request: FastifyRequest) => abort(request));
-  fastify.addHook('onRequestAbort', async (request: FastifyRequest) => abort(request));
+  const release = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    const d = request.stratacacheRoute;
+    if (d !== null) {
+      request.stratacacheRoute = null;
+      d.abort();
+    }
+    done();
+  };
+  const releaseOnAbort = (request: FastifyRequest, done: () => void): void => release(request, undefined as unknown as FastifyReply, done);
 
   fastify.addHook('onClose', async () => {
     if (owned !== undefined) await owned.close();
