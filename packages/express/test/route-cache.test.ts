@@ -194,6 +194,40 @@ describe.each(backends(() => redis))('express route caching on $name', (backend)
   });
 });
 
+describe('express: all(), routers and tenants', () => {
+  it('all() on a router caches by mount path + path; tenant scopes keys and route invalidation', async () => {
+    const { CacheService } = await import('@stratacache/core');
+    const cache = new CacheService({ prefix: `ex${process.pid}` });
+    const rc = routeCache({ cache, tenant: (req) => (req.headers['x-tenant'] as string | undefined) ?? undefined, metadata: true });
+    let n = 0;
+    const app = express();
+    const api = express.Router();
+    api.use(rc.all());
+    api.get('/items/:id', (req, res) => {
+      res.json({ id: req.params.id, n: ++n });
+    });
+    app.use('/api', api);
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const p = (server.address() as AddressInfo).port;
+    try {
+      const a = await call(p, '/api/items/1', { headers: { 'x-tenant': 'a' } });
+      expect(a.json()).toMatchObject({ _cache: { key: 'route@a:GET /api/items/1:p=/api/items/1' } });
+      await call(p, '/api/items/1', { headers: { 'x-tenant': 'b' } });
+      await sleep(30);
+      expect((await call(p, '/api/items/1', { headers: { 'x-tenant': 'a' } })).headers['x-cache']).toBe('HIT');
+      expect((await rc.invalidateRoute('/api/items/1', 'a')).ok).toBe(true);
+      expect((await call(p, '/api/items/1', { headers: { 'x-tenant': 'a' } })).headers['x-cache']).toBe('MISS');
+      expect((await call(p, '/api/items/1', { headers: { 'x-tenant': 'b' } })).headers['x-cache']).toBe('HIT');
+      expect(n).toBe(3);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await cache.close();
+    }
+  });
+});
+
 describe('express options', () => {
   it.each([
     [{}, /cache must be/],
