@@ -73,6 +73,7 @@ export class CacheService {
     this.clock = new StoreClock(cfg.clock, typeof store.time === 'function' ? () => store.time!() : undefined, cfg.opTimeoutMs);
     this.clock.start(cfg.clockSyncMs);
     const m = this.metrics;
+    m.events.onListenerError = opts.onListenerError;
     this.guard = new GuardedStore(cfg, m);
     this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys);
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);
