@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { defineConfig } from 'tsup';
+
+const require = createRequire(import.meta.url);
+
+// An app, ESM only. The test harness (TypeScript source only) is bundled in, so `redis-down` and
+// `failover` work from dist; `?raw` imports (uPlot's JS and CSS) are inlined as text at build
+// time so the HTML report needs no CDN.
+export default defineConfig({
+  entry: ['src/index.ts', 'src/cli.ts'],
+  format: ['esm'],
+  dts: { entry: 'src/index.ts' },
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  noExternal: ['@stratacache/redis-harness'],
+  esbuildPlugins: [
+    {
+      name: 'raw',
+      setup(build) {
+        build.onResolve({ filter: /\?raw$/ }, (args) => ({ path: require.resolve(args.path.slice(0, -4)), namespace: 'raw' }));
+        build.onLoad({ filter: /.*/, namespace: 'raw' }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'text' }));
+      },
+    },
+  ],
+});
