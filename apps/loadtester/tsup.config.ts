@@ -15,7 +15,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   splitting: true,
-  noExternal: ['@stratacache/redis-harness'],
+  noExternal: ['@stratacache/redis-harness', /\?raw$/],
   esbuildPlugins: [
     {
       name: 'raw',

@@ -11,5 +11,5 @@ export { renderHtml, chartData } from './report/html';
 export { latencySvg } from './report/svg';
 export { latencyPng } from './report/png';
 export { buildReport, summaryLines, type Report } from './report/report';
-export { main, helpText } from './cli';
+export { main, helpText, OPTION_HELP } from './main';
 export type { Scenario, ScenarioContext, ScenarioOutcome, Check } from './scenario';

@@ -131,17 +131,18 @@ export class Recorder {
 
   /** p99 of the whole run so far, in ms. */
   p99Ms(): number {
-    return this.requests > 0 ? usToMs(this.total.getValueAtPercentile(99)) : 0;
+    return this.requests > 0 ? usToMs(Math.min(this.total.maxValue, this.total.getValueAtPercentile(99))) : 0;
   }
 
   latency(): LatencySummary {
     const h = this.total;
     if (this.requests === 0) return { p50: 0, p95: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+    const at = (p: number): number => usToMs(Math.min(h.maxValue, h.getValueAtPercentile(p)));
     return {
-      p50: usToMs(h.getValueAtPercentile(50)),
-      p95: usToMs(h.getValueAtPercentile(95)),
-      p99: usToMs(h.getValueAtPercentile(99)),
-      p999: usToMs(h.getValueAtPercentile(99.9)),
+      p50: at(50),
+      p95: at(95),
+      p99: at(99),
+      p999: at(99.9),
       max: usToMs(h.maxValue),
       mean: Math.round(h.mean) / 1000,
     };
@@ -151,7 +152,7 @@ export class Recorder {
   percentileCurve(): { percentile: number; ms: number }[] {
     if (this.requests === 0) return [];
     const pts = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
-    return pts.map((p) => ({ percentile: p, ms: usToMs(p === 100 ? this.total.maxValue : this.total.getValueAtPercentile(p)) }));
+    return pts.map((p) => ({ percentile: p, ms: usToMs(Math.min(this.total.maxValue, this.total.getValueAtPercentile(p))) }));
   }
 
   destroy(): void {

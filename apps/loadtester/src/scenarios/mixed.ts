@@ -26,6 +26,7 @@ export const mixed: Scenario = {
       // per job: the last title whose write answered, and a counter of writes started
       const written = new Map<string, string>();
       const writesStarted = new Map<string, number>();
+      const writesInFlight = new Map<string, number>();
       const webhookUrl = stack.mcpUrl.replace(/\/mcp\/?$/, '/webhooks/crm');
       const secret = o.url ? process.env['WEBHOOK_SECRET'] : WEBHOOK_SECRET;
       let writes = 0;
@@ -37,8 +38,10 @@ export const mixed: Scenario = {
       const write = async (i: number, id: string): Promise<Outcome> => {
         writes++;
         writesStarted.set(id, (writesStarted.get(id) ?? 0) + 1);
+        writesInFlight.set(id, (writesInFlight.get(id) ?? 0) + 1);
         const title = `lt-${o.seed}-${i}`;
         const r = await stack.call(i, 'update_job', { id, title });
+        writesInFlight.set(id, writesInFlight.get(id)! - 1);
         if (r.ok) written.set(id, title);
         return r.ok ? { ok: true } : r;
       };
@@ -62,7 +65,8 @@ export const mixed: Scenario = {
         reads++;
         const k = keys[pick()]!;
         const id = k.tool === 'get_job' ? String(k.args['id']) : undefined;
-        const expected = id ? written.get(id) : undefined;
+        // checked only when no write of this job was in flight when the read started or began meanwhile
+        const expected = id && !writesInFlight.get(id) ? written.get(id) : undefined;
         const startedWrites = id ? writesStarted.get(id) : undefined;
         const r = await stack.call(i, k.tool, k.args);
         if (r.ok && id && expected !== undefined && writesStarted.get(id) === startedWrites && !r.text?.includes(expected)) staleReads++;
