@@ -16,7 +16,7 @@ export const failover: Scenario = {
   name: 'failover',
   summary: 'kills the Sentinel (or --topology cluster) master at --down-at; library in process',
   checks: 'no failed request; a new master took over; outage window ≤ --max-outage',
-  defaults: { durationMs: 20_000 },
+  defaults: { durationMs: 20_000, rate: 2_000 },
   async run(ctx) {
     const o = ctx.options;
     if (o.url) throw new Error('failover runs the library in process against a harness deployment; --url does not apply');
