@@ -20,8 +20,9 @@ export default defineConfig({
     {
       name: 'raw',
       setup(build) {
-        build.onResolve({ filter: /\?raw$/ }, (args) => ({ path: require.resolve(args.path.slice(0, -4)), namespace: 'raw' }));
-        build.onLoad({ filter: /.*/, namespace: 'raw' }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'text' }));
+        // the '.txt' suffix keeps esbuild from treating a .css file as a stylesheet
+        build.onResolve({ filter: /\?raw$/ }, (args) => ({ path: `${require.resolve(args.path.slice(0, -4))}.txt`, namespace: 'raw' }));
+        build.onLoad({ filter: /.*/, namespace: 'raw' }, async (args) => ({ contents: await readFile(args.path.slice(0, -4), 'utf8'), loader: 'text' }));
       },
     },
   ],

@@ -12,7 +12,9 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 
 /** x of the percentile curve: number of nines, log10(1 / (1 − p)); 100 is drawn just past 99.999. */
 export function nines(percentile: number): number {
-  return percentile >= 100 ? 5.5 : Math.round(-Math.log10(1 - percentile / 100) * 1000) / 1000;
+  if (percentile >= 100) return 5.5;
+  const v = Math.round(-Math.log10(1 - percentile / 100) * 1000) / 1000;
+  return v === 0 ? 0 : v; // no -0 (JSON has none)
 }
 
 export function chartData(r: Report): { id: string; title: string; data: (number | null)[][] }[] {
