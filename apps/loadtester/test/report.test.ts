@@ -44,7 +44,7 @@ describe('reports', () => {
     await page.goto(pathToFileURL(run.files.html!).href);
     await page.waitForSelector('body[data-charts="3"]', { timeout: 10_000 });
     const drawn = await page.evaluate(() =>
-      (window as unknown as { __charts: { id: string; plot: { data: (number | null)[][] } }[] }).__charts.map((c) => ({ id: c.id, data: c.plot.data.map((s) => Array.from(s)) })),
+      (globalThis as unknown as { __charts: { id: string; plot: { data: (number | null)[][] } }[] }).__charts.map((c) => ({ id: c.id, data: c.plot.data.map((s) => Array.from(s)) })),
     );
     const expected = chartData(run.report);
     expect(drawn.map((c) => c.id)).toEqual(['latency', 'percentiles', 'hitrate']);
