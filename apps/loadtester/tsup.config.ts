@@ -8,9 +8,9 @@ const require = createRequire(import.meta.url);
 // `failover` work from dist; `?raw` imports (uPlot's JS and CSS) are inlined as text at build
 // time so the HTML report needs no CDN.
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
+  entry: ['src/index.ts', 'src/cli.ts', 'src/engine.ts'],
   format: ['esm'],
-  dts: { entry: 'src/index.ts' },
+  dts: { entry: ['src/index.ts', 'src/engine.ts'] },
   sourcemap: true,
   clean: true,
   target: 'node20',
