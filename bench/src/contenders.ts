@@ -56,8 +56,9 @@ export function cacheManager(url: string, layer: Layer): Contender & { clear(): 
   const cache = createCache(stores ? { stores } : {});
   return {
     name: 'cache-manager 7',
-    getOrSet: (k, f) => cache.wrap(k, f, TTL_MS),
-    set: (k, v) => cache.set(k, v, TTL_MS),
+    // own key prefix: cache-manager and cacheable both write bare keyv keys to the same server
+    getOrSet: (k, f) => cache.wrap(`cm:${k}`, f, TTL_MS),
+    set: (k, v) => cache.set(`cm:${k}`, v, TTL_MS),
     clear: () => cache.clear(),
     async close() {
       await cache.disconnect();
@@ -70,8 +71,8 @@ export function cacheable(url: string, layer: Layer): Contender & { clear(): Pro
     layer === 'l1' ? new Cacheable({ ttl: TTL_MS }) : layer === 'l2' ? new Cacheable({ primary: createKeyv(url), ttl: TTL_MS }) : new Cacheable({ secondary: createKeyv(url), ttl: TTL_MS });
   return {
     name: 'cacheable',
-    getOrSet: (k, f) => cache.getOrSet(k, f),
-    set: (k, v) => cache.set(k, v),
+    getOrSet: (k, f) => cache.getOrSet(`ca:${k}`, f),
+    set: (k, v) => cache.set(`ca:${k}`, v),
     clear: () => cache.clear(),
     async close() {
       await cache.disconnect();

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
         return value;
       };
-      await Promise.all(Array.from({ length: 1000 }, () => c.getOrSet('stampede:one', slow)));
+      await Promise.all(Array.from({ length: 1000 }, () => c.getOrSet(`stampede:one:${c.name}`, slow)));
       one[c.name as Column] = n;
     }
     row({ bench: 'stampede: 1000 concurrent getOrSet, 1 process → factory calls', unit: 'calls', values: one, goal: 'stratacache = 1', pass: one.stratacache === 1 });
