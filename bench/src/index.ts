@@ -136,6 +136,7 @@ async function main(): Promise<void> {
       const s = both[0] as Awaited<ReturnType<typeof stratacache>>;
       const nsKey = (i: number): string => s.l2.keys.build('nsb', `n${n}`, { i });
       await fill(n, (i) => s.l2.set(nsKey(i), value, { ttl: '10m' }));
+      await s.l2.invalidateNamespace('nsb', 'warm-up'); // first call loads scripts: not what is measured
       let t = performance.now();
       await s.l2.invalidateNamespace('nsb', `n${n}`);
       vals.stratacache = performance.now() - t;
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       if (n <= 100_000) {
         const bc = (both[1] as ReturnType<typeof bento>).cache.namespace(`n${n}`);
         await fill(n, (i) => bc.set({ key: `k${i}`, value }));
+        await (both[1] as ReturnType<typeof bento>).cache.namespace('warm-up').clear();
         t = performance.now();
         await bc.clear();
         vals.BentoCache = performance.now() - t;
