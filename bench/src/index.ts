@@ -136,11 +136,18 @@ async function main(): Promise<void> {
       const s = both[0] as Awaited<ReturnType<typeof stratacache>>;
       const nsKey = (i: number): string => s.l2.keys.build('nsb', `n${n}`, { i });
       await fill(n, (i) => s.l2.set(nsKey(i), value, { ttl: '10m' }));
+      if ((await s.l2.get(nsKey(n - 1))) === undefined) throw new Error('namespace fill did not land');
       await s.l2.invalidateNamespace('nsb', 'warm-up'); // first call loads scripts: not what is measured
-      let t = performance.now();
-      await s.l2.invalidateNamespace('nsb', `n${n}`);
-      vals.stratacache = performance.now() - t;
-      if ((await s.l2.get(nsKey(0))) !== undefined) throw new Error('namespace invalidation left an entry readable');
+      // median of 5 calls: each bumps the namespace version with the N entries still in Redis
+      const times: number[] = [];
+      let t = 0;
+      for (let r = 0; r < 5; r++) {
+        t = performance.now();
+        await s.l2.invalidateNamespace('nsb', `n${n}`);
+        times.push(performance.now() - t);
+        if (r === 0 && (await s.l2.get(nsKey(0))) !== undefined) throw new Error('namespace invalidation left an entry readable');
+      }
+      vals.stratacache = [...times].sort((x, y) => x - y)[2]!;
       if (n <= 100_000) {
         const bc = (both[1] as ReturnType<typeof bento>).cache.namespace(`n${n}`);
         await fill(n, (i) => bc.set({ key: `k${i}`, value }));
@@ -157,7 +164,7 @@ async function main(): Promise<void> {
           await c.close();
         }
       }
-      row({ bench: `namespace invalidation, ${n.toLocaleString('en')} keys`, unit: 'ms', values: vals, goal: '≤ 5 ms (O(1))', pass: vals.stratacache <= 5, ...(n > 100_000 ? { note: 'peers not run at 1M (filling costs minutes)' } : {}) });
+      row({ bench: `namespace invalidation, ${n.toLocaleString('en')} keys`, unit: 'ms', values: vals, goal: '≤ 5 ms (O(1))', pass: vals.stratacache <= 5, note: `stratacache: median of 5 calls, first ${times[0]!.toFixed(2)} ms${n > 100_000 ? '; peers not run at 1M (filling costs minutes)' : ''}` });
       await plain.flushdb(); // the harness's own server: frees memory between sizes
     }
 

@@ -43,6 +43,8 @@ export function markdown(rows: Row[], meta: { date: string; machine: string; qui
   ];
   for (const r of rows) lines.push(`| ${r.bench} | ${used.map((c) => cell(r, c)).join(' | ')} | ${r.goal} | ${r.pass === undefined ? 'info' : r.pass ? 'met' : '**MISSED**'} |`);
   const missed = rows.filter((r) => r.pass === false);
+  const notes = rows.filter((r) => r.note).map((r) => `- ${r.bench}: ${r.note}`);
+  if (notes.length > 0) lines.push('', ...notes);
   lines.push('');
   lines.push(missed.length === 0 ? 'Every goal was met in this run.' : `Goals missed in this run: ${missed.map((r) => `${r.bench} (goal ${r.goal}${r.note ? `; ${r.note}` : ''})`).join('; ')}.`);
   return lines.join('\n');
