@@ -135,7 +135,11 @@ async function main(): Promise<void> {
       const vals: Row['values'] = {};
       const s = both[0] as Awaited<ReturnType<typeof stratacache>>;
       const nsKey = (i: number): string => s.l2.keys.build('nsb', `n${n}`, { i });
-      await fill(n, (i) => s.l2.set(nsKey(i), value, { ttl: '10m' }));
+      // a write that hit the 200 ms operation timeout on a busy machine is retried: every key lands
+      await fill(n, async (i) => {
+        for (let tries = 0; tries < 5; tries++) if ((await s.l2.set(nsKey(i), value, { ttl: '10m' })).ok) return;
+        throw new Error(`namespace fill: key ${i} not written after 5 tries`);
+      });
       if ((await s.l2.get(nsKey(n - 1))) === undefined) throw new Error('namespace fill did not land');
       await s.l2.invalidateNamespace('nsb', 'warm-up'); // first call loads scripts: not what is measured
       // median of 5 calls: each bumps the namespace version with the N entries still in Redis
@@ -192,10 +196,10 @@ async function main(): Promise<void> {
   log(`\n${md}\n\nwritten: ${base}.json, ${base}.md`);
 }
 
-/** n writes, 256 in flight. */
+/** n writes, 128 in flight. */
 async function fill(n: number, set: (i: number) => Promise<unknown>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: 256 }, async () => {
+  await Promise.all(Array.from({ length: 128 }, async () => {
     while (i < n) await set(i++);
   }));
 }
