@@ -54,6 +54,7 @@ describe('reports', () => {
     expect(drawn[1]!.data[1]!.at(-1)).toBe(run.report.latencyMs.max);
     expect(await page.locator('.uplot canvas').count()).toBe(3);
     expect(await page.locator('#summary').innerText()).toContain(`${run.report.requests} in`);
+    expect(await page.locator('#fault').count()).toBe(0); // zipf has no fault window to shade
     expect(errors).toEqual([]);
     expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
     await page.close();

@@ -89,3 +89,13 @@ describe('options and targets', () => {
     expect(drift([pt(10, 50), pt(10, 50), pt(15, 55), pt(20, 60), pt(20, 60), pt(20, 60)])).toMatchObject({ p99Drift: 2, heapGrowthMb: 10 });
   });
 });
+
+describe('fault window', () => {
+  it('comes from the drill details', async () => {
+    const { faultWindow } = await import('../src/report/report');
+    const base = { durationMs: 4000 } as Parameters<typeof faultWindow>[0];
+    expect(faultWindow({ ...base, details: { downAtMs: 1000, upAtMs: 2500 } })).toEqual({ fromMs: 1000, toMs: 2500, label: 'Redis down' });
+    expect(faultWindow({ ...base, details: { killedAtMs: 1000, outageMs: 300 } })).toMatchObject({ fromMs: 1000, toMs: 1300 });
+    expect(faultWindow({ ...base, details: {} })).toBeNull();
+  });
+});

@@ -4,7 +4,7 @@
 import uplotJs from 'uplot/dist/uPlot.iife.min.js?raw';
 import uplotCss from 'uplot/dist/uPlot.min.css?raw';
 import type { Report } from './report';
-import { summaryLines } from './report';
+import { faultWindow, summaryLines } from './report';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON safe inside <script>. */
@@ -29,6 +29,14 @@ export function chartData(r: Report): { id: string; title: string; data: (number
 const PAGE_SCRIPT = `
 (function () {
   var charts = JSON.parse(document.getElementById('chart-data').textContent);
+  var fault = JSON.parse(document.getElementById('fault-data').textContent);
+  // shades the fault window (redis-down, failover) on the time charts
+  var shade = function (u) {
+    if (!fault) return;
+    var x0 = u.valToPos(fault.fromMs / 1000, 'x', true), x1 = u.valToPos(fault.toMs / 1000, 'x', true);
+    u.ctx.save(); u.ctx.fillStyle = 'rgba(254,202,202,0.5)';
+    u.ctx.fillRect(x0, u.bbox.top, Math.max(2, x1 - x0), u.bbox.height); u.ctx.restore();
+  };
   var width = Math.min(1000, document.body.clientWidth - 32);
   var fmtNines = function (u, vals) { return vals.map(function (v) { return v >= 5.5 ? 'max' : (100 - 100 * Math.pow(10, -v)).toPrecision(Math.max(2, Math.ceil(v) + 1)) + '%'; }); };
   var specs = {
@@ -39,6 +47,7 @@ const PAGE_SCRIPT = `
   window.__charts = charts.map(function (c) {
     var el = document.getElementById('chart-' + c.id);
     var opts = Object.assign({ title: c.title, width: width, height: 300 }, specs[c.id]);
+    if (c.id !== 'percentiles') opts.hooks = { drawClear: [shade] };
     var u = new uPlot(opts, c.data, el);
     return { id: c.id, title: c.title, data: c.data, plot: u };
   });
@@ -71,11 +80,13 @@ table{border-collapse:collapse;margin:8px 0 16px}th,td{text-align:left;padding:3
 <h1>stratacache-load · ${esc(r.scenario)} · <span class="${r.check.passed ? 'pass' : 'fail'}">${r.check.passed ? 'PASS' : 'FAIL'}</span></h1>
 <table id="summary">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
 ${details ? `<h2>Scenario details</h2><table id="details">${details}</table>` : ''}
+${faultWindow(r) ? `<p id="fault">Shaded on the time charts: ${esc(faultWindow(r)!.label)}, ${faultWindow(r)!.fromMs}–${faultWindow(r)!.toMs} ms.</p>` : ''}
 <section id="chart-latency"></section>
 <section id="chart-percentiles"></section>
 <section id="chart-hitrate"></section>
 <pre id="text-summary">${esc(summaryLines(r).join('\n'))}</pre>
 <script id="chart-data" type="application/json">${scriptJson(chartData(r))}</script>
+<script id="fault-data" type="application/json">${scriptJson(faultWindow(r))}</script>
 <script id="report-data" type="application/json">${scriptJson(r)}</script>
 <script>${uplotJs.replace(/<\/script/gi, '<\\/script')}</script>
 <script>${PAGE_SCRIPT}</script>

@@ -64,6 +64,17 @@ export function buildReport(scenario: string, startedAt: Date, options: RunOptio
   };
 }
 
+/** The fault window of a drill (redis-down, failover), ms since the run started; null otherwise. */
+export function faultWindow(r: Report): { fromMs: number; toMs: number; label: string } | null {
+  const d = r.details;
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+  const down = num(d['downAtMs']);
+  if (down !== undefined) return { fromMs: down, toMs: num(d['upAtMs']) ?? r.durationMs, label: 'Redis down' };
+  const killed = num(d['killedAtMs']);
+  if (killed !== undefined) return { fromMs: killed, toMs: killed + (num(d['outageMs']) ?? 0), label: 'master killed → outage' };
+  return null;
+}
+
 /** The terminal summary; its last line is the verdict with the reason. */
 export function summaryLines(r: Report): string[] {
   const l = r.latencyMs;

@@ -1,6 +1,6 @@
 // The main chart (latency over time: p50 and p99 per interval, errors marked) as a standalone SVG,
 // for the PNG (rendered by @resvg/resvg-js, whose binary ships in its npm package).
-import type { Report } from './report';
+import { faultWindow, type Report } from './report';
 
 const W = 960;
 const H = 420;
@@ -32,11 +32,16 @@ export function latencySvg(r: Report): string {
     const t = (xMax * k) / 5;
     grid.push(`<text x="${x(t)}" y="${H - PAD.b + 18}" text-anchor="middle" font-size="12" fill="#374151">${(t / 1000).toFixed(1)} s</text>`);
   }
+  const fw = faultWindow(r);
+  const band = fw
+    ? `<rect x="${x(fw.fromMs)}" y="${PAD.t}" width="${Math.max(2, x(Math.min(fw.toMs, xMax)) - x(fw.fromMs))}" height="${H - PAD.t - PAD.b}" fill="#fecaca" fill-opacity="0.5"/><text x="${x(fw.fromMs) + 4}" y="${PAD.t + 14}" font-size="12" fill="#991b1b">${esc(fw.label)}</text>`
+    : '';
   const errs = s.filter((p) => p.errors > 0).map((p) => `<circle cx="${x(p.tMs)}" cy="${y(p.p99Ms)}" r="4" fill="#dc2626"/>`);
   const title = `${r.scenario}: latency over time (ms) — p50 ${r.latencyMs.p50}, p99 ${r.latencyMs.p99}, ${r.throughputRps} req/s, ${r.check.passed ? 'PASS' : 'FAIL'}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">
 <rect width="${W}" height="${H}" fill="#ffffff"/>
 <text x="${PAD.l}" y="28" font-size="16" fill="#111827">${esc(title)}</text>
+${band}
 ${grid.join('\n')}
 <line x1="${PAD.l}" x2="${PAD.l}" y1="${PAD.t}" y2="${H - PAD.b}" stroke="#9ca3af"/>
 <line x1="${PAD.l}" x2="${W - PAD.r}" y1="${H - PAD.b}" y2="${H - PAD.b}" stroke="#9ca3af"/>
