@@ -28,6 +28,21 @@ strata_need_redis() {
   fi
 }
 
+# Best effort: Debian's chromium for the browser checks (apps/loadtester opens its HTML report in
+# it with playwright-core); a test that needs it says so and skips when it could not be installed.
+strata_want_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  echo "[setup] chromium not found: installing Debian package chromium (browser checks)" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    $sudo apt-get update -qq >/dev/null && \
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || true
+  fi
+  [ -x /usr/bin/chromium ] || echo "[setup] chromium could not be installed: browser checks will be skipped" >&2
+  return 0
+}
+
 strata_install() {
   if [ -n "${CI:-}" ]; then
     pnpm install --frozen-lockfile --reporter=append-only
@@ -37,5 +52,5 @@ strata_install() {
 }
 
 strata_need_pnpm
-if [ "${1:-}" = "--redis" ]; then strata_need_redis; fi
+if [ "${1:-}" = "--redis" ]; then strata_need_redis; strata_want_chromium; fi
 strata_install
