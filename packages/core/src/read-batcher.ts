@@ -18,6 +18,12 @@ interface Waiter {
  * reply is matched by position); a failed batch rejects every caller of that batch (the guarded
  * store turns that into a miss), and each caller keeps its own deadline (the guard's `opTimeout`),
  * so a hung server costs every caller of a batch at most that.
+ *
+ * Order with the client's other commands: a read never overtakes a command issued before it on the
+ * same client. ioredis' auto-pipelining holds commands back (until `setImmediate`, or until the
+ * previous pipeline of the node returned); while any is held back, reads join that queue
+ * (`getBuffer` / `mgetBuffer`) instead of being written directly, so a fire-and-forget `SET`
+ * followed by a `GET` of the same key still reads the new value.
  */
 export class ReadBatcher {
   private inFlight = 0;
@@ -50,11 +56,22 @@ export class ReadBatcher {
     });
   }
 
+  /** Whether the client holds auto-pipelined commands not yet written (ioredis internals; absent = none). */
+  private heldBack(): boolean {
+    const held = (this.client as unknown as { _autoPipelines?: Map<string, unknown> })._autoPipelines;
+    return held !== undefined && held.size > 0;
+  }
+
   private send(name: 'get' | 'mget', keys: string[]): Promise<unknown> {
     this.inFlight++;
-    const cmd = new Command(name, keys, { replyEncoding: null, keyPrefix: this.keyPrefix });
-    void this.client.sendCommand(cmd);
-    const p = cmd.promise as Promise<unknown>;
+    let p: Promise<unknown>;
+    if (this.heldBack()) {
+      p = name === 'get' ? this.client.getBuffer(keys[0] as string) : this.client.mgetBuffer(keys);
+    } else {
+      const cmd = new Command(name, keys, { replyEncoding: null, keyPrefix: this.keyPrefix });
+      void this.client.sendCommand(cmd);
+      p = cmd.promise as Promise<unknown>;
+    }
     p.then(this.done, this.done);
     return this.monitor.track(p);
   }

@@ -144,3 +144,24 @@ describe('Cluster: slot-grouped mget/mset and per-slot coalescing', () => {
     }
   });
 });
+
+describe('order with the client’s other commands', () => {
+  it('a read issued after a fire-and-forget write reads the new value (never overtakes it)', async () => {
+    const store = new RedisStore(server.url);
+    try {
+      await store.ping();
+      for (let i = 0; i < 200; i++) {
+        void store.set('ord:k', Buffer.from(`v${i}`));
+        expect((await store.get('ord:k'))?.toString()).toBe(`v${i}`);
+        // and with a read already in flight (the batch path)
+        const first = store.get('ord:other');
+        void store.set('ord:k', Buffer.from(`w${i}`));
+        const second = store.get('ord:k');
+        await first;
+        expect((await second)?.toString()).toBe(`w${i}`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
