@@ -217,10 +217,16 @@ export class CacheService {
 
   /**
    * Writes a ready envelope (for upper layers such as tiered) with an explicit physical TTL in ms.
-   * Subject to `maxItemSize`; never rejects for store failures.
+   * Subject to `maxItemSize`; never rejects for store failures. Not `async`: the promise is the write
+   * path's own, already settled when the value is refused (too large, not encodable) — tiered's L2
+   * writer tells "refused" from "accepted" before its first await.
    */
-  async setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
-    return this.writes.setEntry(this.key(key), entry, physicalTtlMs);
+  setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
+    try {
+      return this.writes.setEntry(this.key(key), entry, physicalTtlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
