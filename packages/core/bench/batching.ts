@@ -51,8 +51,8 @@ export async function runBatchingBench(url: string, out: (label: string, text: s
       (conc[j] as number[]).push(await concOps(40_000, 64, (fns[j] as [string, (k: string) => Promise<unknown>])[1], keys));
     }
   }
-  for (let j = 0; j < fns.length; j++) {
-    out(`${(fns[j] as [string])[0]}`, `sequential ${median(seq[j] as number[]).toFixed(1)} µs/get, 64 in flight ${(median(conc[j] as number[]) / 1000).toFixed(1)}k gets/s`);
+  for (const [j, [label]] of fns.entries()) {
+    out(label, `sequential ${median(seq[j] as number[]).toFixed(1)} µs/get, 64 in flight ${(median(conc[j] as number[]) / 1000).toFixed(1)}k gets/s`);
   }
   await Promise.all([adaptive.close(), pipeline.close()]);
   rawNoPipe.disconnect();
