@@ -1,0 +1,4 @@
+export { strataAdmin, type StrataAdminOptions, type StrataAdminDecoration } from './admin-plugin';
+export { adminCache, type AdminCache, type AdminInvalidateTarget } from './admin/cache-port';
+export { parseTokens, REDACT_PATHS, MIN_TOKEN_LENGTH, type AdminRole, type AdminToken } from './admin/auth';
+export type { AdminWarming } from './admin/warming';
