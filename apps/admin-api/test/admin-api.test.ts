@@ -68,7 +68,7 @@ describe('the process', () => {
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const readToken = await waitFor(() => /read  token (\S+)/.exec(out)?.[1], { timeoutMs: 60_000, intervalMs: 100, message: `no token printed:\n${out}` });
+      const readToken = await waitFor(() => /read {2}token (\S+)/.exec(out)?.[1], { timeoutMs: 60_000, intervalMs: 100, message: `no token printed:\n${out}` });
       expect(out).toContain(`dashboard   http://127.0.0.1:${port}/cache/dashboard`);
       const r = await fetch(`http://127.0.0.1:${port}/cache/health`, { headers: { authorization: `Bearer ${readToken}` } });
       expect(r.status).toBe(200);
