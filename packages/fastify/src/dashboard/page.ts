@@ -27,6 +27,7 @@ export function dashboardHtml(prefix: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>stratacache dashboard</title>
+<link rel="icon" href="data:,">
 </head>
 <body data-prefix="${esc(prefix)}">
 <div id="app"><noscript>The dashboard needs JavaScript.</noscript></div>
