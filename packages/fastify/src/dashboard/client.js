@@ -138,7 +138,7 @@ const fmtTime = (t) => new Date(t).toLocaleTimeString();
 const pct = (x) => (x * 100).toFixed(1) + ' %';
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
-function chart(id, series, data) {
+function chart(id, series, data, axes) {
   const el = document.getElementById('chart-' + id);
   const width = Math.max(280, el.clientWidth - 8);
   const existing = state.charts[id];
@@ -152,7 +152,7 @@ function chart(id, series, data) {
     width,
     height: 200,
     series: [{}, ...series.map((s, i) => ({ stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, ...s }))],
-    axes: [{}, { size: 50 }],
+    axes: axes || [{}, { size: 50 }],
     legend: { live: false },
   };
   state.charts[id] = new uPlot(opts, data, el);
@@ -196,7 +196,7 @@ function render(d) {
   chart('latency', latSeries, [xs, ...lat]);
   const tl = d.timeline || [];
   const tx = tl.map((p) => p.t / 1000);
-  chart('memory', [{ label: 'memory MB' }, { label: 'keys', scale: 'keys' }], [tx, tl.map((p) => (p.usedMemory == null ? null : p.usedMemory / 1048576)), tl.map((p) => (p.keys == null ? null : p.keys))]);
+  chart('memory', [{ label: 'memory MB' }, { label: 'keys', scale: 'keys' }], [tx, tl.map((p) => (p.usedMemory == null ? null : p.usedMemory / 1048576)), tl.map((p) => (p.keys == null ? null : p.keys))], [{}, { size: 50, label: 'MB' }, { scale: 'keys', side: 1, size: 60, label: 'keys', grid: { show: false } }]);
   const names = [...new Set(tl.flatMap((p) => Object.keys(p.circuits)))].slice(0, 6);
   const level = { closed: 0, 'half-open': 1, half_open: 1, open: 2 };
   chart('breaker', names.length ? names.map((n) => ({ label: n, paths: uPlot.paths.stepped({ align: 1 }) })) : [{ label: 'no breaker' }], [tx, ...(names.length ? names.map((n) => tl.map((p) => (p.circuits[n] === undefined ? null : (level[p.circuits[n]] ?? 2)))) : [tx.map(() => null)])]);
