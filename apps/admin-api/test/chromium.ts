@@ -12,7 +12,7 @@ export function ensureChromium(): string {
     run(['apt-get', 'update', '-qq']);
     run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'chromium']);
   } catch (err) {
-    throw new Error(`chromium is required for the dashboard test: install it with 'apt-get install -y chromium' (${(err as Error).message})`);
+    throw new Error(`chromium is required for the dashboard test: install it with 'apt-get install -y chromium' (${(err as Error).message})`, { cause: err });
   }
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium did not provide ${CHROMIUM}`);
   return CHROMIUM;

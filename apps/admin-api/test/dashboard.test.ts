@@ -59,7 +59,7 @@ describe('dashboard in headless Chromium (Debian chromium, real Redis)', () => {
 
     const trend = await api('/cache/trends?range=1h');
     const charts = await page.evaluate(() => {
-      const c = (window as any).strataDashboard.charts;
+      const c = (globalThis as any).strataDashboard.charts;
       return Object.fromEntries(Object.entries(c).map(([k, u]: [string, any]) => [k, u.data.map((s: ArrayLike<unknown>) => Array.from(s))]));
     });
     // by timestamp (a minute may turn between the page's read and ours)

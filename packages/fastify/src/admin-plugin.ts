@@ -10,6 +10,7 @@ import { adminCache, type AdminCache } from './admin/cache-port';
 import { bearer, TokenTable, type AdminRole, type AdminToken } from './admin/auth';
 import { adminErrorHandler, registerAdminRoutes, type AdminSources } from './admin/routes';
 import { BreakerTimeline } from './admin/timeline';
+import { registerLive } from './admin/live';
 import type { AdminWarming } from './admin/warming';
 import { registerDashboard } from './dashboard/page';
 
@@ -34,6 +35,8 @@ export interface StrataAdminOptions {
   /** Dashboard auto-refresh (default 30 000 ms) and the breaker / memory sampling period (default 10 000 ms, 0 = only on reads). */
   refreshMs?: number;
   sampleMs?: number;
+  /** Period of the live numbers on `<prefix>/dashboard/events` (server-sent events; default 2000 ms). */
+  liveMs?: number;
   /** Stop alerts / adaptive TTL and close analytics (and `cache.close()` if any) when Fastify closes (default false: the caller owns them). */
   close?: boolean;
 }
@@ -140,7 +143,13 @@ const adminPlugin: FastifyPluginAsync<StrataAdminOptions> = async (app, opts) =>
       route.onRequest = [...(prev === undefined ? [] : Array.isArray(prev) ? prev : [prev]), authHook] as typeof route.onRequest;
     });
 
-    await scope.register(async (routes) => registerAdminRoutes(routes, sources), { prefix });
+    await scope.register(
+      async (routes) => {
+        registerAdminRoutes(routes, sources);
+        registerLive(routes, opts.analytics, opts.liveMs ?? 2_000);
+      },
+      { prefix },
+    );
     registerDashboard(scope, prefix);
     if (opts.metricsPath !== false) {
       const a = opts.analytics;

@@ -58,6 +58,7 @@ async function login(token) {
     sessionStorage.setItem(TOKEN_KEY, token);
     renderShell();
     await refresh();
+    void live();
   } catch (err) {
     sessionStorage.removeItem(TOKEN_KEY);
     renderLogin(err.status === 401 ? 'Unknown token.' : 'Login failed: ' + err.message);
@@ -69,6 +70,7 @@ function logout() {
   state.token = '';
   state.role = undefined;
   clearTimeout(state.timer);
+  if (state.live) state.live.abort();
   renderLogin();
 }
 
@@ -98,6 +100,7 @@ function renderShell() {
       h('h1', { text: 'stratacache' }),
       h('span', { id: 'role', class: 'badge ' + state.role, text: state.role + ' token' }),
       h('span', { id: 'updated', class: 'muted' }),
+      h('span', { id: 'live', class: 'muted' }),
       h('span', { id: 'status' }),
       h('button', { id: 'refresh', on: { click: () => refresh() }, text: 'Refresh' }),
       h('button', { id: 'logout', on: { click: logout }, text: 'Log out' }),
@@ -216,6 +219,45 @@ function render(d) {
   table('invalidations', ['when', 'kind', 'what', 'count', 'by'], (d.invalidations || []).slice(0, 10).map((r) => [fmtTime(r.at), r.kind, h('code', { text: String(r.target) }), String(r.count), String(r.who)]), 'No invalidations yet.');
   const w = d.warming && d.warming.queue;
   table('warming', ['', ''], w ? Object.entries(w).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]) : [], 'Warming is not configured.');
+}
+
+// live numbers between refreshes: server-sent events read with fetch (it can send the bearer header)
+async function live() {
+  if (state.live) state.live.abort();
+  const ac = new AbortController();
+  state.live = ac;
+  try {
+    const res = await fetch(prefix + '/dashboard/events', { headers: { authorization: 'Bearer ' + state.token }, signal: ac.signal });
+    if (!res.ok || !res.body) return;
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const msg = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = msg.split('\n').find((l) => l.startsWith('data: '));
+        if (data) onLive(JSON.parse(data.slice(6)));
+      }
+    }
+  } catch {
+    // aborted or the server went away: the periodic refresh goes on
+  }
+}
+
+function onLive(o) {
+  const set = (id, v) => { const el = document.querySelector('#' + id + ' .value'); if (el) el.textContent = v; };
+  set('stat-requests', String(o.requests));
+  set('stat-hitrate', pct(o.hitRate));
+  set('stat-origin-p99', o.p99.origin.toFixed(1) + ' ms');
+  const states = Object.values(o.circuits || {});
+  if (states.length) set('stat-breakers', states.some((s) => s !== 'closed') ? states.filter((s) => s !== 'closed').length + ' not closed' : 'all closed');
+  const live = document.getElementById('live');
+  if (live) live.textContent = 'live ' + fmtTime(o.t);
 }
 
 async function refresh() {
