@@ -26,7 +26,10 @@ beforeAll(async () => {
   );
   url = await server.listen();
   // traffic: 150 distinct misses (hit rate < 50 % with >= 100 requests fires the alert), then hits
-  for (let i = 0; i < 150; i++) await server.cache.getOrSet(`jobs:get:${i}`, async () => ({ id: i }), { ttl: '10m', tags: ['jobs'] });
+  for (let i = 0; i < 150; i++) {
+    // a few slow origin calls, so the latency chart has an origin curve
+    await server.cache.getOrSet(`jobs:get:${i}`, async () => (i % 10 === 0 ? new Promise((r) => setTimeout(() => r({ id: i }), 5 + (i % 30))) : { id: i }), { ttl: '10m', tags: ['jobs'] });
+  }
   for (let i = 0; i < 60; i++) await server.cache.getOrSet(`contacts:get:${i % 4}`, async () => ({ id: i }), { ttl: '10m' });
   await server.cache.invalidateTag('jobs');
   await server.cache.invalidateNamespace('contacts');
