@@ -27,7 +27,8 @@ describe('BullMQ across processes', () => {
     const [a, b] = [worker(env), worker(env)];
     await Promise.all([a.ready, b.ready]);
     // hammer: both processes' start-up sets plus repeated warms of every key from here
-    const svc = new CacheService({ store: new RedisStore(client(redis.port), { ownsClient: true }), prefix: 'xp1' });
+    const store = new RedisStore(client(redis.port), { ownsClient: true });
+    const svc = new CacheService({ store, prefix: 'xp1' });
     const producer = new Warmer({ cache: svc, redis: redis.url, prefix: 'xp1:q', worker: false });
     const keys = Array.from({ length: 120 }, (_, i) => `item:get:${i}`);
     producer.declare(keys.map((key) => ({ key, factory: () => 'never here', atStart: false })));
@@ -49,6 +50,7 @@ describe('BullMQ across processes', () => {
     expect((await producer.failed()).length).toBe(0);
     await producer.close();
     await svc.close();
+    await store.close();
     a.proc.kill('SIGTERM');
     b.proc.kill('SIGTERM');
     expect(await a.exited).toBe(0);
@@ -70,7 +72,8 @@ describe('BullMQ across processes', () => {
     a.proc.kill('SIGKILL');
     await a.exited;
     await r.del('t:run:xp2:item:get:slow'); // A's marker dies with A
-    const svc = new CacheService({ store: new RedisStore(client(redis.port), { ownsClient: true }), prefix: 'xp2' });
+    const store = new RedisStore(client(redis.port), { ownsClient: true });
+    const svc = new CacheService({ store, prefix: 'xp2' });
     const v = await waitFor(() => svc.get<string>('item:get:slow'), { timeoutMs: 15_000, intervalMs: 50 });
     expect(v).toBe(`xp2:item:get:slow@${String(b.proc.pid)}`);
     const took = Date.now() - t0;
@@ -79,6 +82,7 @@ describe('BullMQ across processes', () => {
     b.proc.kill('SIGTERM');
     expect(await b.exited).toBe(0);
     await svc.close();
+    await store.close();
     r.disconnect();
     console.log(`SIGKILL → taken over and warmed by the other worker in ${took} ms (lockDuration 1 s, stalledInterval 0.5 s)`);
   });
