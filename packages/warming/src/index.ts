@@ -4,7 +4,6 @@ export { WARMING_DEFAULTS, MAX_ORIGINS, MAX_CONCURRENCY, MAX_ATTEMPTS, DEFAULT_O
 export { MAX_ENTRIES, MAX_LOADERS } from './entries';
 export { MAX_EARLY_FINISHES } from './startup-tracker';
 export { CONTROL_QUEUE } from './bull-runner';
-export { pickCandidates, SMART_SCHEDULE } from './smart';
 export { WarmingOptionsError, UnknownWarmKeyError, WarmWriteError, WarmerClosedError } from './errors';
 export type {
   WarmCache,

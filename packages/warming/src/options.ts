@@ -110,7 +110,7 @@ export interface ResolvedOptions {
 
 function int(v: unknown, name: string, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new WarmingOptionsError(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new WarmingOptionsError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
   return v;
 }
 
