@@ -23,7 +23,7 @@ export class BullRunner implements WarmRunner {
   private readonly events: QueueEvents[] = [];
   private readonly clients: Redis[] = [];
   private readonly shared: Redis;
-  private readonly active = new Map<string, { job: Job; token: string | undefined }>();
+  private readonly active = new Map<string, { job: Job; token: string | undefined; handBack: (err: Error) => void }>();
 
   constructor(
     private readonly redis: string | RedisOptions | Redis,
@@ -69,9 +69,11 @@ export class BullRunner implements WarmRunner {
       const w = new Worker<WarmJobData>(
         origin.name,
         async (job, token) => {
-          this.active.set(job.id!, { job, token });
+          let handBack: (err: Error) => void = () => undefined;
+          const handedBack = new Promise<never>((_, reject) => (handBack = reject));
+          this.active.set(job.id!, { job, token, handBack });
           try {
-            await handler(job.data, job.attemptsMade + 1);
+            await Promise.race([handler(job.data, job.attemptsMade + 1), handedBack]);
           } catch (err) {
             if (err instanceof UnknownWarmKeyError) throw new UnrecoverableError(err.message);
             throw err;
@@ -157,8 +159,11 @@ export class BullRunner implements WarmRunner {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      await Promise.all([...this.active.values()].map(({ job, token }) => job.moveToWait(token).catch((err: unknown) => this.onError(err, 'close.handBack'))));
-      await Promise.all(this.workers.map((w) => w.close(true).catch(() => undefined)));
+      // Back to `wait` (lock released) for another worker; the processor stops waiting for the factory.
+      const running = [...this.active.values()];
+      await Promise.all(running.map(({ job, token }) => job.moveToWait(token).catch((err: unknown) => this.onError(err, 'close.handBack'))));
+      for (const r of running) r.handBack(new Error('handed back at shutdown'));
+      await Promise.race([Promise.all(this.workers.map((w) => w.close())), new Promise((r) => setTimeout(r, 1_000).unref())]);
     }
     await Promise.all([...this.events, ...this.queues.values(), this.control].map((x) => x.close().catch(() => undefined)));
     await Promise.all(this.clients.map((c) => c.quit().catch(() => c.disconnect())));

@@ -148,6 +148,47 @@ describe.each(modes)('%s', (mode) => {
     expect(after.failed.length).toBe(1);
   });
 
+  it('scheduled refresh rewrites declared keys before they expire (every < ttl), one tick per interval for every process', async () => {
+    const s = await setup();
+    let n = 0;
+    s.warmer.declare({ key: 'price:get:eur', factory: () => ++n, ttl: 1_500, every: 300 });
+    expect(() => s.warmer.declare({ key: 'price:get:usd', factory: () => 1, ttl: 300, every: 300 })).toThrow(/shorter than ttl/);
+    await s.warmer.ready('5s');
+    await delay(1_700);
+    // past the first value's ttl: still a hit, and refreshed several times
+    expect(await s.tier.service.get<number>('price:get:eur')).toBeGreaterThanOrEqual(4);
+    expect(n).toBeLessThanOrEqual(8);
+    await s.close();
+  });
+
+  it('close() lets a running job finish within the timeout, and resolves in bounded time when it does not', async () => {
+    const s = await setup();
+    let finished = false;
+    s.warmer.declare({ key: 'slow:get:1', factory: () => delay(150).then(() => (finished = true)), ttl: '1m' });
+    await s.warmer.start();
+    await delay(60);
+    await s.warmer.close(2_000);
+    expect(finished).toBe(true);
+    expect(await s.tier.service.get('slow:get:1')).toBe(true);
+    const s2 = await setup();
+    s2.warmer.declare({ key: 'slow:get:2', factory: () => delay(5_000), ttl: '1m' });
+    await s2.warmer.start();
+    await delay(60);
+    const t0 = Date.now();
+    await s2.warmer.close(200);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    if (mode === 'bullmq') {
+      // handed back to `wait` with its lock released: another worker takes it at once (not after the 30 s lock)
+      const w3 = new Warmer({ cache: s2.tier.cache, redis: redis.url, prefix: `${s2.prefix}:q` });
+      w3.declare({ key: 'slow:get:2', factory: () => 'taken over', ttl: '1m', atStart: false });
+      await w3.start();
+      expect(await waitFor(() => s2.tier.service.get('slow:get:2'), { timeoutMs: 3_000 })).toBe('taken over');
+      await w3.close(1_000);
+    }
+    await s2.tier.close();
+    await expect(s2.warmer.warm('slow:get:2')).rejects.toMatchObject({ code: 'E_WARMING_CLOSED' });
+  });
+
   it('smart warming picks the most-missed keys of the top-K that a loader can load, within the per-minute budget', async () => {
     const top = [
       { key: 'PFX:product:get:1', requests: 50, misses: 20 },
@@ -166,5 +207,21 @@ describe.each(modes)('%s', (mode) => {
     expect(loaded.slice(0, 2).map((k) => k.slice(s.prefix.length + 1)).sort()).toEqual(['product:get:1', 'product:get:3']);
     loaded = [];
     await s.close();
+  });
+});
+
+describe('options', () => {
+  const cache = { set: async () => ({ ok: true as const }) };
+  it('are validated with a message naming the option', () => {
+    expect(() => new Warmer({ cache, concurrency: 0 })).toThrow(/concurrency must be an integer in 1..1024/);
+    expect(() => new Warmer({ cache, attempts: 101 })).toThrow(/attempts/);
+    expect(() => new Warmer({ cache, backoff: { jitter: 2 } })).toThrow(/jitter/);
+    expect(() => new Warmer({ cache, rateLimit: { max: 0, duration: 1_000 } })).toThrow(/rateLimit.max/);
+    expect(() => new Warmer({ cache, origins: { 'bad name': {} } })).toThrow(/origin name/);
+    expect(() => new Warmer({ cache, smart: { source: { topKeys: () => [] }, every: '2m' } })).toThrow(/at most 1 minute/);
+    expect(() => new Warmer({ cache: {} as never })).toThrow(/cache must have set/);
+    const w = new Warmer({ cache });
+    expect(() => w.declare({ key: 'a', factory: () => 1, origin: 'nope' })).toThrow(/unknown origin/);
+    expect(() => w.declare({ key: 'a', factory: () => 1, every: 1_000, cron: '* * * * *' })).toThrow(/not both/);
   });
 });
