@@ -131,11 +131,14 @@ export type WarmUpRegistry = (instance: object, tasks: readonly WarmUpTask[]) =>
 let warmUpRegistry: WarmUpRegistry | undefined;
 
 /**
- * Installs (or with `undefined` removes) the scheduler `warmUp()` hands its methods to. Core never
- * imports the layer above: `@stratacache/warming`'s `Warmer.start()` installs itself here.
+ * Installs (or with `undefined` removes) the scheduler `warmUp()` hands its methods to, and returns
+ * the one installed before. Core never imports the layer above: `@stratacache/warming`'s
+ * `Warmer.start()` installs itself here and restores the previous one on `close()`.
  */
-export function setWarmUpRegistry(registry: WarmUpRegistry | undefined): void {
+export function setWarmUpRegistry(registry: WarmUpRegistry | undefined): WarmUpRegistry | undefined {
+  const previous = warmUpRegistry;
   warmUpRegistry = registry;
+  return previous;
 }
 
 /**
