@@ -1,4 +1,4 @@
-import { setWarmUpRegistry, toMs, type Duration, type WarmUpReport, type WarmUpTask } from '@stratacache/core';
+import { setWarmUpRegistry, toMs, type Duration, type WarmUpRegistry, type WarmUpReport, type WarmUpTask } from '@stratacache/core';
 import { BullRunner } from './bull-runner';
 import { EntryRegistry } from './entries';
 import { UnknownWarmKeyError, WarmerClosedError, WarmingOptionsError, WarmWriteError } from './errors';
@@ -26,7 +26,8 @@ export class Warmer {
   private readonly listeners = new Set<(e: WarmerEvent) => void>();
   private readonly startup = new StartupTracker((p) => this.emit({ type: 'progress', progress: p }));
   private unsubscribe: (() => void) | undefined;
-  private warmUpInstalled = false;
+  private warmUpRegistry: WarmUpRegistry | undefined;
+  private previousRegistry: WarmUpRegistry | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
 
@@ -77,8 +78,8 @@ export class Warmer {
     if (this.options.rewarmOnInvalidate && typeof this.cache.on === 'function') {
       this.unsubscribe = this.cache.on('invalidate', (e) => this.onInvalidate(e));
     }
-    setWarmUpRegistry((_instance, tasks) => this.runTasks(tasks));
-    this.warmUpInstalled = true;
+    this.warmUpRegistry = (_instance, tasks) => this.runTasks(tasks);
+    this.previousRegistry = setWarmUpRegistry(this.warmUpRegistry);
     const keys = [...this.registry.entries].filter(([, e]) => e.atStart !== false).map(([k]) => k);
     await this.enqueueStart(keys);
   }
@@ -229,7 +230,11 @@ export class Warmer {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
-    if (this.warmUpInstalled) setWarmUpRegistry(undefined);
+    if (this.warmUpRegistry !== undefined) {
+      // restore the registry we replaced, unless another Warmer installed itself since
+      const current = setWarmUpRegistry(this.previousRegistry);
+      if (current !== this.warmUpRegistry) setWarmUpRegistry(current);
+    }
     await this.started?.catch(() => undefined);
     await this.runner.close(timeout === undefined ? this.options.shutdownTimeoutMs : toMs(timeout, 'close.timeout'));
     this.startup.close();
