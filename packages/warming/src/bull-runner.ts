@@ -154,7 +154,7 @@ export class BullRunner implements WarmRunner {
   async close(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
-      Promise.all(this.workers.map((w) => w.close())).then(() => false),
+      Promise.all(this.workers.map((w) => w.close().catch(() => undefined))).then(() => false),
       new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
     ]);
     clearTimeout(timer);
@@ -165,7 +165,17 @@ export class BullRunner implements WarmRunner {
       for (const r of running) r.handBack(new Error('handed back at shutdown'));
       await Promise.race([Promise.all(this.workers.map((w) => w.close())), new Promise((r) => setTimeout(r, 1_000).unref())]);
     }
-    await Promise.all([...this.events, ...this.queues.values(), this.control].map((x) => x.close().catch(() => undefined)));
-    await Promise.all(this.clients.map((c) => c.quit().catch(() => c.disconnect())));
+    // bounded: a Redis that does not answer must not hold the shutdown
+    await within(Promise.all([...this.events, ...this.queues.values(), this.control].map((x) => x.close().catch(() => undefined))), CLOSE_GRACE_MS);
+    await within(Promise.all(this.clients.map((c) => c.quit().catch(() => undefined))), CLOSE_GRACE_MS);
+    for (const c of this.clients) c.disconnect();
   }
+}
+
+/** How long closing queues and connections may take after the workers stopped, before connections are dropped. */
+export const CLOSE_GRACE_MS = 1_000;
+
+function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
 }

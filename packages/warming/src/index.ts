@@ -3,7 +3,7 @@ export type { WarmerOptions, RateLimit, OriginOptions, SmartOptions } from './op
 export { WARMING_DEFAULTS, MAX_ORIGINS, MAX_CONCURRENCY, MAX_ATTEMPTS, DEFAULT_ORIGIN, backoffMs } from './options';
 export { MAX_ENTRIES, MAX_LOADERS } from './entries';
 export { MAX_EARLY_FINISHES } from './startup-tracker';
-export { CONTROL_QUEUE } from './bull-runner';
+export { CONTROL_QUEUE, CLOSE_GRACE_MS } from './bull-runner';
 export { WarmingOptionsError, UnknownWarmKeyError, WarmWriteError, WarmerClosedError } from './errors';
 export type {
   WarmCache,

@@ -29,6 +29,7 @@ export class Warmer {
   private warmUpRegistry: WarmUpRegistry | undefined;
   private previousRegistry: WarmUpRegistry | undefined;
   private started: Promise<void> | undefined;
+  private readonly scheduled = new Set<string>();
   private closed = false;
 
   constructor(options: WarmerOptions) {
@@ -45,7 +46,10 @@ export class Warmer {
     for (const e of list) {
       const key = this.registry.declare(e);
       if (!this.options.origins.has(e.origin ?? 'default')) throw new WarmingOptionsError(`${e.key}: unknown origin ${String(e.origin)}`);
-      if (this.started !== undefined && e.atStart !== false) void this.started.then(() => this.enqueueStart([key]));
+      if (this.started !== undefined && e.atStart !== false) void this.started.then(() => this.enqueueStart([key]), () => undefined);
+    }
+    if (this.started !== undefined) {
+      void this.started.then(() => this.scheduleNew()).catch((error: unknown) => this.emit({ type: 'error', error, where: 'schedule' }));
     }
     return this;
   }
@@ -68,24 +72,35 @@ export class Warmer {
   }
 
   private async doStart(): Promise<void> {
+    // counted before anything waits on Redis, so a ready() deadline during start reports them pending
+    const keys = [...this.registry.entries].filter(([, e]) => e.atStart !== false).map(([k]) => k);
+    this.startup.expect(keys.length);
     await this.runner.start(
       (data, attempt) => this.run(data, attempt),
       (id) => this.tick(id),
       (id, ok, error) => this.startup.finished(id, ok, error),
     );
-    for (const s of this.registry.schedules.values()) await this.runner.schedule(s);
+    await this.scheduleNew();
     if (this.options.smart !== undefined) await this.runner.schedule({ id: SMART_SCHEDULE, everyMs: this.options.smart.everyMs });
     if (this.options.rewarmOnInvalidate && typeof this.cache.on === 'function') {
       this.unsubscribe = this.cache.on('invalidate', (e) => this.onInvalidate(e));
     }
     this.warmUpRegistry = (_instance, tasks) => this.runTasks(tasks);
     this.previousRegistry = setWarmUpRegistry(this.warmUpRegistry);
-    const keys = [...this.registry.entries].filter(([, e]) => e.atStart !== false).map(([k]) => k);
-    await this.enqueueStart(keys);
+    await this.enqueueStart(keys, true);
   }
 
-  private async enqueueStart(keys: string[]): Promise<void> {
-    this.startup.expect(keys.length);
+  /** Registers the schedules declared since the last call (one job scheduler per distinct every / cron). */
+  private async scheduleNew(): Promise<void> {
+    for (const s of this.registry.schedules.values()) {
+      if (this.scheduled.has(s.id)) continue;
+      this.scheduled.add(s.id);
+      await this.runner.schedule(s);
+    }
+  }
+
+  private async enqueueStart(keys: string[], counted = false): Promise<void> {
+    if (!counted) this.startup.expect(keys.length);
     for (let i = 0; i < keys.length; i += ENQUEUE_BATCH) {
       await Promise.all(
         keys.slice(i, i + ENQUEUE_BATCH).map(async (key) => {
@@ -107,8 +122,13 @@ export class Warmer {
    */
   async ready(timeout?: Duration): Promise<ReadyReport> {
     const ms = timeout === undefined ? this.options.readyTimeoutMs : toMs(timeout, 'ready.timeout');
-    await this.start();
-    return this.startup.wait(ms);
+    const until = Date.now() + ms;
+    let timer: NodeJS.Timeout | undefined;
+    // the deadline covers start() too (a Redis that does not answer)
+    const started = await Promise.race([this.start().then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    clearTimeout(timer);
+    if (!started) return this.startup.report();
+    return this.startup.wait(Math.max(0, until - Date.now()));
   }
 
   /** Enqueues a warm of one key (declared, or matched by a loader). Resolves with the job id. */
@@ -235,8 +255,12 @@ export class Warmer {
       const current = setWarmUpRegistry(this.previousRegistry);
       if (current !== this.warmUpRegistry) setWarmUpRegistry(current);
     }
-    await this.started?.catch(() => undefined);
-    await this.runner.close(timeout === undefined ? this.options.shutdownTimeoutMs : toMs(timeout, 'close.timeout'));
+    const ms = timeout === undefined ? this.options.shutdownTimeoutMs : toMs(timeout, 'close.timeout');
+    let timer: NodeJS.Timeout | undefined;
+    // a start still waiting for Redis does not hold the shutdown
+    await Promise.race([this.started?.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+    await this.runner.close(ms);
     this.startup.close();
   }
 }

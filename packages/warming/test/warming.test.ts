@@ -109,6 +109,24 @@ describe.each(modes)('%s', (mode) => {
     await s.close();
   });
 
+  it('a start-up key that fails twice then succeeds counts once, as warmed, in ready() and progress', async () => {
+    const s = await setup({ attempts: 3, backoff: { delay: 20 } });
+    let tries = 0;
+    s.warmer.declare({ key: 'flaky:get:1', factory: () => (++tries < 3 ? Promise.reject(new Error(`try ${tries}`)) : 'ok'), ttl: '1m' });
+    const progress: WarmProgress[] = [];
+    const failures: string[] = [];
+    s.warmer.on((e) => {
+      if (e.type === 'progress') progress.push(e.progress);
+      if (e.type === 'failed') failures.push(`${e.attempt}:${String(e.final)}`);
+    });
+    expect(await s.warmer.ready('10s')).toEqual({ complete: true, total: 1, warmed: 1, failed: 0, pending: 0 });
+    await delay(100);
+    expect(progress).toEqual([{ total: 1, done: 1, failed: 0, key: `${s.prefix}:flaky:get:1`, ok: true }]);
+    expect(failures).toEqual(['1:false', '2:false']);
+    expect(await s.tier.service.get('flaky:get:1')).toBe('ok');
+    await s.close();
+  });
+
   it('the rate limit holds: at most max origin calls per window, per origin', async () => {
     const max = 8;
     const s = await setup({ concurrency: 16, origins: { crm: { concurrency: 16, rateLimit: { max, duration: 1_000 } } } });
@@ -224,4 +242,22 @@ describe('options', () => {
     expect(() => w.declare({ key: 'a', factory: () => 1, origin: 'nope' })).toThrow(/unknown origin/);
     expect(() => w.declare({ key: 'a', factory: () => 1, every: 1_000, cron: '* * * * *' })).toThrow(/not both/);
   });
+});
+
+describe('Redis that does not answer', () => {
+  it('ready() still resolves at its deadline with the keys pending, and close() returns', async () => {
+    const down = await startStandalone();
+    await down.pause(); // accepts TCP, never answers
+    const w = new Warmer({ cache: { set: async () => ({ ok: true as const }) }, redis: down.url, prefix: 'down:q' });
+    w.on(() => undefined);
+    w.declare({ key: 'a:get:1', factory: () => 1 });
+    const t0 = Date.now();
+    expect(await w.ready(500)).toEqual({ complete: false, total: 1, warmed: 0, failed: 0, pending: 1 });
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    const t1 = Date.now();
+    await w.close(300);
+    expect(Date.now() - t1).toBeLessThan(3_000);
+    await down.resume();
+    await down.close();
+  }, 15_000);
 });
