@@ -138,10 +138,12 @@ describe.each(modes)('%s', (mode) => {
     at.sort((a, b) => a - b);
     // the k-th call can start no sooner than floor(k / max) windows after the first
     for (let k = 0; k < at.length; k++) expect(at[k]! - at[0]!).toBeGreaterThanOrEqual(Math.floor(k / max) * 1_000 - 60);
-    // calls per second, counted from the first call
+    // calls per second, counted from the first call: the limiter counts job starts, the origin sees the
+    // call a few ms later, so a start at the end of one window may land in the next second (+1 at most)
     const perSecond = new Map<number, number>();
     for (const t of at) perSecond.set(Math.floor((t - at[0]!) / 1_000), (perSecond.get(Math.floor((t - at[0]!) / 1_000)) ?? 0) + 1);
-    for (const c of perSecond.values()) expect(c).toBeLessThanOrEqual(max);
+    for (const c of perSecond.values()) expect(c).toBeLessThanOrEqual(max + 1);
+    expect([...perSecond.values()].reduce((a, b) => a + b)).toBe(24);
     await s.close();
   });
 
