@@ -181,6 +181,16 @@ describe.each(modes)('%s', (mode) => {
     await s.close();
   });
 
+  it('a cron schedule (6 fields: every second) refreshes the key on each tick', async () => {
+    const s = await setup();
+    let n = 0;
+    s.warmer.declare({ key: 'rate:get:fx', factory: () => ++n, ttl: '10s', cron: '* * * * * *', atStart: false });
+    await s.warmer.start();
+    await waitFor(() => n >= 2, { timeoutMs: 4_000 });
+    expect(await waitFor(() => s.tier.service.get<number>('rate:get:fx'))).toBeGreaterThanOrEqual(1);
+    await s.close();
+  });
+
   it('close() lets a running job finish within the timeout, and resolves in bounded time when it does not', async () => {
     const s = await setup();
     let finished = false;
