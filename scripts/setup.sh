@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shared setup for scripts/start.sh and scripts/test.sh: makes sure pnpm (and, when asked,
-# redis-server) exist, then installs the workspace's dependencies from the lockfile.
+# redis-server and chromium) exist, then installs the workspace's dependencies from the lockfile.
 # Sourced, not run: `source scripts/setup.sh [--redis]`.
 set -euo pipefail
 
@@ -28,6 +28,22 @@ strata_need_redis() {
   fi
 }
 
+# Debian's chromium for the dashboard's browser test (driven by playwright-core; never a downloaded browser).
+strata_need_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  echo "[setup] /usr/bin/chromium not found: installing Debian package chromium" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    $sudo apt-get update -qq >/dev/null && \
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null || true
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "[setup] chromium is required for the dashboard test: install it with 'apt-get install -y chromium'" >&2
+    return 1
+  fi
+}
+
 strata_install() {
   if [ -n "${CI:-}" ]; then
     pnpm install --frozen-lockfile --reporter=append-only
@@ -37,5 +53,5 @@ strata_install() {
 }
 
 strata_need_pnpm
-if [ "${1:-}" = "--redis" ]; then strata_need_redis; fi
+if [ "${1:-}" = "--redis" ]; then strata_need_redis; strata_need_chromium; fi
 strata_install

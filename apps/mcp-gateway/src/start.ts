@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { describeStores, loadConfig, type GatewayConfig } from './config';
+import type { AdminToken } from '@stratacache/fastify';
+import { gatewayAdmin } from './admin';
 import { createDemoUpstream, DEMO_API_KEYS, type DemoUpstream } from './demo-upstream';
 import { GatewayError } from './errors';
 import { createGateway, createGatewayContext, type Gateway } from './gateway';
@@ -22,7 +24,7 @@ Usage: node dist/start.js [--stdio] [--help]
   --help    this text
 
 Environment: PORT, HOST, UPSTREAM_URL, UPSTREAM_API_KEY, REDIS_URL, MANIFEST, WEBHOOK_SECRET,
-ADMIN_TOKEN, KEY_SECRET, CACHE_PREFIX, CREDENTIAL_HEADER, TENANT_HEADER, LOG_LEVEL, STDIO_ADMIN,
+ADMIN_TOKEN, READ_TOKEN, KEY_SECRET, CACHE_PREFIX, CREDENTIAL_HEADER, TENANT_HEADER, LOG_LEVEL, STDIO_ADMIN,
 DEMO_LATENCY, DEMO_PORT (see apps/mcp-gateway/README.md).`;
 
 async function main(argv: string[]): Promise<void> {
@@ -101,7 +103,15 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  gateway = await createGateway(config);
+  // the admin API + dashboard (@stratacache/fastify) next to the gateway: ADMIN_TOKEN is its admin
+  // token, READ_TOKEN (generated when unset) its read token
+  if (!env['READ_TOKEN']) {
+    env['READ_TOKEN'] = `read-${randomBytes(16).toString('hex')}`;
+    generated.push('READ_TOKEN');
+  }
+  const adminTokens: AdminToken[] = [{ token: env['READ_TOKEN'], role: 'read' }];
+  if (config.adminToken && config.adminToken.length >= 16) adminTokens.push({ token: config.adminToken, role: 'admin' });
+  gateway = await createGateway(config, { plugins: [gatewayAdmin({ tokens: adminTokens })] });
   let gwUrl: string;
   try {
     gwUrl = await gateway.listen();
@@ -127,6 +137,8 @@ async function main(argv: string[]): Promise<void> {
     `  MCP         ${mcpUrl}   (Streamable HTTP)`,
     `  webhooks    ${webhookUrl}`,
     `  health      ${gwUrl}/healthz`,
+    `  dashboard   ${gwUrl}/cache/dashboard   (admin API ${gwUrl}/cache/…, OpenAPI ${gwUrl}/cache/docs, metrics ${gwUrl}/metrics)`,
+    `  read token  ${generated.includes('READ_TOKEN') ? `${env['READ_TOKEN']}   (generated for this run; log in to the dashboard with it)` : '(READ_TOKEN from your environment)'}`,
   ];
   if (upstream) {
     lines.push(
@@ -134,7 +146,7 @@ async function main(argv: string[]): Promise<void> {
       `              callers without ${config.credentialHeader} act as ${DEMO_API_KEYS.alice}; other keys: ${DEMO_API_KEYS.bob}, ${DEMO_API_KEYS.admin}`,
     );
   }
-  if (generated.includes('ADMIN_TOKEN')) lines.push(`  admin token ${config.adminToken}   (generated for this run; unlocks cache_stats / cache_invalidate)`);
+  if (generated.includes('ADMIN_TOKEN')) lines.push(`  admin token ${config.adminToken}   (generated for this run; unlocks cache_stats / cache_invalidate and the dashboard's admin actions)`);
   if (config.webhookSecret) {
     const printed = generated.includes('WEBHOOK_SECRET');
     if (printed) lines.push(`  webhook secret ${config.webhookSecret}   (generated for this run; HMAC-SHA256 key of X-Signature)`);

@@ -127,3 +127,15 @@ describe('banner names the store', () => {
     expect(line).not.toContain('pw');
   });
 });
+
+describe('manifest durations use the one workspace parser', () => {
+  it("accepts '.5s', '1.5m', ms numbers and numeric strings; refuses the rest with a message", async () => {
+    const { durationSchema } = await import('../src/manifest/schema');
+    expect(durationSchema.parse('.5s')).toBe(500);
+    expect(durationSchema.parse('1.5m')).toBe(90_000);
+    expect(durationSchema.parse(250)).toBe(250);
+    expect(durationSchema.parse('1500')).toBe(1500);
+    for (const bad of ['-1s', 'soon', -5]) expect(durationSchema.safeParse(bad).success).toBe(false);
+    expect(durationSchema.safeParse('soon').error?.issues[0]?.message).toMatch(/invalid duration "soon"/);
+  });
+});

@@ -2,36 +2,12 @@ import { CallTimeoutError, CircuitOpenError } from './errors';
 import { BreakerEmitter, type BreakerEventName, type BreakerListener, type StateChangeEvent } from './events';
 import { FailureWindow } from './failure-window';
 import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreakerOptions } from './options';
+import { defaultListenerErrorHandler } from './listener-errors';
+import type { BreakerSettings, BreakerStats } from './stats';
 import { CircuitState, type TransitionReason } from './state';
 import { TimeoutQueue, type TimeoutEntry } from './timeout-queue';
 
-/** Snapshot returned by `CircuitBreaker#stats()`. Counters are totals since construction (`reset()` does not clear them). */
-export interface BreakerStats {
-  name: string;
-  state: CircuitState;
-  /** Counted failures younger than `monitoringWindow` (only tracked while CLOSED; cleared on every state change). */
-  failuresInWindow: number;
-  successes: number;
-  failures: number;
-  /** Calls refused by `tryAcquire()` / `execute()` while OPEN or HALF_OPEN. */
-  rejections: number;
-  /** Calls that exceeded `callTimeout` (also counted in `failures`). */
-  timeouts: number;
-  lastFailureAt: number | null;
-  lastStateChangeAt: number;
-  /** When the circuit last opened; `null` unless the state is OPEN. */
-  openedAt: number | null;
-}
-
-/** Numeric settings of a breaker, as returned by `CircuitBreaker#options`. */
-export interface BreakerSettings {
-  readonly name: string;
-  readonly failureThreshold: number;
-  readonly monitoringWindow: number;
-  readonly resetTimeout: number;
-  readonly halfOpenMaxCalls: number;
-  readonly callTimeout: number | undefined;
-}
+export type { BreakerSettings, BreakerStats } from './stats';
 
 /**
  * Per-epoch completion handlers. A new one is created on every state change, so a call that was
@@ -56,19 +32,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function defaultListenerErrorHandler(breakerName: string): (error: unknown, event: string) => void {
-  const warned = new Set<string>();
-  return (error, event) => {
-    if (warned.has(event)) return;
-    warned.add(event);
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
-    globalThis.process?.emitWarning?.(
-      `A "${event}" listener of circuit breaker "${breakerName}" threw (${detail}); the error was ignored. Further errors from "${event}" listeners of this breaker are not reported.`,
-      { code: 'STRATACACHE_BREAKER_LISTENER_ERROR' },
-    );
-  };
 }
 
 /**

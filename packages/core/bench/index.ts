@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { startStandalone } from '@stratacache/redis-harness';
 import { CacheService, MemoryStore, createCodec } from '../src/index';
 import { makeFixture, runCodecBench } from './codec';
+import { runBatchingBench } from './batching';
 
 interface Line {
   name: string;
@@ -287,6 +288,9 @@ async function main(): Promise<void> {
         );
       }
     }
+
+    // RedisStore read batching (issue 13): adaptive GET→MGET vs plain auto-pipelining ----------------
+    await runBatchingBench(server.url, (label, text) => report(`read batching: ${label}`, text));
   } finally {
     await raw.quit();
     await server.close();

@@ -73,6 +73,7 @@ export class CacheService {
     this.clock = new StoreClock(cfg.clock, typeof store.time === 'function' ? () => store.time!() : undefined, cfg.opTimeoutMs);
     this.clock.start(cfg.clockSyncMs);
     const m = this.metrics;
+    m.events.onListenerError = opts.onListenerError;
     this.guard = new GuardedStore(cfg, m);
     this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys);
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);
@@ -217,10 +218,18 @@ export class CacheService {
 
   /**
    * Writes a ready envelope (for upper layers such as tiered) with an explicit physical TTL in ms.
-   * Subject to `maxItemSize`; never rejects for store failures.
+   * Subject to `maxItemSize`; never rejects for store failures. A value that cannot be stored (encoding
+   * fails, over `maxItemSize`) settles the returned promise at once, before any store round trip.
    */
-  async setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
-    return this.writes.setEntry(this.key(key), entry, physicalTtlMs);
+  setEntry<T>(key: string, entry: CacheEntry<T>, physicalTtlMs: number): Promise<SetResult> {
+    // Not async, on purpose: the returned promise is the write path's own, which has already settled
+    // when the value is refused (encoded and size-checked before its first await). Upper layers
+    // (tiered) rely on that to keep a refused value out of L1 without waiting for the round trip.
+    try {
+      return this.writes.setEntry(this.key(key), entry, physicalTtlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

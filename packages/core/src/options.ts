@@ -6,6 +6,7 @@ import type { Codec } from './codec';
 import { toMs } from './duration';
 import type { Duration } from './duration';
 import { CacheOptionsError } from './errors';
+import type { CacheEvent } from './events';
 import { escapeGlob } from './glob';
 import { KeyBuilder } from './key-builder';
 import type { KeyBuilderOptions } from './key-builder';
@@ -67,6 +68,11 @@ export interface CacheServiceOptions {
   clock?: () => number;
   /** How often the offset to the store's clock is measured again (background, never on a read). Default `'10s'` (the drift allowance of the clock bounds grows with the time since the last measurement). */
   clockSyncInterval?: Duration;
+  /**
+   * Called when an event listener (`on()`) throws. Listeners never break a cache call: a throwing one is
+   * counted in `stats().listenerErrors` and handed here (a handler that throws is ignored). Default: none.
+   */
+  onListenerError?: (error: unknown, event: CacheEvent) => void;
 }
 
 /** The options of a CacheService, validated once, with defaults filled in (internal). */
@@ -162,6 +168,7 @@ export function resolveOptions(opts: CacheServiceOptions): ResolvedOptions {
     throw new CacheOptionsError('store must implement the Store interface');
   }
   if (opts.clock !== undefined && typeof opts.clock !== 'function') throw new CacheOptionsError('clock must be a function returning epoch ms');
+  if (opts.onListenerError !== undefined && typeof opts.onListenerError !== 'function') throw new CacheOptionsError('onListenerError must be a function (error, event) => void');
   const clockSyncMs = toMs(opts.clockSyncInterval ?? 10_000, 'clockSyncInterval');
   if (clockSyncMs < 1000) throw new CacheOptionsError('clockSyncInterval must be at least 1 s');
 

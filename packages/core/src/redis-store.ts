@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
 import { ConnectionMonitor } from './connection-monitor';
 import { CacheOptionsError, StoreClosedError } from './errors';
+import { keySlot } from './node-breakers';
+import { ReadBatcher } from './read-batcher';
 import type { ConnectionListener, MessageHandler, Store, StoreEntry } from './store';
 
 /** A Redis connection the store can use: a single-server client or a Cluster client. */
@@ -24,6 +26,14 @@ export interface RedisStoreOptions {
    * Detected between 1× and 1.5× this value. Default 500 ms.
    */
   hungAfterMs?: number;
+  /**
+   * How single-key reads (`get`) are sent. `'adaptive'` (default): a read with nothing else in
+   * flight is written at once (no auto-pipelining tick), reads arriving while one is in flight are
+   * coalesced into one `MGET` (per hash slot on a Cluster). `'pipeline'`: every `get` is one `GET`
+   * through the client as configured (ioredis auto-pipelining when enabled). See the README's
+   * *Batching* for the measurements behind the default.
+   */
+  readBatching?: 'adaptive' | 'pipeline';
 }
 
 /**
@@ -69,6 +79,7 @@ export class RedisStore implements Store {
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private closed = false;
   private readonly monitor: ConnectionMonitor;
+  private readonly batcher: ReadBatcher | undefined;
   /** The last connection error seen (message only; never contains credentials from the URL). */
   get lastError(): string | undefined {
     return this.monitor.lastError;
@@ -95,6 +106,9 @@ export class RedisStore implements Store {
     this.scanCount = positiveInt(opts.scanCount ?? 1000, 'scanCount');
     this.deleteBatch = positiveInt(opts.deleteBatch ?? 500, 'deleteBatch');
     this.monitor = new ConnectionMonitor(this.client, this.kind, positiveInt(opts.hungAfterMs ?? 500, 'hungAfterMs'));
+    const batching = opts.readBatching ?? 'adaptive';
+    if (batching !== 'adaptive' && batching !== 'pipeline') throw new CacheOptionsError(`readBatching: expected 'adaptive' or 'pipeline'`);
+    this.batcher = batching === 'adaptive' ? new ReadBatcher(this.client, this.isCluster, this.monitor) : undefined;
     const status = this.client.status;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
     // with the offline queue disabled, is not refused while it is being established).
@@ -127,14 +141,35 @@ export class RedisStore implements Store {
 
   // get/mget are the hot path: no async frame, no per-call closure while the connection is ready.
   get(key: string): Promise<Buffer | undefined> {
-    if (this.monitor.up()) return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
+    if (this.monitor.up()) {
+      if (this.batcher !== undefined) return this.batcher.get(key).then(nullToUndefined);
+      return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
+    }
     return this.send(() => this.client.getBuffer(key)).then(nullToUndefined);
   }
 
   mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return this.closed ? Promise.reject(new StoreClosedError(this.kind)) : Promise.resolve([]);
-    if (this.isCluster) return this.send(() => Promise.all(keys.map((k) => this.client.getBuffer(k)))).then(nullsToUndefined);
+    if (this.isCluster) return this.send(() => this.clusterMget(keys));
     return this.send(() => this.client.mgetBuffer(keys as string[])).then(nullsToUndefined);
+  }
+
+  /** One MGET per hash slot, all sent at once (no CROSSSLOT); results back in the callers' order. */
+  private async clusterMget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    const groups = groupBySlot(keys, (k) => k, this.keyPrefix);
+    const out = new Array<Buffer | undefined>(keys.length);
+    await Promise.all(
+      [...groups.values()].map(async (idx) => {
+        const vals = await this.client.mgetBuffer(idx.map((i) => keys[i] as string));
+        for (let j = 0; j < idx.length; j++) out[idx[j] as number] = vals[j] ?? undefined;
+      }),
+    );
+    return out;
+  }
+
+  private get keyPrefix(): string | undefined {
+    const o = this.client.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
+    return o.keyPrefix ?? o.redisOptions?.keyPrefix;
   }
 
   async set(key: string, value: Buffer, ttlMs?: number): Promise<void> {
@@ -147,14 +182,26 @@ export class RedisStore implements Store {
 
   async mset(entries: readonly StoreEntry[]): Promise<void> {
     for (const e of entries) if (e.ttlMs !== undefined) validTtl(e.ttlMs);
-    // Auto-pipelining sends these in one write per node; no CROSSSLOT on a Cluster.
-    await this.send(() =>
-      Promise.all(
-        entries.map((e) =>
-          e.ttlMs === undefined ? this.client.set(e.key, e.value) : this.client.set(e.key, e.value, 'PX', Math.round(e.ttlMs)),
-        ),
-      ),
-    );
+    if (entries.length === 0) return;
+    if (!this.isCluster) {
+      // Auto-pipelining (or one pipeline) sends these in one write.
+      await this.send(() => this.pipelineSet(entries, entries.map((_, i) => i)));
+      return;
+    }
+    // Cluster: one pipeline per hash slot (no CROSSSLOT), all slots in parallel.
+    const groups = groupBySlot(entries, (e) => e.key, this.keyPrefix);
+    await this.send(() => Promise.all([...groups.values()].map((idx) => this.pipelineSet(entries, idx))));
+  }
+
+  private async pipelineSet(entries: readonly StoreEntry[], idx: readonly number[]): Promise<void> {
+    const p = this.client.pipeline();
+    for (const i of idx) {
+      const e = entries[i] as StoreEntry;
+      if (e.ttlMs === undefined) p.set(e.key, e.value);
+      else p.set(e.key, e.value, 'PX', Math.round(e.ttlMs));
+    }
+    const res = await p.exec();
+    for (const [err] of res ?? []) if (err) throw err;
   }
 
   async del(keys: string | readonly string[]): Promise<number> {
@@ -291,6 +338,19 @@ export class RedisStore implements Store {
     this.handlers.clear();
     await Promise.all(closing);
   }
+}
+
+/** Indexes of `items` grouped by the hash slot of their key. */
+function groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string, prefix: string | undefined): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < items.length; i++) {
+    const k = keyOf(items[i] as T);
+    const slot = keySlot(prefix === undefined ? k : prefix + k);
+    const g = groups.get(slot);
+    if (g === undefined) groups.set(slot, [i]);
+    else g.push(i);
+  }
+  return groups;
 }
 
 function nullToUndefined(v: Buffer | null): Buffer | undefined {

@@ -39,6 +39,8 @@ export interface CacheStats {
   bytesRead: number;
   bytesWritten: number;
   latency: { l2: LatencyStats; origin: LatencyStats };
+  /** Event listener calls that threw (see the `onListenerError` option); the cache calls were not affected. */
+  listenerErrors: number;
   /** Per `entity:operation` (or `entity`); at most `maxNamespaces` groups, the rest under `'(other)'`. */
   byNamespace: Record<string, NamespaceStats>;
 }
@@ -171,6 +173,7 @@ export class Metrics {
       bytesRead: this.bytesRead,
       bytesWritten: this.bytesWritten,
       latency: { l2: this.l2Latency.snapshot(), origin: this.originLatency.snapshot() },
+      listenerErrors: this.events.listenerErrors,
       byNamespace,
     };
   }

@@ -68,3 +68,18 @@ describe('listener errors are surfaced, not swallowed', () => {
     await cache.close();
   });
 });
+
+describe('onListenerError option', () => {
+  it('CacheService: a throwing listener is counted in stats().listenerErrors and handed to onListenerError', async () => {
+    const seen: string[] = [];
+    const cache = new CacheService({ onListenerError: (err, ev) => seen.push(`${(err as Error).message}/${ev.type}`) });
+    cache.on('set', () => {
+      throw new Error('bug');
+    });
+    await cache.set('a:b:c', 1);
+    expect(seen).toEqual(['bug/set']);
+    expect(cache.stats().listenerErrors).toBe(1);
+    expect(() => new CacheService({ onListenerError: 'x' as never })).toThrow(CacheOptionsError);
+    await cache.close();
+  });
+});

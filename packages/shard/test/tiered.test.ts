@@ -52,6 +52,7 @@ describe('ShardRouter + TieredCache (tieredCaches)', () => {
     const sa = a.forTenant('stamford');
     await sa.getOrSet('fwd', () => 'x');
     await sa.getOrSet('fwd', () => 'y'); // L1 hit
+    await sa.set('fwd-set', 'v'); // awaits its L2 write (getOrSet's write goes on in the background)
     off();
     expect(seen).toContain('stamford/cache/hit/l1');
     expect(seen).toContain('stamford/cache/origin/origin');

@@ -270,12 +270,125 @@ async function main(): Promise<void> {
     report('stampede: 1000 in one process, BentoCache → factory calls', `${bc.n}`, 'peer (info)', undefined);
     report('stampede: 1000 in one process, cache-manager 7 → factory calls', `${cc.n}`, 'peer (info)', undefined);
 
+    // ------------------------------------------------------------------ 5. issue 13: read and miss path at the Redis limit
+    await issue13(url, redis.port, store2, noL1, keys, value, bentoL2, closers);
+
   } finally {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     await redis.close();
   }
   const miss = lines.filter((l) => l.pass === false).length;
   console.log(`\n${lines.filter((l) => l.pass === true).length} PASS, ${miss} MISS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Latency of `n` sequential calls (µs each). */
+async function seqLatencies(fn: (i: number) => Promise<unknown>, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    out.push((performance.now() - t0) * 1000);
+  }
+  return out;
+}
+
+/**
+ * Issue 13's goal lines, in one run against raw ioredis and the peers: L2 hit sequential p50 and at
+ * 64 in flight, getOrSet miss (L1 + L2, cross-process lock on) sequential and at 64 in flight, 1 KB
+ * JSON values. Contenders run interleaved (medians of rounds).
+ */
+async function issue13(
+  url: string,
+  port: number,
+  store2: RedisStore,
+  noL1: TieredCache,
+  keys: string[],
+  value: object,
+  bentoL2: BentoCache<{ c: ReturnType<typeof bentostore> }>,
+  closers: (() => Promise<unknown>)[],
+): Promise<void> {
+  const rawNoPipe = new Redis(url, { enableAutoPipelining: false });
+  const rawPipe = new Redis(url, { enableAutoPipelining: true });
+  closers.push(async () => {
+    rawNoPipe.disconnect();
+    rawPipe.disconnect();
+  });
+  const factory = () => value;
+  const k = (i: number) => keys[i & (KEYS - 1)] as string;
+  const SEQ_N = QUICK ? 2_000 : 5_000;
+  // L2 hit, sequential: p50 of tiered (no L1) vs raw ioredis GET without auto-pipelining
+  const hitSeq = await interleaved([
+    async () => percentile(await seqLatencies((i) => noL1.getOrSet(k(i), factory), SEQ_N), 50),
+    async () => percentile(await seqLatencies((i) => rawNoPipe.getBuffer(`bench:${k(i)}`), SEQ_N), 50),
+    async () => percentile(await seqLatencies((i) => rawPipe.getBuffer(`bench:${k(i)}`), SEQ_N), 50),
+    async () => percentile(await seqLatencies((i) => store2.get(`bench:${k(i)}`), SEQ_N), 50),
+  ], 3);
+  const [oursP50 = 0, rawP50 = 0, rawPipeP50 = 0, storeP50 = 0] = hitSeq;
+  report('L2 hit sequential p50 vs raw ioredis GET (no auto-pipelining)', `${oursP50.toFixed(1)} µs vs ${rawP50.toFixed(1)} µs = ${(oursP50 / rawP50).toFixed(2)}x`, '<= 1.1x', oursP50 / rawP50 <= 1.1);
+  report('  (context) raw ioredis GET with auto-pipelining, RedisStore.get', `${rawPipeP50.toFixed(1)} µs, ${storeP50.toFixed(1)} µs`, 'info', undefined);
+  if (oursP50 / rawP50 > 1.1) {
+    report('  ceiling: tiered p50 − RedisStore.get p50 (envelope decode, checks)', `${(oursP50 - storeP50).toFixed(1)} µs over one GET`, 'info', undefined);
+  }
+  // L2 hit, 64 in flight: tiered vs raw ioredis GET (each way) vs BentoCache
+  const [ours64 = 0, raw64 = 0, rawPipe64 = 0, bento64 = 0] = await interleaved([
+    () => asyncOps((i) => noL1.getOrSet(k(i), factory), L2_MS / 4, 64),
+    () => asyncOps((i) => rawNoPipe.getBuffer(`bench:${k(i)}`), L2_MS / 4, 64),
+    () => asyncOps((i) => rawPipe.getBuffer(`bench:${k(i)}`), L2_MS / 4, 64),
+    () => asyncOps((i) => bentoL2.getOrSet({ key: k(i), factory }), L2_MS / 4, 64),
+  ], 3);
+  const bestRaw = Math.max(raw64, rawPipe64);
+  report('L2 hit @64 vs raw ioredis GET (best of with/without auto-pipelining)', `${fmt(ours64)}/s vs ${fmt(bestRaw)}/s = ${(ours64 / bestRaw).toFixed(2)}x`, '>= 1.0x', ours64 / bestRaw >= 1.0);
+  report('  (context) raw ioredis GET @64 without / with auto-pipelining', `${fmt(raw64)}/s / ${fmt(rawPipe64)}/s`, 'info', undefined);
+  report('L2 hit @64 vs BentoCache (this section)', `${fmt(ours64)}/s vs ${fmt(bento64)}/s = ${(ours64 / bento64).toFixed(2)}x`, '>= 1.5x', ours64 / bento64 >= 1.5);
+
+  // getOrSet miss: every call a new key; L1 + L2 as the README configures them; our cross-process lock on.
+  const big = { id: 1, items: Array.from({ length: 16 }, (_, i) => ({ i, name: `item-${i}`, note: 'x'.repeat(32) })) }; // ≈ 1 KB JSON
+  const storeM = new RedisStore(url);
+  const l2m = new CacheService({ store: storeM, prefix: 'miss' });
+  const tieredM = new TieredCache(l2m, { l1: { maxEntries: 10_000 }, ttl: '10m' });
+  await tieredM.ready();
+  const bentoM = new BentoCache({
+    default: 'c',
+    ttl: '10m',
+    stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })).useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port } })) },
+  });
+  const cmM = createCache({ stores: [createKeyv(url)] });
+  closers.push(async () => {
+    await tieredM.close();
+    await l2m.close();
+    await storeM.close();
+    await bentoM.disconnectAll();
+    await cmM.disconnect();
+  });
+  let round = 0;
+  const missF = () => big;
+  const oursMiss = (i: number) => tieredM.getOrSet(`m:${round}:${i}`, missF, { ttl: '10m' });
+  const bentoMiss = (i: number) => bentoM.getOrSet({ key: `b:${round}:${i}`, factory: missF, ttl: '10m' });
+  const cmMiss = (i: number) => cmM.wrap(`c:${round}:${i}`, async () => big, 600_000);
+  const seqOps = async (fn: (i: number) => Promise<unknown>): Promise<number> => {
+    round++;
+    const lat = await seqLatencies(fn, QUICK ? 1_000 : 2_500);
+    return percentile(lat, 50);
+  };
+  const [oursMissP50 = 0, bentoMissP50 = 0, cmMissP50 = 0] = await interleaved([() => seqOps(oursMiss), () => seqOps(bentoMiss), () => seqOps(cmMiss)], 3);
+  report('getOrSet miss sequential p50 vs BentoCache (lock on)', `${oursMissP50.toFixed(0)} µs vs ${bentoMissP50.toFixed(0)} µs = ${(bentoMissP50 / oursMissP50).toFixed(2)}x speed`, '>= 1.0x', bentoMissP50 / oursMissP50 >= 1.0);
+  report('  (context) cache-manager 7 miss sequential p50', `${cmMissP50.toFixed(0)} µs`, 'info', undefined);
+  const concMiss = (fn: (i: number) => Promise<unknown>) => () => {
+    round++;
+    return asyncOps(fn, L2_MS / 3, 64);
+  };
+  const [ours64m = 0, bento64m = 0, cm64m = 0] = await interleaved([concMiss(oursMiss), concMiss(bentoMiss), concMiss(cmMiss)], 3);
+  const bestPeer = Math.max(bento64m, cm64m);
+  report('getOrSet miss @64 vs best peer (lock on)', `${fmt(ours64m)}/s vs ${fmt(bestPeer)}/s = ${(ours64m / bestPeer).toFixed(2)}x`, '>= 1.0x', ours64m / bestPeer >= 1.0);
+  report('  (context) BentoCache / cache-manager 7 miss @64', `${fmt(bento64m)}/s / ${fmt(cm64m)}/s`, 'info', undefined);
+  if (bentoMissP50 / oursMissP50 < 1.0 || ours64m / bestPeer < 1.0) {
+    report(
+      '  ceiling (miss): round trips awaited per miss',
+      '3 (L2 GET, lock SET NX, L2 re-read) + write/release/publish in background; fused miss (issue 13) not landed',
+      'info',
+      undefined,
+    );
+  }
 }
 
 main().then(

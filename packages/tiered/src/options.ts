@@ -1,6 +1,7 @@
 import { CacheOptionsError, toMs } from '@stratacache/core';
 import type { Duration } from '@stratacache/core';
 import type { L1Policy } from './l1-cache';
+import type { TieredEvent } from './events';
 
 /** L1 (in-process tier) options. */
 export interface L1Options {
@@ -73,6 +74,11 @@ export interface TieredCacheOptions extends GetOrSetPolicy {
   onRemoteSet?: 'stale' | 'drop';
   /** Instance id used as bus sender id (10 chars). Default: random. */
   instanceId?: string;
+  /**
+   * Called when an event listener (`on()`) throws. Listeners never break a cache call: a throwing one is
+   * counted in `stats().listenerErrors` and handed here (a handler that throws is ignored). Default: none.
+   */
+  onListenerError?: (error: unknown, event: TieredEvent) => void;
 }
 
 export interface ResolvedL1 {
@@ -107,7 +113,7 @@ export interface ResolvedOptions extends ResolvedPolicy {
 }
 
 const KNOWN = new Set([
-  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId',
+  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId', 'onListenerError',
   'ttl', 'jitter', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait', 'failSafeThrottle',
 ]);
 
@@ -193,6 +199,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (onRemoteSet !== 'stale' && onRemoteSet !== 'drop') fail(`onRemoteSet must be 'stale' or 'drop'`);
   if (o.instanceId !== undefined && (typeof o.instanceId !== 'string' || o.instanceId.length !== 10 || o.instanceId.includes('\u0000'))) {
     fail('instanceId must be a string of exactly 10 characters');
+  }
+  if (o.onListenerError !== undefined && typeof o.onListenerError !== 'function') {
+    fail('onListenerError must be a function (error, event) => void');
   }
   const lockTtl = toMs(o.lockTtl ?? 10_000, 'TieredCache lockTtl');
   if (lockTtl < 100) fail('lockTtl must be at least 100 ms');

@@ -54,6 +54,7 @@ export class TieredCache {
     this.prefixColon = `${l2.prefix}:`;
     const opts = resolveOptions(options);
     this.rt = new Runtime(l2, opts);
+    this.rt.emitter.onListenerError = options?.onListenerError;
     this.instanceId = opts.instanceId ?? newSenderId();
     this.l1 = opts.l1 ? new L1Tier(this.rt, opts.l1, opts.busDownL1Ttl) : undefined;
     this.lru = this.l1?.lru;
@@ -330,6 +331,7 @@ export class TieredCache {
       hitRate: reads === 0 ? 0 : (c.l1Hits + c.l2Hits) / reads,
       l1: this.l1?.stats() ?? { enabled: false, size: 0, bytes: 0, maxEntries: o?.maxEntries ?? 0, maxBytes: o?.maxBytes ?? 0, policy: 'off', evictions: 0, rejected: 0 },
       bus: this.invalidator.stats(),
+      listenerErrors: this.rt.emitter.listenerErrors,
     };
   }
 

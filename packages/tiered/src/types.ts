@@ -44,6 +44,8 @@ export interface TieredStats {
   errors: number;
   l1: { enabled: boolean; size: number; bytes: number; maxEntries: number; maxBytes: number; policy: L1Policy | 'off'; evictions: number; rejected: number };
   bus: BusStats | undefined;
+  /** Event listener calls that threw (see the `onListenerError` option); the cache calls were not affected. */
+  listenerErrors: number;
 }
 
 // One shape across layers: a core factory is a tiered factory (compile-time check).

@@ -1,26 +1,20 @@
+import { DURATION_HINT, parseDuration } from '@stratacache/breaker';
 import { z } from 'zod';
 
 /** Reserved names: the agent-facing cache tools added by the gateway itself. */
 export const RESERVED_TOOL_NAMES = ['cache_stats', 'cache_invalidate'] as const;
 
-const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** A duration in the manifest: milliseconds, or `'250ms'`, `'30s'`, `'5m'`, `'2h'`, `'1d'`. Parsed to ms. */
+/** A duration in the manifest: milliseconds, or `'250ms'`, `'.5s'`, `'30s'`, `'5m'`, `'2h'`, `'1d'`. Parsed to ms by the workspace's one parser (`parseDuration`). */
 export const durationSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v < 0) {
-      ctx.addIssue({ code: 'custom', message: `duration must be a non-negative number of milliseconds (got ${v})` });
-      return z.NEVER;
-    }
-    return Math.round(v);
-  }
-  const m = DURATION_RE.exec(v);
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration "${v}" (expected milliseconds or e.g. '30s', '5m', '2h')` });
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: typeof v === 'number' ? `duration must be a non-negative number of milliseconds (got ${v})` : `invalid duration "${v}" (expected ${DURATION_HINT})`,
+    });
     return z.NEVER;
   }
-  return Math.round(Number(m[1]) * (UNIT_MS[(m[2] ?? 'ms').toLowerCase()] ?? 1));
+  return ms;
 });
 
 const identifier = z

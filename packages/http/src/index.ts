@@ -1,0 +1,11 @@
+export { RouteCache } from './route-cache';
+export type { RouteDecision, PassDecision, ServeDecision, RunDecision, Revalidate } from './route-cache';
+export type { RouteCacheLayer, RouteFactoryContext, RouteGetOrSetOptions, RouteInvalidateTarget } from './layer';
+export { ROUTE_CACHE_DEFAULTS, DEFAULT_STORE_HEADERS, resolveOptions, resolveRouteConfig } from './options';
+export type { RouteCacheOptions, RouteCacheConfig, InvalidationSpec, PerRequest, ResolvedOptions, ResolvedRouteConfig } from './options';
+export type { RouteRequest, CapturedResponse } from './request';
+export { buildRouteKey, normaliseQuery, routeEntity, routeOperation } from './route-key';
+export { isBypass, isStorable, type XCache } from './cacheability';
+export { invalidationTargets, parseRouteRef, routeTarget, runInvalidations } from './invalidation';
+export type { StoredResponse, CacheMetadata } from './stored-response';
+export { RouteCacheError, RouteCacheOptionsError } from './errors';
