@@ -119,9 +119,41 @@ export interface WarmUpReport {
   failed: { method: string; error: unknown }[];
 }
 
-/** Calls every `@WarmUp` method of `instance` concurrently; failures are collected, not thrown. */
+/** One `@WarmUp` method of an instance, as handed to a {@link WarmUpRegistry}. */
+export interface WarmUpTask {
+  name: string;
+  run: () => unknown;
+}
+
+/** Runs `warmUp()`'s tasks instead of core (a scheduler above core, e.g. `@stratacache/warming`). */
+export type WarmUpRegistry = (instance: object, tasks: readonly WarmUpTask[]) => Promise<WarmUpReport>;
+
+let warmUpRegistry: WarmUpRegistry | undefined;
+
+/**
+ * Installs (or with `undefined` removes) the scheduler `warmUp()` hands its methods to, and returns
+ * the one installed before. Core never imports the layer above: `@stratacache/warming`'s
+ * `Warmer.start()` installs itself here and restores the previous one on `close()`.
+ */
+export function setWarmUpRegistry(registry: WarmUpRegistry | undefined): WarmUpRegistry | undefined {
+  const previous = warmUpRegistry;
+  warmUpRegistry = registry;
+  return previous;
+}
+
+/**
+ * Calls every `@WarmUp` method of `instance` — through the installed {@link WarmUpRegistry} when
+ * there is one, else concurrently here; failures are collected, not thrown.
+ */
 export async function warmUp(instance: object): Promise<WarmUpReport> {
   const names = [...(warmers.get(instance) ?? [])];
+  if (warmUpRegistry !== undefined) {
+    const rec = instance as Record<string | symbol, () => unknown>;
+    return warmUpRegistry(
+      instance,
+      names.map((n) => ({ name: String(n), run: () => rec[n]?.call(instance) })),
+    );
+  }
   const report: WarmUpReport = { ran: [], failed: [] };
   await Promise.all(
     names.map(async (n) => {

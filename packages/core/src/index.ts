@@ -31,8 +31,8 @@ export type { RedisStoreOptions, RedisClient, RedisInput } from './redis-store';
 export { escapeGlob, globToRegExp } from './glob';
 export { cached } from './cached';
 export type { CachedOptions, CachedKey } from './cached';
-export { Cached, InvalidateCache, WarmUp, warmUp } from './decorators';
-export type { CachedDecoratorOptions, InvalidateCacheOptions, WarmUpReport } from './decorators';
+export { Cached, InvalidateCache, WarmUp, warmUp, setWarmUpRegistry } from './decorators';
+export type { CachedDecoratorOptions, InvalidateCacheOptions, WarmUpReport, WarmUpTask, WarmUpRegistry } from './decorators';
 export { setDefaultCache, getDefaultCache } from './cache-layer';
 export type { CacheRef } from './cache-layer';
 // sibling modules (codec, keys, TTL, durations)

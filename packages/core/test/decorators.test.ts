@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cached, CacheService, InvalidateCache, WarmUp, cached, setDefaultCache, warmUp } from '../src/index';
+import { Cached, CacheService, InvalidateCache, WarmUp, cached, setDefaultCache, setWarmUpRegistry, warmUp } from '../src/index';
 import type { CacheLayer, FactoryContext, GetOrSetOptions, InvalidateResult, InvalidateSpec, InvalidateTarget } from '../src/index';
 
 describe('cached() and TS5 standard decorators (MemoryStore)', () => {
@@ -191,4 +191,26 @@ describe('cached() and TS5 standard decorators (MemoryStore)', () => {
     expect(() => Cached({} as never)).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
     expect(() => InvalidateCache({})).toThrowError(expect.objectContaining({ code: 'E_CACHE_OPTIONS' }));
   });
+});
+
+it('warmUp() hands @WarmUp methods to the registry installed with setWarmUpRegistry, and runs them itself once removed', async () => {
+  const ran: string[] = [];
+  class Svc {
+    @WarmUp
+    async a(): Promise<void> {
+      ran.push('a');
+    }
+  }
+  const seen: string[][] = [];
+  const registry = async (_i: object, tasks: readonly { name: string; run: () => unknown }[]) => {
+    seen.push(tasks.map((t) => t.name));
+    for (const t of tasks) await t.run();
+    return { ran: tasks.map((t) => `via:${t.name}`), failed: [] };
+  };
+  expect(setWarmUpRegistry(registry)).toBeUndefined();
+  expect(await warmUp(new Svc())).toEqual({ ran: ['via:a'], failed: [] });
+  expect(seen).toEqual([['a']]);
+  expect(setWarmUpRegistry(undefined)).toBe(registry);
+  expect(await warmUp(new Svc())).toEqual({ ran: ['a'], failed: [] });
+  expect(ran).toEqual(['a', 'a']);
 });

@@ -1,0 +1,3 @@
+import { strataTsup } from '@stratacache/tsup-config';
+
+export default strataTsup();
