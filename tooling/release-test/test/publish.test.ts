@@ -39,6 +39,8 @@ const npmrc = path.join(home, '.npmrc');
 // npm's download cache survives runs (the third-party packages proxied from the npm registry).
 const npmCache = path.join(os.tmpdir(), 'stratacache-publish-test-npm-cache');
 let registry = '';
+// the pnpm store the workspace was installed from (HOME is replaced below, so name it explicitly)
+let storeDir = '';
 let verdaccio: ChildProcess | undefined;
 let verdaccioLog = '';
 let redis: StandaloneRedis | undefined;
@@ -56,7 +58,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   assertLoopback(registry);
   const e: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(npm_|NPM_|PNPM_|pnpm_)/.test(k)) continue; // nothing inherited from the outer pnpm run
+    if (/^(npm_|NPM_|PNPM_|pnpm_|TURBO_)/.test(k)) continue; // nothing inherited from the outer pnpm/turbo run
     e[k] = v;
   }
   return {
@@ -66,6 +68,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     npm_config_userconfig: npmrc,
     npm_config_registry: registry,
     npm_config_cache: npmCache,
+    ...(storeDir ? { npm_config_store_dir: storeDir } : {}),
     npm_config_git_checks: 'false',
     npm_config_update_notifier: 'false',
     npm_config_fund: 'false',
@@ -81,7 +84,7 @@ async function sh(cmd: string, args: string[], cwd: string, timeout = 240_000, e
     return await run(cmd, args, { cwd, env: env(extra), timeout, maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 
@@ -183,6 +186,7 @@ function installedScopeDirs(dir: string): string[] {
 
 beforeAll(async () => {
   const t0 = Date.now();
+  storeDir = (await run('pnpm', ['store', 'path'], { cwd: root })).stdout.trim();
   await startVerdaccio();
   const ws = await copyWorkspace();
   // from the pnpm store the developer/CI already filled: no registry traffic for the workspace
