@@ -34,6 +34,10 @@ const DEV_ONLY = /^(vitest|vite|tsup|tsx|typescript|eslint|typescript-eslint|@es
 const PEER_ONLY = ['ioredis'];
 
 const rootLicense = fs.readFileSync(path.join(root, 'LICENSE'), 'utf8');
+const changesetDir = path.join(root, '.changeset');
+const pendingChangesets = fs.existsSync(changesetDir)
+  ? fs.readdirSync(changesetDir).filter((f) => f.endsWith('.md') && f !== 'README.md').map((f) => fs.readFileSync(path.join(changesetDir, f), 'utf8').split('---')[1] ?? '')
+  : [];
 
 /** Every workspace package.json (for the private ones' names). */
 function workspacePackages() {
@@ -103,6 +107,8 @@ function check({ dir, rel, pkg }, privateNames) {
 
   if (!/^@stratacache\/[a-z0-9-]+$/.test(pkg.name ?? '')) bad(`name "${pkg.name}" is not @stratacache/<name>`, `set "name" in ${pj}`);
   if (!/^\d+\.\d+\.\d+/.test(pkg.version ?? '')) bad('no semver "version"', `set "version": "0.0.0" in ${pj} and add a changeset (pnpm changeset)`);
+  if (pkg.version === '0.0.0' && !pendingChangesets.some((c) => c.includes(`"${pkg.name}"`) || c.includes(`'${pkg.name}'`)))
+    bad('version 0.0.0 and no pending changeset names it (it would be published as 0.0.0)', `pnpm changeset  (pick ${pkg.name}, minor: its first release becomes 0.1.0)`);
   if (!pkg.description) bad('no "description"', `add a one-line "description" to ${pj}`);
   if (pkg.license !== 'MIT') bad(`"license" is ${JSON.stringify(pkg.license)}, not "MIT"`, byFix);
   const lic = path.join(dir, 'LICENSE');
