@@ -171,6 +171,7 @@ export class Collector {
         });
       }
       offs.push(target.l2.on('*', (e) => l2(e, t)));
+      this.seedCircuit(t, (target.l2 as { breaker?: { state: string } }).breaker);
       this.ttlPolicies.add(target.l2.ttlPolicy);
       this.tieredCaches.add(target);
       offs.push(() => this.tieredCaches.delete(target));
@@ -178,6 +179,7 @@ export class Collector {
       const t = this.tenant(opts.tenant);
       const request = this.requestHandler(() => target.prefix);
       offs.push(target.on('*', (e) => request(e, t)));
+      this.seedCircuit(t, target.breaker);
       this.ttlPolicies.add(target.ttlPolicy);
     } else {
       throw new TypeError('attach: expected a CacheService, TieredCache or ShardRouter');
@@ -347,6 +349,11 @@ export class Collector {
           return;
       }
     };
+  }
+
+  /** The circuit's state at attach time, so it is known before its first transition (events only report changes). */
+  private seedCircuit(t: TenantRows, breaker: { state: string } | undefined): void {
+    if (breaker !== undefined && !this.totals.circuit.has(t.label)) this.totals.circuit.set(t.label, breaker.state);
   }
 
   private breaker(e: ObservedEvent, t: TenantRows): void {
