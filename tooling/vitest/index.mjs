@@ -5,6 +5,7 @@ import { defineConfig, mergeConfig } from 'vitest/config';
 import { defaultServerConditions } from 'vite';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import ts from 'typescript';
 
 const SOURCE_CONDITION = '@stratacache/source';
 const harnessSetup = fileURLToPath(new URL('../redis-harness/src/global-setup.ts', import.meta.url));
@@ -18,11 +19,37 @@ function reportFile() {
 }
 
 /**
- * @param {{ redis?: boolean, overrides?: import('vitest/config').UserConfig }} [opts]
+ * Vite 8 transforms TypeScript with oxc, which only lowers legacy (experimentalDecorators)
+ * decorators. With `decorators: true`, test files that use TS 5 standard decorators are lowered by
+ * the TypeScript compiler first (only files that contain a decorator; everything else keeps the fast path).
+ */
+const standardDecorators = {
+  name: 'stratacache:ts5-standard-decorators',
+  enforce: 'pre',
+  transform(code, id) {
+    const file = id.split('?')[0] ?? id;
+    if (!/\.[cm]?ts$/.test(file) || file.includes('/node_modules/') || !/^\s*@[A-Za-z_$][\w$]*(?:\(|\s*$)/m.test(code)) return null;
+    const out = ts.transpileModule(code, {
+      fileName: file,
+      compilerOptions: {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        sourceMap: true,
+        experimentalDecorators: false,
+        useDefineForClassFields: true,
+      },
+    });
+    return { code: out.outputText, map: out.sourceMapText ?? null };
+  },
+};
+
+/**
+ * @param {{ redis?: boolean, decorators?: boolean, overrides?: import('vitest/config').UserConfig }} [opts]
  */
 export function strataVitest(opts = {}) {
   const conditions = [SOURCE_CONDITION, ...defaultServerConditions];
   const base = defineConfig({
+    plugins: opts.decorators ? [standardDecorators] : [],
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: [SOURCE_CONDITION] } },
     test: {
