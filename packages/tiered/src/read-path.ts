@@ -76,7 +76,9 @@ export class ReadPath {
     const c = this.rt.c;
     switch (r.source) {
       case 'l2':
-        c.l2Hits++;
+        // a stampede follower's value: the read missed L2 first (and emitted `miss`), so it is a miss
+        if (r.waited === true) c.misses++;
+        else c.l2Hits++;
         break;
       case 'stale':
         c.stale++;

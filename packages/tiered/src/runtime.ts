@@ -15,6 +15,8 @@ export interface Fresh<T> {
   value: T | undefined;
   source: TieredSource;
   skipped?: boolean;
+  /** Served from L2 only after the read had missed there (a stampede follower's value): counted as a miss, like the `miss` event it emitted. */
+  waited?: boolean;
   /** The background L2 write + bus publish of a factory value (the caller never waits for it). */
   written?: Promise<unknown>;
 }

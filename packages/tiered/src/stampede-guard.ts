@@ -125,7 +125,7 @@ export class StampedeGuard {
           if (isNewer(e, basis, rt.l2.now())) {
             this.l1?.fill(key, e);
             if (followed) rt.c.lockFollowers++;
-            return { value: e.value, source: 'l2' };
+            return { value: e.value, source: 'l2', waited: true };
           }
           r = await this.runner.run(key, factory, p, tags, staleBasis, lock);
           return r;
@@ -150,7 +150,7 @@ export class StampedeGuard {
       if (isNewer(e, basis, rt.l2.now())) {
         rt.c.lockFollowers++;
         this.l1?.fill(key, e);
-        return { value: e.value, source: 'l2' };
+        return { value: e.value, source: 'l2', waited: true };
       }
       if (rt.closed) throw new TieredClosedError();
     }

@@ -73,6 +73,8 @@ describe('stampede guard', () => {
       expect(await pb).toBe('v1');
       expect(calls).toBe(1);
       expect(b.tiered.stats().lockFollowers).toBe(1);
+      // the follower missed L2 (and emitted `miss`): it counts once, as a miss, never also as an L2 hit
+      expect(b.tiered.stats()).toMatchObject({ misses: 1, l2Hits: 0, l1Hits: 0 });
     } finally {
       await a.close();
       await b.close();
