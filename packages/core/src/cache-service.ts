@@ -74,6 +74,7 @@ export class CacheService {
     this.clock.start(cfg.clockSyncMs);
     const m = this.metrics;
     m.events.onListenerError = opts.onListenerError;
+    m.hitSampleEvery = m.hitCountdown = cfg.hitSampleEvery;
     this.guard = new GuardedStore(cfg, m);
     this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys);
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);

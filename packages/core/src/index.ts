@@ -1,6 +1,7 @@
 export * from './errors';
 export { CacheService } from './cache-service';
 export type { CacheServiceOptions } from './options';
+export { HIT_SAMPLE_EVERY } from './options';
 export type {
   SetOptions,
   GetOrSetOptions,

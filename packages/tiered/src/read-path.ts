@@ -37,6 +37,7 @@ export class ReadPath {
       rt.c.l2Hits++;
       this.l1?.fill(key, entry);
       if (rt.hitListeners) rt.emit('hit', key, 'l2');
+      if (--rt.l2Countdown === 0) rt.sampleHit(key, 'l2');
       return this.out(entry.value) as T;
     }
     rt.c.misses++;
@@ -117,6 +118,7 @@ export class ReadPath {
         if (entry.expiresAt > now) {
           this.l1?.fill(key, entry);
           if (rt.hitListeners) rt.emit('hit', key, 'l2');
+          if (--rt.l2Countdown === 0) rt.sampleHit(key, 'l2');
           if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
             this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
           }

@@ -61,6 +61,9 @@ export class Runtime {
   readonly aborts = new Set<AbortController>();
   /** Whether someone listens to `hit` (checked on the hit path instead of a map lookup). */
   hitListeners = false;
+  /** L1 / L2 hits left until the next `sampled_hit` of that source (decremented by every hit: no allocation on the others). */
+  l1Countdown: number;
+  l2Countdown: number;
   closed = false;
   readonly c = {
     l2Hits: 0,
@@ -80,7 +83,17 @@ export class Runtime {
   constructor(
     readonly l2: L2Cache,
     readonly opts: ResolvedOptions,
-  ) {}
+  ) {
+    this.l1Countdown = this.l2Countdown = opts.hitSampleEvery;
+  }
+
+  /** The hit paths call this when a countdown reached 0: re-arms it; emits `sampled_hit` (`count`: the interval) if someone listens. */
+  sampleHit(key: string, source: 'l1' | 'l2'): void {
+    const every = this.opts.hitSampleEvery;
+    if (source === 'l1') this.l1Countdown = every;
+    else this.l2Countdown = every;
+    if (this.emitter.has('sampled_hit')) this.emit('sampled_hit', key, source, { count: every });
+  }
 
   checkOpen(): void {
     if (this.closed) throw new TieredClosedError();
@@ -97,6 +110,16 @@ export class Runtime {
   }
 
   private readL2Now<T>(key: string): Promise<ReadResult<T>> {
+    if (!this.emitter.has('l2_read')) return this.readEntry<T>(key);
+    // timed only while someone listens (analytics' L2 latency histogram)
+    const t0 = performance.now();
+    return this.readEntry<T>(key).then((r) => {
+      this.emit('l2_read', key, 'l2', { latencyMs: performance.now() - t0, kind: r.status });
+      return r;
+    });
+  }
+
+  private readEntry<T>(key: string): Promise<ReadResult<T>> {
     return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
       this.onError(err, 'l2.get', key);
       return { status: 'unknown', reason: 'error' };
