@@ -92,7 +92,16 @@ export class Runtime {
     const every = this.opts.hitSampleEvery;
     if (source === 'l1') this.l1Countdown = every;
     else this.l2Countdown = every;
-    if (this.emitter.has('sampled_hit')) this.emit('sampled_hit', key, source, { count: every });
+    if (!this.emitter.has('sampled_hit')) return;
+    // built directly (no options object, no spread): this runs for one hit in `every`
+    const e: TieredEvent = { type: 'sampled_hit', source, key, count: every };
+    const ns = namespaceOf(key, this.l2.keys.prefix);
+    if (ns !== undefined) {
+      e.entity = ns.entity;
+      if (ns.operation !== undefined) e.operation = ns.operation;
+      e.namespace = ns.label;
+    }
+    this.emitter.emit(e);
   }
 
   checkOpen(): void {
@@ -165,6 +174,11 @@ export function namespaceOf(full: string, prefix: string): { entity: string; ope
   // core's one namespace-of-key parser (escaped parts, as in the key), unescaped for events and TTL rules
   const ns = parseNamespace(full, prefix);
   if (ns === undefined) return undefined;
-  if (ns.operation === undefined) return { entity: unescapeKeyPart(ns.entity), label: ns.entity };
-  return { entity: unescapeKeyPart(ns.entity), operation: unescapeKeyPart(ns.operation), label: `${ns.entity}:${ns.operation}` };
+  if (ns.operation === undefined) return { entity: unescape(ns.entity), label: ns.entity };
+  return { entity: unescape(ns.entity), operation: unescape(ns.operation), label: `${ns.entity}:${ns.operation}` };
+}
+
+/** core's `unescapeKeyPart`, skipped (no regex) for the usual part without an escape. */
+function unescape(part: string): string {
+  return part.includes('%') ? unescapeKeyPart(part) : part;
 }
