@@ -69,15 +69,16 @@ export interface AttachOptions {
   /**
    * TieredCache and ShardRouter. `'counted'` (default): the collector does not subscribe to `hit` events
    * (a hit subscription alone makes every L1 hit build an event: about 4× slower L1 hits, see the
-   * benchmark); L1 and L2 hits are read from `stats()` (`l1Hits`, `l2Hits`; a router's tenant caches:
-   * `router.stats()`) and counted per tenant
-   * under entity `'all'`; misses, stale serves, origin calls, errors and invalidations stay per entity
-   * and per key. `'events'`: every hit is an event — per-entity hit rates and hits in the top-K, at that cost.
+   * benchmark); it takes `sampled_hit` events (every `hitSampleEvery`-th hit, default 64) as that many
+   * hits of their key and entity, and the exact totals from `stats()` (`l1Hits`, `l2Hits`; a router's
+   * tenant caches: `router.stats()`), the part no sample attributed under entity `'all'`. Misses, stale
+   * serves, origin calls, errors and invalidations are per entity and per key. `'events'`: every hit is
+   * an event — exact per-entity hit rates and top-K hits, at that cost.
    */
   hits?: 'counted' | 'events';
 }
 
-/** Entity label of hits counted from `stats()` (`hits: 'counted'`). */
+/** Entity label of hits counted from `stats()` and not attributed by a sampled hit (`hits: 'counted'`). */
 export const ALL_ENTITIES = 'all';
 const TIERED_TYPES_BUT_HIT = ['miss', 'stale', 'origin', 'error', 'invalidate', 'set', 'delete', 'bus', 'refresh', 'l2_read'] as const;
 const ROUTER_TYPES_BUT_HIT = [...TIERED_TYPES_BUT_HIT, 'breaker', 'corrupt', 'too_large', 'bypass'] as const;
