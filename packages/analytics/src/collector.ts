@@ -142,18 +142,20 @@ export class Collector {
       if (mode === 'events') offs.push(target.on('*', handler));
       else {
         for (const type of ROUTER_TYPES_BUT_HIT) offs.push(target.on(type, handler));
+        // the router passes one origin object per tenant cache: resolved once, not per sample
+        const byOrigin = new WeakMap<object, { s: Seen; t: TenantRows }>();
         offs.push(
           target.on('sampled_hit', (e, o) => {
             if (o.layer === 'l2') return;
-            const id = sourceId(o.shard, o.tenant);
-            let s = seen.get(id);
-            if (s === undefined) seen.set(id, (s = newSeen(ZERO))); // a cache created since the last sync
-            let t = tenantRows.get(o.tenant);
-            if (t === undefined) {
-              t = this.tenant(o.tenant ?? o.shard);
-              tenantRows.set(o.tenant, t);
+            let x = byOrigin.get(o);
+            if (x === undefined) {
+              const id = sourceId(o.shard, o.tenant);
+              let s = seen.get(id);
+              if (s === undefined) seen.set(id, (s = newSeen(ZERO))); // a cache created since the last sync
+              x = { s, t: this.tenant(o.tenant ?? o.shard) };
+              byOrigin.set(o, x);
             }
-            sampled(e, t, s);
+            sampled(e, x.t, x.s);
           }),
         );
       }
