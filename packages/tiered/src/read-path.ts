@@ -114,7 +114,8 @@ export class ReadPath {
       const claim = this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
       const read = claim === undefined ? await rt.readL2<T>(key, budget) : await FusedLock.read<T>(rt, key, claim, false, budget);
       const lock = claim !== undefined && (read as LockedReadResult<T>).lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
-      const pre = lock ?? (claim !== undefined && (read as LockedReadResult<T>).lock === 'busy' ? 'busy' : undefined);
+      // `unknown`: the fused read could not answer, so no cross-process guard is possible for this read
+      const pre = lock ?? (claim === undefined ? undefined : (read as LockedReadResult<T>).lock === 'busy' ? 'busy' : read.status === 'unknown' ? 'unknown' : undefined);
       const entry = read.status === 'hit' ? read.entry : undefined;
       const l2Failed = read.status === 'unknown';
       const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one

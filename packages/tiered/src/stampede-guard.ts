@@ -12,6 +12,9 @@ import { OUT_OF_TIME } from './read-budget';
 import type { Fresh, Runtime, StaleCandidate } from './runtime';
 import { isNewer, NOOP } from './runtime';
 
+/** What the fused L2 read found out before the guard: this caller leads (its lock), someone else does, or it could not answer. */
+export type FusedPre = FusedLock | 'busy' | 'unknown';
+
 /** Wake-ups per key: stampede followers wait here for the leader's bus message (or this process's own write). */
 export class KeySignals {
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -90,7 +93,7 @@ export class StampedeGuard {
    * One fresh value per key at a time in this process, then the cross-process guard. `pre`: what the
    * fused L2 read already found out (this caller leads with that lock, or someone else leads).
    */
-  fetch<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre?: FusedLock | 'busy'): Promise<Fresh<T>> {
+  fetch<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre?: FusedPre): Promise<Fresh<T>> {
     const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
     if (running !== undefined) {
       if (pre instanceof FusedLock) void pre.release().catch(NOOP);
@@ -111,11 +114,11 @@ export class StampedeGuard {
    * lock expired. Followers wait for the leader's bus message or this process's own write, bounded
    * by a doubling poll. The leader's write releases the lock (see `FusedLock`).
    */
-  private async fusedLeadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre: FusedLock | 'busy' | undefined): Promise<Fresh<T>> {
+  private async fusedLeadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre: FusedPre | undefined): Promise<Fresh<T>> {
     const rt = this.rt;
     const staleBasis = forced ? undefined : basis;
     if (pre instanceof FusedLock) return this.lead(key, factory, p, tags, staleBasis, pre);
-    if (pre === undefined && (budget.exhausted || !rt.l2.store.isReady())) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+    if (pre === 'unknown' || (pre === undefined && (budget.exhausted || !rt.l2.store.isReady()))) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
     const deadline = Date.now() + p.lockWait;
     let delay = 10;
     let followed = pre === 'busy';
