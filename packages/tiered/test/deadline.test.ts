@@ -65,13 +65,15 @@ describe('one deadline per read', () => {
         // the fused read (one EVALSHA: value + lock + namespace barrier), then the background write
         // without a lock (a plain SET, if the store still takes commands): no other lock attempt once the read could not answer
         const names = count.names.map((n) => n.toLowerCase());
-        expect(names[0]).toBe('evalsha');
+        expect(names[0] ?? '').toBe('evalsha');
         expect(names.slice(1).every((n) => n === 'set')).toBe(true);
         expect(names.length).toBeLessThanOrEqual(2);
       } else {
-        // the read (one MGET of value + namespace barrier) and the background write; no lock command
-        expect(count.names.filter((n) => /^eval/i.test(n))).toEqual([]); // the lock's scripts
-        expect(count.names.length).toBeLessThanOrEqual(2);
+        // the read (one MGET of value + namespace barrier) and the background write; at most one lock
+        // attempt (the separate lock: when core's deadline answers just before the read's budget runs
+        // out, the little left of the budget is spent on it — what the fused miss removes)
+        expect(count.names.filter((n) => /^eval/i.test(n)).length).toBeLessThanOrEqual(1);
+        expect(count.names.length).toBeLessThanOrEqual(3);
       }
       // L1 holds the value (accepted for writing; L2 unreachable keeps it as the fail-safe copy)
       expect(inst.tiered.hasInL1('new-key')).toBe(true);
@@ -96,7 +98,7 @@ describe('one deadline per read', () => {
       expect(v).toBe('v');
       // then (not awaited by the caller) one script: entry SET + owner-only lock release + PUBLISH
       expect(count.names.map((n) => n.toLowerCase())).toEqual(['evalsha', 'evalsha']);
-      expect(inst.tiered.stats().bus.sent).toBeGreaterThanOrEqual(2);
+      expect(inst.tiered.stats().bus?.sent ?? 0).toBeGreaterThanOrEqual(2);
       expect(await inst.tiered.get('rt-key')).toBe('v');
       // the lock is gone: a forced refresh leads at once
       expect(await inst.tiered.getOrSet('rt-key', async () => 'w', { forceFresh: true })).toBe('w');
