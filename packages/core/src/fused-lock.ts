@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Command } from 'ioredis';
 import type { RedisClient } from './redis-store';
 import type { LockClaim, ReadOrLockReply, StorePublish } from './store';
 
@@ -45,6 +46,12 @@ return 0
 
 const SHA = new Map<string, string>();
 
+/** Whether the client holds auto-pipelined commands not yet written (ioredis internals; absent = none). */
+function heldBack(client: RedisClient): boolean {
+  const held = (client as unknown as { _autoPipelines?: Map<string, unknown> })._autoPipelines;
+  return held !== undefined && held.size > 0;
+}
+
 type EvalFn = (script: string, ...args: (string | number | Buffer)[]) => Promise<unknown>;
 interface Evals {
   eval: EvalFn;
@@ -57,7 +64,7 @@ interface Evals {
  * EVALSHA of `lua` (auto-pipelined like any command), EVAL once when the server does not know the
  * script yet (NOSCRIPT: a new or restarted server, or a Cluster node that never ran it).
  */
-async function evalScript<T>(client: RedisClient, lua: string, args: (string | number | Buffer)[], buffers: boolean): Promise<T> {
+async function evalScript<T>(client: RedisClient, lua: string, args: (string | number | Buffer)[], buffers: boolean, direct = false): Promise<T> {
   let sha = SHA.get(lua);
   if (sha === undefined) {
     sha = createHash('sha1').update(lua).digest('hex');
@@ -65,7 +72,13 @@ async function evalScript<T>(client: RedisClient, lua: string, args: (string | n
   }
   const c = client as unknown as Evals;
   try {
-    return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
+    if (!direct || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
+    // An awaited read with nothing held back by auto-pipelining: written at once (no tick), as core's read
+    // batcher does for a lone GET. (Writes nobody waits for stay auto-pipelined: they share a socket write.)
+    const o = client.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
+    const cmd = new Command('evalsha', [sha, ...args], { replyEncoding: buffers ? null : 'utf8', keyPrefix: o.keyPrefix ?? o.redisOptions?.keyPrefix });
+    void client.sendCommand(cmd);
+    return (await cmd.promise) as T;
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return (buffers ? await c.evalBuffer(lua, ...args) : await c.eval(lua, ...args)) as T;
@@ -74,7 +87,7 @@ async function evalScript<T>(client: RedisClient, lua: string, args: (string | n
 
 /** `Store.readOrLock` on a Redis client: one EVALSHA. */
 export async function redisReadOrLock(client: RedisClient, key: string, claim: LockClaim, force: boolean, also: readonly string[]): Promise<ReadOrLockReply> {
-  const r = await evalScript<(Buffer | number | null)[]>(client, READ_OR_LOCK_LUA, [2 + also.length, key, claim.key, ...also, claim.token, Math.round(claim.ttlMs), force ? '1' : '0'], true);
+  const r = await evalScript<(Buffer | number | null)[]>(client, READ_OR_LOCK_LUA, [2 + also.length, key, claim.key, ...also, claim.token, Math.round(claim.ttlMs), force ? '1' : '0'], true, true);
   const out: (Buffer | undefined)[] = [];
   for (let i = 0; i < also.length; i++) out.push((r[i + 2] as Buffer | null) ?? undefined);
   const l = Number(r[1]);
