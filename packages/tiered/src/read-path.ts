@@ -110,8 +110,11 @@ export class ReadPath {
       // One deadline per read: every Redis call from here draws from this budget (the factory's time does not count).
       const budget = rt.budget();
       // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
-      // The fused miss: the same read also takes the stampede lock when the key is missing (one round trip).
-      const claim = this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
+      // The fused miss: the same read also takes the stampede lock when the key is missing (one round
+      // trip). Only while no other read of this cache is in flight: concurrent reads go to core's read
+      // batcher (coalesced into one MGET — a hit must not pay for a script), and a miss among them
+      // then asks read-or-lock once (2 round trips awaited instead of 3).
+      const claim = this.flights.size > 0 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
       const read = claim === undefined ? await rt.readL2<T>(key, budget) : await FusedLock.read<T>(rt, key, claim, false, budget);
       const lock = claim !== undefined && (read as LockedReadResult<T>).lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
       // `unknown`: the fused read could not answer, so no cross-process guard is possible for this read
