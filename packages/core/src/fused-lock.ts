@@ -45,6 +45,8 @@ return 0
 `;
 
 const SHA = new Map<string, string>();
+/** Fused reads written directly and not answered yet, per client. */
+const inFlight = new WeakMap<object, number>();
 
 /** Whether the client holds auto-pipelined commands not yet written (ioredis internals; absent = none). */
 function heldBack(client: RedisClient): boolean {
@@ -71,14 +73,21 @@ async function evalScript<T>(client: RedisClient, lua: string, args: (string | n
     SHA.set(lua, sha);
   }
   const c = client as unknown as Evals;
+  const flying = inFlight.get(client) ?? 0;
   try {
-    if (!direct || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
+    // concurrent calls stay auto-pipelined: one socket write for all of them
+    if (!direct || flying > 0 || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
+    inFlight.set(client, flying + 1);
     // An awaited read with nothing held back by auto-pipelining: written at once (no tick), as core's read
     // batcher does for a lone GET. (Writes nobody waits for stay auto-pipelined: they share a socket write.)
     const o = client.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
     const cmd = new Command('evalsha', [sha, ...args], { replyEncoding: buffers ? null : 'utf8', keyPrefix: o.keyPrefix ?? o.redisOptions?.keyPrefix });
     void client.sendCommand(cmd);
-    return (await cmd.promise) as T;
+    try {
+      return (await cmd.promise) as T;
+    } finally {
+      inFlight.set(client, (inFlight.get(client) ?? 1) - 1);
+    }
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return (buffers ? await c.evalBuffer(lua, ...args) : await c.eval(lua, ...args)) as T;
