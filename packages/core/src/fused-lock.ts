@@ -25,6 +25,27 @@ return out
 `;
 
 /**
+ * READ_OR_LOCK for a batch (a single server): ARGV[1] n; entry i: KEYS[2i-1] entry, KEYS[2i] lock,
+ * ARGV[3i-1] token, ARGV[3i] ttl ms, ARGV[3i+1] force; KEYS[2n+1..] read as well. Returns
+ * { entry 1, lock 1, …, entry n, lock n, values of KEYS[2n+1..] } (lock as in READ_OR_LOCK).
+ */
+export const READ_OR_LOCK_MANY_LUA = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  local v = redis.call('GET', KEYS[2 * i - 1])
+  local led = 2
+  if (not v) or ARGV[3 * i + 1] == '1' then
+    if redis.call('SET', KEYS[2 * i], ARGV[3 * i - 1], 'NX', 'PX', ARGV[3 * i]) then led = 1 else led = 0 end
+  end
+  out[2 * i - 1] = v
+  out[2 * i] = led
+end
+for j = 2 * n + 1, #KEYS do out[j] = redis.call('GET', KEYS[j]) end
+return out
+`;
+
+/**
  * WRITE_AND_RELEASE: KEYS[1] entry, KEYS[2] lock; ARGV[1] token, ARGV[2] value, ARGV[3] px ('0' = no
  * write), ARGV[4] channel ('' = no publish), ARGV[5] message. Returns 1 when the lock was released.
  */
@@ -99,8 +120,7 @@ export async function redisReadOrLock(client: RedisClient, key: string, claim: L
   const r = await evalScript<(Buffer | number | null)[]>(client, READ_OR_LOCK_LUA, [2 + also.length, key, claim.key, ...also, claim.token, Math.round(claim.ttlMs), force ? '1' : '0'], true, true);
   const out: (Buffer | undefined)[] = [];
   for (let i = 0; i < also.length; i++) out.push((r[i + 2] as Buffer | null) ?? undefined);
-  const l = Number(r[1]);
-  return { value: (r[0] as Buffer | null) ?? undefined, lock: l === 1 ? 'led' : l === 0 ? 'busy' : 'none', also: out };
+  return { value: (r[0] as Buffer | null) ?? undefined, lock: lockState(r[1]), also: out };
 }
 
 /** `Store.writeAndRelease` on a Redis client: one EVALSHA. */
@@ -129,4 +149,96 @@ export function lockKeyFor(lockPrefix: string, key: string): string | undefined 
   }
   if (key.includes('}')) return undefined;
   return `${lockPrefix}:{${key}}`;
+}
+
+interface Job {
+  key: string;
+  claim: LockClaim;
+  force: boolean;
+  also: readonly string[];
+  resolve: (r: ReadOrLockReply) => void;
+  reject: (err: unknown) => void;
+}
+
+function lockState(v: unknown): ReadOrLockReply['lock'] {
+  const l = Number(v);
+  return l === 1 ? 'led' : l === 0 ? 'busy' : 'none';
+}
+
+/**
+ * Coalesces concurrent fused reads on a single server, as core's read batcher does for `GET`s: a
+ * read with none in flight is sent at once (one script call); reads that arrive meanwhile are sent
+ * together as one READ_OR_LOCK_MANY call when an in-flight one returns or on the next tick. Each
+ * caller gets its own entry, lock answer and `also` values; a failed batch rejects every caller.
+ */
+export class ReadOrLockBatcher {
+  private inFlight = 0;
+  private queue: Job[] = [];
+  private scheduled = false;
+
+  constructor(private readonly client: RedisClient) {}
+
+  run(key: string, claim: LockClaim, force: boolean, also: readonly string[]): Promise<ReadOrLockReply> {
+    if (this.inFlight === 0 && this.queue.length === 0) return this.track(redisReadOrLock(this.client, key, claim, force, also));
+    return new Promise<ReadOrLockReply>((resolve, reject) => {
+      this.queue.push({ key, claim, force, also, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(this.flush);
+      }
+    });
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    p.then(this.done, this.done);
+    return p;
+  }
+
+  private readonly done = (): void => {
+    this.inFlight--;
+    if (this.queue.length > 0) this.flush();
+  };
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    if (batch.length === 1) {
+      const j = batch[0] as Job;
+      this.track(redisReadOrLock(this.client, j.key, j.claim, j.force, j.also)).then(j.resolve, j.reject);
+      return;
+    }
+    const keys: string[] = [];
+    const argv: (string | number)[] = [batch.length];
+    const extraAt = new Map<string, number>();
+    const extra: string[] = [];
+    for (const j of batch) {
+      keys.push(j.key, j.claim.key);
+      argv.push(j.claim.token, Math.round(j.claim.ttlMs), j.force ? '1' : '0');
+      for (const a of j.also) {
+        if (!extraAt.has(a)) {
+          extraAt.set(a, extra.length);
+          extra.push(a);
+        }
+      }
+    }
+    const n = batch.length;
+    this.track(evalScript<(Buffer | number | null)[]>(this.client, READ_OR_LOCK_MANY_LUA, [keys.length + extra.length, ...keys, ...extra, ...argv], true, true)).then(
+      (r) => {
+        for (let i = 0; i < n; i++) {
+          const j = batch[i] as Job;
+          j.resolve({
+            value: (r[2 * i] as Buffer | null) ?? undefined,
+            lock: lockState(r[2 * i + 1]),
+            also: j.also.map((a) => (r[2 * n + (extraAt.get(a) as number)] as Buffer | null) ?? undefined),
+          });
+        }
+      },
+      (err: unknown) => {
+        for (const j of batch) j.reject(err);
+      },
+    );
+  };
 }

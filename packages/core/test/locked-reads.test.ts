@@ -98,6 +98,24 @@ describe.each(kinds)('fused miss on %s', (_kind, make) => {
     expect((await cache.readOrLock(key, claimOf(lk))).lock).toBe('led');
   });
 
+  it('concurrent fused reads (coalesced into one script call on a single server): each caller gets its own answer', async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => cache.key(`item:get:${i}`));
+    for (let i = 0; i < keys.length; i += 3) await cache.set(keys[i] as string, `v${i}`, { ttl: 60_000 });
+    const lk = (k: string) => lockKeyFor(`${prefix}:__lock`, k) as string;
+    // every key twice: for a missing key one claim leads and the other finds it busy
+    const rs = await Promise.all([...keys, ...keys].map((k) => cache.readOrLock<string>(k, claimOf(lk(k)))));
+    keys.forEach((_, i) => {
+      const [a, b] = [rs[i], rs[i + keys.length]];
+      if (i % 3 === 0) {
+        for (const r of [a, b]) expect(r?.status === 'hit' && r.entry.value).toBe(`v${i}`);
+        expect([a?.lock, b?.lock]).toEqual(['none', 'none']);
+      } else {
+        expect([a?.status, b?.status]).toEqual(['miss', 'miss']);
+        expect([a?.lock, b?.lock].sort()).toEqual(['busy', 'led']);
+      }
+    });
+  });
+
   it('a store that cannot answer: unknown, never a miss', async () => {
     const dead = new CacheService({ store: new RedisStore({ host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => null }), prefix, opTimeout: 200 });
     try {
