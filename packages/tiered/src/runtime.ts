@@ -77,10 +77,15 @@ export class Runtime {
     errors: 0,
   };
 
+  /** The fused miss is on: the lock is taken by the L2 read (see `FusedLock`). */
+  readonly fused: boolean;
+
   constructor(
     readonly l2: L2Cache,
     readonly opts: ResolvedOptions,
-  ) {}
+  ) {
+    this.fused = opts.distributedLock && opts.fusedMiss && l2.lockedReads === true && typeof l2.readOrLock === 'function' && typeof l2.writeAndRelease === 'function' && typeof l2.extendLock === 'function';
+  }
 
   checkOpen(): void {
     if (this.closed) throw new TieredClosedError();
