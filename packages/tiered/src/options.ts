@@ -70,6 +70,12 @@ export interface TieredCacheOptions extends GetOrSetPolicy {
   distributedLock?: boolean;
   /** TTL of the stampede lock; extended while the factory runs. Default `'10s'`. */
   lockTtl?: Duration;
+  /**
+   * The fused miss (with `distributedLock`, on an L2 whose store implements `readOrLock`: Redis,
+   * Cluster, memory): the L2 read and the lock in one round trip before the factory, the write + lock
+   * release + bus publish in one after. `false` = separate calls (`@stratacache/lock`). Default `true`.
+   */
+  fusedMiss?: boolean;
   /** What a `set` on another instance does to the local L1 copy: `'stale'` (default: kept only as a fail-safe fallback) or `'drop'`. */
   onRemoteSet?: 'stale' | 'drop';
   /** Instance id used as bus sender id (10 chars). Default: random. */
@@ -115,13 +121,14 @@ export interface ResolvedOptions extends ResolvedPolicy {
   busDownL1Ttl: number;
   distributedLock: boolean;
   lockTtl: number;
+  fusedMiss: boolean;
   onRemoteSet: 'stale' | 'drop';
   instanceId: string | undefined;
   hitSampleEvery: number;
 }
 
 const KNOWN = new Set([
-  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId', 'onListenerError', 'hitSampleEvery',
+  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'fusedMiss', 'onRemoteSet', 'instanceId', 'onListenerError', 'hitSampleEvery',
   'ttl', 'jitter', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait', 'failSafeThrottle',
 ]);
 
@@ -222,6 +229,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     busDownL1Ttl: toMs(o.busDownL1Ttl ?? 1_000, 'TieredCache busDownL1Ttl'),
     distributedLock: bool(o.distributedLock, 'distributedLock', true),
     lockTtl,
+    fusedMiss: bool(o.fusedMiss, 'fusedMiss', true),
     onRemoteSet,
     instanceId: o.instanceId,
     hitSampleEvery,

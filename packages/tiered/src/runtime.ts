@@ -80,10 +80,14 @@ export class Runtime {
     errors: 0,
   };
 
+  /** The fused miss is on: the lock is taken by the L2 read (see `FusedLock`). */
+  readonly fused: boolean;
+
   constructor(
     readonly l2: L2Cache,
     readonly opts: ResolvedOptions,
   ) {
+    this.fused = opts.distributedLock && opts.fusedMiss && l2.lockedReads === true && typeof l2.readOrLock === 'function' && typeof l2.writeAndRelease === 'function' && typeof l2.extendLock === 'function';
     this.l1Countdown = this.l2Countdown = opts.hitSampleEvery;
   }
 
