@@ -38,6 +38,9 @@ describe('ShardRouter + TieredCache (tieredCaches)', () => {
     const load = () => ++origin;
     expect(await sa.getOrSet('report', load)).toBe(1);
     expect(await sa.getOrSet('report', load)).toBe(1); // L1 on instance a
+    // a getOrSet miss writes L2 in the background: wait for it, so b's read is an L2 hit (not a
+    // stampede follower of a's still-held lock, which counts as a miss)
+    await waitFor(async () => (await stamfordRedis.cli('EXISTS', 'sc:stamford:report')) === '1', { timeoutMs: 5_000, message: "a's L2 write" });
     expect(await sb.getOrSet('report', load)).toBe(1); // L2 (stamford's Redis) on instance b
     expect(origin).toBe(1);
     expect(sa.stats().l1Hits).toBeGreaterThanOrEqual(1);
