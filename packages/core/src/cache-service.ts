@@ -1,4 +1,5 @@
 import type { CircuitBreaker } from '@stratacache/breaker';
+import { BarrierLayout } from './barrier-layout';
 import { Barriers } from './barriers';
 import { StoreClock } from './clock';
 import type { Codec } from './codec';
@@ -75,7 +76,7 @@ export class CacheService {
     const m = this.metrics;
     m.events.onListenerError = opts.onListenerError;
     this.guard = new GuardedStore(cfg, m);
-    this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys);
+    this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys, new BarrierLayout(cfg.barrierCopies));
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);
     this.reads = new ReadPath(cfg.codec, this.guard, this.barriers, this.namespaces, m, this.clock);
     this.invalidation = new Invalidation(cfg, this.guard, this.namespaces, this.barriers, m, this.clock, (k) => this.key(k));
