@@ -304,6 +304,14 @@ export class CacheService {
   }
 
   /**
+   * The state of the circuit that guards `key`'s calls: its master's breaker on a Cluster (OPEN while
+   * that master is down, whatever the others), else the store's breaker.
+   */
+  circuitFor(key: string): CircuitBreaker['state'] {
+    return this.guard.stateOf(this.key(key));
+  }
+
+  /**
    * Pings the store (bypassing the breaker, bounded by opTimeout). `down` = no answer, `degraded` =
    * answers but a circuit is not CLOSED (on a Cluster: the store's or one master's).
    */

@@ -35,6 +35,8 @@ export class ConnectionMonitor {
   private subscriberDown = false;
   /** Last readiness reported; undefined while the first connect is in progress (nothing reported yet). */
   private readyState: boolean | undefined;
+  /** Last command readiness reported (the subscriber aside). */
+  private commandsState: boolean | undefined;
   private readonly listeners = new Set<ConnectionListener>();
 
   constructor(
@@ -51,6 +53,7 @@ export class ConnectionMonitor {
     const status = client.status;
     this.failFast = status !== 'wait' && status !== 'connecting' && status !== 'connect';
     this.readyState = status === 'ready' ? true : this.failFast ? false : undefined;
+    this.commandsState = this.readyState;
   }
 
   /** The fast path: the connection is ready and answering. */
@@ -174,11 +177,13 @@ export class ConnectionMonitor {
 
   /** Recomputes readiness and tells the listeners when it changed. */
   private update(reason: ConnectionChange['reason']): void {
-    const ready = !this.closed && this.client.status === 'ready' && !this.hung && !this.subscriberDown;
-    if (ready === this.readyState) return;
+    const commands = !this.closed && this.client.status === 'ready' && !this.hung;
+    const ready = commands && !this.subscriberDown;
+    if (ready === this.readyState && commands === this.commandsState) return;
     this.readyState = ready;
+    this.commandsState = commands;
     if (this.listeners.size === 0) return;
-    const change: ConnectionChange = { state: ready ? 'ready' : 'down', reason };
+    const change: ConnectionChange = { state: ready ? 'ready' : 'down', reason, commands };
     for (const l of [...this.listeners]) {
       try {
         l(change);
