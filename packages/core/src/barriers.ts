@@ -64,12 +64,23 @@ export class Barriers {
   }
 
   /**
+   * The copies worth asking: on a Cluster, those whose master's circuit is CLOSED — a copy on a master
+   * that is down (OPEN) or being probed (HALF_OPEN) would only hold the read up to `opTimeout` — as
+   * long as one is left; all of them otherwise (and always off a Cluster).
+   */
+  liveCopies<G extends readonly string[]>(groups: readonly G[]): readonly G[] {
+    if (this.guard.nodes === undefined || groups.length < 2) return groups;
+    const live = groups.filter((g) => this.guard.stateOf(g[0] as string) === 'CLOSED');
+    return live.length === 0 ? groups : live;
+  }
+
+  /**
    * Max of `ns`'s barriers on a Cluster: one guarded MGET per copy (its keys share one slot), each under
    * its node's breaker, all sent in this tick. The max over the copies that answered; the failure when
    * none did (the entity's keys are then unverifiable — no other entity's).
    */
   async ofNs(ns: NsInfo, key: string): Promise<number | StoreFailure> {
-    const groups = ns.barrierGroups;
+    const groups = this.liveCopies(ns.barrierGroups);
     const answers = await Promise.all(groups.map((g) => this.guard.run('get', (s) => s.mget(g), key, ns, Guard.NONE, g[0])));
     const read = new Map<string, number>();
     let failure: StoreFailure | undefined;
@@ -89,7 +100,7 @@ export class Barriers {
     const t1 = performance.now();
     // Tag barriers spread over the slots: one guarded call per Cluster node, so a dead master makes only
     // entries with a tag on it unverifiable — and only if every copy of that tag is on a dead master.
-    const copies = tags.map((t) => this.ns.tagBarrierCopies(t));
+    const copies = tags.map((t) => this.liveCopies(this.ns.tagBarrierCopies(t).map((k) => [k])).map((g) => g[0] as string));
     const keys = copies.flat();
     const bars = await this.guard.runByNode<string, Buffer | undefined>(op, keys, (k) => k, (s, group) => s.mget(group));
     const read = new Map<string, number>();

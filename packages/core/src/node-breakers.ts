@@ -48,6 +48,12 @@ export function keySlot(key: string): number {
  * that owns its slot now (ioredis' slot table), so a dead master opens only its own breaker and keys
  * in other slots keep using Redis. After a failover the slot's new owner has its own (closed)
  * breaker. Until the slot table is known, keys use `fallback` (the store's breaker).
+ *
+ * Each breaker follows its node's connection, like the store's breaker follows the store's: when
+ * ioredis drops a node's connection (`-node`: a Cluster does not reconnect a lost node, it waits for
+ * the slot table to move) the node's breaker opens at once — so reads of its keys (and of barrier
+ * copies on it) are refused at once instead of each waiting `opTimeout` until the breaker has counted
+ * its failures; when the node is connected again (`+node`) the half-open probe may run at once.
  */
 export class NodeBreakers {
   private readonly byNode = new Map<string, CircuitBreaker>();
@@ -57,7 +63,29 @@ export class NodeBreakers {
     private readonly options: CircuitBreakerOptions,
     readonly fallback: CircuitBreaker,
     private readonly onCreate: (node: string, breaker: CircuitBreaker) => void,
-  ) {}
+  ) {
+    const key = (redis: unknown) => {
+      const o = (redis as { options?: { host?: string; port?: number } } | undefined)?.options;
+      return o?.host === undefined || o.port === undefined ? undefined : `${o.host}:${o.port}`;
+    };
+    const lost = (redis: unknown) => {
+      const b = this.byNode.get(key(redis) ?? '');
+      if (b !== undefined && b.state !== 'OPEN') b.trip('connection-lost');
+    };
+    const added = (redis: unknown) => {
+      const b = this.byNode.get(key(redis) ?? '');
+      if (b !== undefined && b.state === 'OPEN') b.probeNow();
+    };
+    cluster.on('-node', lost);
+    cluster.on('+node', added);
+    this.stop = () => {
+      cluster.off('-node', lost);
+      cluster.off('+node', added);
+    };
+  }
+
+  /** Stops following the nodes' connections. */
+  readonly stop: () => void;
 
   /** The node (`host:port`) that owns `key`'s slot, or undefined when the slot table is not known yet. */
   nodeOf(key: string): string | undefined {

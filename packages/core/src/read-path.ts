@@ -140,7 +140,8 @@ export class ReadPath {
       for (let i = 0; i < ks.length; i++) m.countRead(ks[i] as string, nss[i], false, false, 0, latencyMs);
       return out;
     };
-    const barrierKeys = [...new Set(nss.flatMap((n) => n?.barrierKeys ?? []))];
+    // (a barrier copy on a master that is down is not asked: the others answer for it)
+    const barrierKeys = [...new Set(nss.flatMap((n) => (n === undefined ? [] : this.barriers.liveCopies(n.barrierGroups).flat())))];
     // one guarded call per Cluster node (one in all elsewhere): keys on a dead master are misses, the rest is served
     const mgetByNode = (keys: readonly string[]) => this.guard.runByNode<string, Buffer | undefined>('mget', keys, (x) => x, (s, group) => s.mget(group));
     const [raws, bars] = await Promise.all([mgetByNode(ks), mgetByNode(barrierKeys)]);
@@ -167,7 +168,7 @@ export class ReadPath {
     const tagBarrier = new Map<string, number>();
     if (tagSet.size > 0) {
       const tags = [...tagSet];
-      const copies = tags.map((t) => this.namespaces.tagBarrierCopies(t));
+      const copies = tags.map((t) => this.barriers.liveCopies(this.namespaces.tagBarrierCopies(t).map((k) => [k])).map((g) => g[0] as string));
       const tagKeys = copies.flat();
       const tb = await mgetByNode(tagKeys);
       if (this.guard.nodes === undefined && isFailure(tb[0])) return missAll();

@@ -33,11 +33,16 @@ describe('Cluster master SIGKILL under a TieredCache read loop (defaults)', () =
       await tiered.ready(10_000);
       // which circuits opened: only the dead master's (not the connection's: no lock or bus failure may open it)
       const opened = new Set<string>();
+      const transitions: string[] = [];
       cache.on('breaker', (e) => {
         if (e.state === 'OPEN') opened.add(e.target ?? 'connection');
+        transitions.push(`${e.target ?? 'connection'} ${e.state}`);
       });
+      cache.breaker.on('stateChange', (e) => transitions.push(`connection ${e.to} (${e.reason ?? ''})`));
+      cache.store.onConnectionChange?.((c) => transitions.push(`store ${c.state} ${c.reason} commands=${String(c.commands)} status=${client.status}`));
       const r = await clusterOriginDrill({ cluster, client, cache, tiered, timeoutMs: 45_000 });
       console.log(originLine('cluster origin drill (3 masters + 3 replicas, cluster-node-timeout 1000 ms, full coverage no)', r));
+      if (r.originKeysElsewhere > 0) console.log(transitions, 'origin calls of live masters\' keys, with their store errors:', r.errorsElsewhere);
       expect(r.callerErrors).toBe(0);
       expect(r.wrongValues).toBe(0);
       expect(r.keysOnDeadMaster).toBeGreaterThan(50);

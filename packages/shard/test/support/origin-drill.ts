@@ -7,6 +7,7 @@ import type { CacheService } from '@stratacache/core';
 import type { RedisCluster } from '@stratacache/redis-harness';
 import type { TieredCache } from '@stratacache/tiered';
 import type { Cluster } from 'ioredis';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -32,6 +33,14 @@ export interface OriginDrillResult {
   /** Kill → the last origin call (the cache served everything from L1/L2 afterwards). */
   lastOriginMs: number;
   killedPort: number;
+  /** Worst event-loop delay from the kill to the end (ms): a reply that waits for a busy loop longer than `opTimeout` is a timeout. */
+  maxLoopDelayMs: number;
+  /** Store errors (timeouts) on keys of live masters in the 2 s of read loop before the kill (the machine's noise). */
+  baselineErrorsLive: number;
+  /** Origin calls in the 2 s of read loop before the kill (expected 0: everything warm). */
+  baselineOriginCalls: number;
+  /** The store errors reported (not thrown) after the kill for the keys of live masters that went to the origin (diagnostics). */
+  errorsElsewhere: Record<string, string[]>;
 }
 
 /** Slot owner (`host:port`) of each key, asked from the Cluster (CLUSTER KEYSLOT + the client's slot table). */
@@ -73,11 +82,12 @@ export async function clusterOriginDrill(opts: {
   const probe = keys[0] as string; // a key in the victim's slots
   const rawProbe = `{${probe}}:raw`; // hash tag = the probe key: the same slot
 
-  let phase: 'warm' | 'outage' = 'warm';
+  let phase: 'warm' | 'baseline' | 'outage' = 'warm';
   const during = new Map<string, number>();
   let lastOrigin = 0;
   let t0 = 0;
   const factoryFor = (k: string) => () => {
+    if (phase === 'baseline') baselineOriginCalls++;
     if (phase === 'outage') {
       during.set(k, (during.get(k) ?? 0) + 1);
       lastOrigin = Date.now() - t0;
@@ -100,6 +110,17 @@ export async function clusterOriginDrill(opts: {
     await sleep(200);
   }
 
+  const errorsByKey = new Map<string, string[]>();
+  let baselineErrorsLive = 0;
+  let baselineOriginCalls = 0;
+  const offError = cache.on('error', (e) => {
+    if (e.key === undefined || onVictim.has(e.key)) return;
+    if (phase === 'baseline') baselineErrorsLive++;
+    if (phase !== 'outage') return;
+    const list = errorsByKey.get(e.key) ?? [];
+    if (list.length < 4) list.push(`${e.kind ?? ''}: ${String((e.error as Error | undefined)?.message ?? e.error).slice(0, 80)} @${Date.now() - t0}ms`);
+    errorsByKey.set(e.key, list);
+  });
   let stop = false;
   let reads = 0;
   let errors = 0;
@@ -112,13 +133,18 @@ export async function clusterOriginDrill(opts: {
       } catch {
         errors++;
       }
-      if (++reads % 32 === 0) await sleep(1);
+      // a busy app, not a spin loop: a loop saturating the event loop delays replies past opTimeout
+      if (++reads % 4 === 0) await sleep(1);
     }
   };
   const loops = Array.from({ length: opts.readers ?? 8 }, (_, r) => reader(r));
   await sleep(300);
+  phase = 'baseline';
+  await sleep(2_000);
 
   phase = 'outage';
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   t0 = Date.now();
   await cluster.nodeByPort(killedPort)!.kill();
   const firstOk = async (probeWrite: () => Promise<boolean>) => {
@@ -136,6 +162,8 @@ export async function clusterOriginDrill(opts: {
   await sleep(Math.max(3_000, 6_000 - (Date.now() - t0)));
   stop = true;
   await Promise.all(loops);
+  offError();
+  loopDelay.disable();
 
   const originKeys = [...during.keys()];
   return {
@@ -154,6 +182,10 @@ export async function clusterOriginDrill(opts: {
     cacheOutageMs,
     lastOriginMs: lastOrigin,
     killedPort,
+    maxLoopDelayMs: Math.round(loopDelay.max / 1e6),
+    baselineErrorsLive,
+    baselineOriginCalls,
+    errorsElsewhere: Object.fromEntries(originKeys.filter((k) => !onVictim.has(k)).map((k) => [k, errorsByKey.get(k) ?? []])),
   };
 }
 
@@ -162,6 +194,7 @@ export function originLine(name: string, r: OriginDrillResult): string {
     `[drill] ${name}: ${r.originCalls} origin calls on ${r.originKeys} keys (max ${r.maxPerKey} per key; ${r.originKeysElsewhere} keys of live masters) ` +
     `vs ${r.keysOnDeadMaster} of ${r.keys} keys on the dead master (${r.keysWithFirstBarrierOnDeadMaster} more had their entity's first barrier there); ` +
     `outage window ${(r.cacheOutageMs / 1000).toFixed(1)} s (CacheService write) / ${(r.clientOutageMs / 1000).toFixed(1)} s (ioredis write); ` +
-    `last origin call ${(r.lastOriginMs / 1000).toFixed(1)} s after the kill; ${r.reads} reads, ${r.callerErrors} caller errors, ${r.wrongValues} wrong values`
+    `last origin call ${(r.lastOriginMs / 1000).toFixed(1)} s after the kill; ${r.reads} reads, ${r.callerErrors} caller errors, ${r.wrongValues} wrong values; ` +
+    `worst event-loop delay ${r.maxLoopDelayMs} ms; before the kill (2 s): ${r.baselineOriginCalls} origin calls, ${r.baselineErrorsLive} store errors`
   );
 }
