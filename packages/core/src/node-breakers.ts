@@ -64,24 +64,19 @@ export class NodeBreakers {
     readonly fallback: CircuitBreaker,
     private readonly onCreate: (node: string, breaker: CircuitBreaker) => void,
   ) {
-    const key = (redis: unknown) => {
-      const o = (redis as { options?: { host?: string; port?: number } } | undefined)?.options;
-      return o?.host === undefined || o.port === undefined ? undefined : `${o.host}:${o.port}`;
-    };
-    const lost = (redis: unknown) => {
-      const b = this.byNode.get(key(redis) ?? '');
-      if (b !== undefined && b.state !== 'OPEN') b.trip('connection-lost');
-    };
-    const added = (redis: unknown) => {
-      const b = this.byNode.get(key(redis) ?? '');
-      if (b !== undefined && b.state === 'OPEN') b.probeNow();
-    };
-    cluster.on('-node', lost);
-    cluster.on('+node', added);
-    this.stop = () => {
-      cluster.off('-node', lost);
-      cluster.off('+node', added);
-    };
+    this.stop = watchNodes(cluster, this);
+  }
+
+  /** The node's connection dropped (`-node`): its breaker opens at once. */
+  nodeLost(node: string): void {
+    const b = this.byNode.get(node);
+    if (b !== undefined && b.state !== 'OPEN') b.trip('connection-lost');
+  }
+
+  /** The node is connected again (`+node`): an OPEN breaker may probe at once. */
+  nodeAdded(node: string): void {
+    const b = this.byNode.get(node);
+    if (b !== undefined && b.state === 'OPEN') b.probeNow();
   }
 
   /** Stops following the nodes' connections. */
@@ -110,4 +105,34 @@ export class NodeBreakers {
   all(): ReadonlyMap<string, CircuitBreaker> {
     return this.byNode;
   }
+}
+
+/** NodeBreakers per Cluster client: one `-node` / `+node` listener pair per client, however many CacheServices share it. */
+const watchers = new WeakMap<Cluster, Set<NodeBreakers>>();
+
+function nodeKey(redis: unknown): string | undefined {
+  const o = (redis as { options?: { host?: string; port?: number } } | undefined)?.options;
+  return o?.host === undefined || o.port === undefined ? undefined : `${o.host}:${o.port}`;
+}
+
+function watchNodes(cluster: Cluster, nb: NodeBreakers): () => void {
+  let set = watchers.get(cluster);
+  if (set === undefined) {
+    const all = new Set<NodeBreakers>();
+    set = all;
+    watchers.set(cluster, all);
+    cluster.on('-node', (redis: unknown) => {
+      const k = nodeKey(redis);
+      if (k !== undefined) for (const x of all) x.nodeLost(k);
+    });
+    cluster.on('+node', (redis: unknown) => {
+      const k = nodeKey(redis);
+      if (k !== undefined) for (const x of all) x.nodeAdded(k);
+    });
+  }
+  set.add(nb);
+  const s = set;
+  return () => {
+    s.delete(nb);
+  };
 }

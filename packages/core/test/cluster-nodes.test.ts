@@ -98,6 +98,9 @@ describe('CacheService on a Cluster: one breaker per master', () => {
         const key = `${m} safe=${!exposed.has(e.key ?? '')}`;
         errKinds.set(key, (errKinds.get(key) ?? 0) + 1);
       });
+      const transitions: string[] = [];
+      cache.breaker.on('stateChange', (e) => transitions.push(`connection ${e.to} (${e.reason ?? ''}) status=${client.status}`));
+      cache.store.onConnectionChange?.((c) => transitions.push(`store ${c.state} ${c.reason} commands=${String(c.commands)} status=${client.status}`));
       const opened = new Set<string>();
       cache.on('breaker', (e) => {
         if (e.state === 'OPEN') opened.add(e.target ?? 'main');
@@ -152,6 +155,7 @@ describe('CacheService on a Cluster: one breaker per master', () => {
       stop = true;
       await Promise.all(loops);
       for (const k of invKeys) expect(await cache.get(k)).toBeUndefined();
+      console.log('[cluster] connection breaker and store changes:', transitions.slice(0, 12));
       console.log('[cluster] errors reported (not thrown) by kind:', [...errKinds].sort((a, b) => b[1] - a[1]).slice(0, 6));
       console.log(
         `[cluster] ${reads} reads, ${originCalls} origin calls on ${originKeys.size} keys (${onVictim} on the dead master, ${exposed.size} with it or their entity's barriers on it), before promotion ${before}; served from Redis again after ${recoveredAfter} ms`,
