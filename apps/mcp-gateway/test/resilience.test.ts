@@ -67,8 +67,19 @@ describe('resilience', () => {
       expect(h.cache.ok).toBe(false);
 
       await redis.restart();
-      await waitFor(async () => (await call(c, 'get_job', { id: 'job-2' })).source === 'origin' && (await call(c, 'get_job', { id: 'job-2' })).source === 'cache', {
+      await waitFor(async () => ((await (await fetch(`${s.gateway.url}/healthz`)).json()) as { cache: { ok: boolean } }).cache.ok, {
         timeoutMs: 20_000,
+        intervalMs: 250,
+        message: 'cache did not report healthy after redis restart',
+      });
+      // a key never read before: the origin once, then the cache (each poll takes a fresh key, so a
+      // key cached on an earlier poll cannot keep the condition false)
+      let next = 20;
+      await waitFor(async () => {
+        const id = `job-${next++}`;
+        return (await call(c, 'get_job', { id })).source === 'origin' && (await call(c, 'get_job', { id })).source === 'cache';
+      }, {
+        timeoutMs: 10_000,
         intervalMs: 250,
         message: 'cache did not recover after redis restart',
       });

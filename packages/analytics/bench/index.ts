@@ -12,7 +12,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CacheService, RedisStore } from '@stratacache/core';
+import { CacheService, HIT_SAMPLE_EVERY, RedisStore } from '@stratacache/core';
 import { startStandalone } from '@stratacache/redis-harness';
 import { ShardRouter, tieredCaches } from '@stratacache/shard';
 import { TieredCache } from '@stratacache/tiered';
@@ -124,8 +124,13 @@ async function l1Hits(port: number, mode: 'counted' | 'events'): Promise<void> {
     report('  of which tiered event building: a no-op hit listener / none', `${fmt(n1)}/s vs ${fmt(n0)}/s = ${(n1 / n0).toFixed(2)}×`, 'info', undefined);
     await noop.close();
   }
-  const hits = (await analytics.overview()).local.l1Hits;
+  const local = (await analytics.overview()).local;
+  const hits = local.l1Hits;
   report('  events counted by the collector (L1 hits)', fmt(hits), 'all of them', hits === observed.cache.stats().l1Hits);
+  if (mode === 'counted') {
+    const user = local.byEntity['bench|user']?.hits ?? 0;
+    report('  of which attributed to their entity by sampled hits', `${((100 * user) / hits).toFixed(2)} % (every ${HIT_SAMPLE_EVERY}th hit)`, '>= 99 %', user / hits >= 0.99);
+  }
   await analytics.close();
   await plain.close();
   await observed.close();
@@ -154,6 +159,8 @@ async function routerL1Hits(port: number): Promise<void> {
   report('router tenant L1 hit, sync getL1: with collector / without', `${fmt(s1)}/s vs ${fmt(s0)}/s = ${(s1 / s0).toFixed(2)}×`, '>= 0.8×', s1 / s0 >= 0.8);
   const counted = (await analytics.overview()).local.l1Hits;
   report('  L1 hits counted (from router.stats())', fmt(counted), 'all of them', counted === to.stats().l1Hits);
+  const user = (await analytics.overview()).local.byEntity['ro|user']?.hits ?? 0;
+  report('  of which attributed to their entity by sampled hits', `${((100 * user) / counted).toFixed(2)} %`, '>= 99 %', user / counted >= 0.99);
   await analytics.close();
   await plain.close();
   await observed.close();

@@ -26,7 +26,16 @@ export interface AlertRuleConfig {
   ms?: number;
   /** p99_above: which latency. Default `'origin'`. */
   source?: 'origin' | 'l2' | 'l1';
+  /**
+   * hit_rate_below, invalidation_rate_above, origin_error_rate_above, p99_above: what the window is
+   * measured on. `'local'` (default): this process's counters, exact window. `'shared'`: the
+   * per-minute buckets in Redis summed over every instance (this one flushes first), the window
+   * rounded out to whole minutes.
+   */
+  scope?: AlertScope;
 }
+
+export type AlertScope = 'local' | 'shared';
 
 /** A validated rule. */
 export interface AlertRule {
@@ -38,12 +47,15 @@ export interface AlertRule {
   threshold: number;
   minRequests: number;
   source: 'origin' | 'l2' | 'l1';
+  scope: AlertScope;
 }
 
-export const ALERT_RULE_DEFAULTS = { windowMs: 300_000, cooldownMs: 900_000, severity: 'warning' as AlertSeverity };
+export const ALERT_RULE_DEFAULTS = { windowMs: 300_000, cooldownMs: 900_000, severity: 'warning' as AlertSeverity, scope: 'local' as AlertScope };
+/** Rules measured over a window of counters (the ones with a `scope`). */
+const WINDOWED: AlertRuleType[] = ['hit_rate_below', 'invalidation_rate_above', 'origin_error_rate_above', 'p99_above'];
 
 const TYPES: AlertRuleType[] = ['hit_rate_below', 'breaker_open', 'invalidation_rate_above', 'memory_above', 'origin_error_rate_above', 'p99_above'];
-const KNOWN = new Set(['type', 'id', 'severity', 'window', 'cooldown', 'threshold', 'minRequests', 'perMinute', 'percent', 'ms', 'source']);
+const KNOWN = new Set(['type', 'id', 'severity', 'window', 'cooldown', 'threshold', 'minRequests', 'perMinute', 'percent', 'ms', 'source', 'scope']);
 
 /** Validates a rule list (e.g. parsed from JSON). Throws {@link AnalyticsConfigError} naming the rule and field. */
 export function parseAlertRules(input: unknown, path = 'rules'): AlertRule[] {
@@ -82,6 +94,9 @@ export function parseAlertRules(input: unknown, path = 'rules'): AlertRule[] {
     }
     const source = (r.source ?? 'origin') as AlertRule['source'];
     if (!['origin', 'l2', 'l1'].includes(source)) throw new AnalyticsConfigError(`${p}.source`, 'must be origin, l2 or l1');
+    const scope = (r.scope ?? ALERT_RULE_DEFAULTS.scope) as AlertScope;
+    if (scope !== 'local' && scope !== 'shared') throw new AnalyticsConfigError(`${p}.scope`, `must be 'local' or 'shared', got ${JSON.stringify(r.scope)}`);
+    if (r.scope !== undefined && !WINDOWED.includes(type)) throw new AnalyticsConfigError(`${p}.scope`, `only for ${WINDOWED.join(', ')}`);
     return {
       id,
       type,
@@ -91,6 +106,7 @@ export function parseAlertRules(input: unknown, path = 'rules'): AlertRule[] {
       threshold,
       minRequests,
       source,
+      scope,
     };
   });
 }

@@ -2,7 +2,8 @@ import type { CacheAnalytics } from './analytics';
 import { parseAlertRules, type AlertRule, type AlertRuleConfig, type AlertRuleType, type AlertSeverity } from './alert-rules';
 import { INVALIDATIONS, ORIGIN_CALLS, ORIGIN_ERRORS, RES_HIT, SRC_L1, SRC_L2 } from './counters';
 import { AnalyticsConfigError } from './errors';
-import type { LogHistogram } from './log-histogram';
+import type { LogHistogram, Percentiles } from './log-histogram';
+import type { Aggregate } from './trends';
 import { durationOpt, intOpt } from './options';
 import { deliver, slackBody, type DeliveryAttempt, type WebhookOptions } from './webhook';
 
@@ -69,6 +70,8 @@ export class AlertManager {
   private readonly timer: NodeJS.Timeout | undefined;
   private seq = 0;
   deliveryFailures = 0;
+  /** Shared-scope windows that could not be read from Redis (their rules were left as they were). */
+  sharedReadErrors = 0;
 
   constructor(
     private readonly analytics: CacheAnalytics,
@@ -125,10 +128,13 @@ export class AlertManager {
   async evaluate(now = Date.now()): Promise<Alert[]> {
     const bases = this.rules.map((r) => this.base(now, r.windowMs));
     const cur = this.snapshot(now);
+    const shared = await this.sharedWindows(now);
     const fired: Alert[] = [];
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
-      const check = await this.check(rule, bases[i]!, cur);
+      const w = shared.get(rule.windowMs);
+      if (rule.scope === 'shared' && w === undefined) continue; // unknown: nothing fires, nothing resolves
+      const check = rule.scope === 'shared' ? sharedCheck(rule, w!.aggregate, w!.spanMs) : await this.check(rule, bases[i]!, cur);
       const open = this.active.get(rule.id);
       if (check === undefined) {
         if (open) this.resolve(open, now);
@@ -161,6 +167,26 @@ export class AlertManager {
       this.notify(alert);
     }
     return fired;
+  }
+
+  /**
+   * Shared-scope rules: this instance flushes its counters, then each distinct window is read once from
+   * the minute buckets (every instance). A window that cannot be read leaves its rules undecided
+   * (a firing alert stays firing: an unreachable Redis is not a resolution).
+   */
+  private async sharedWindows(now: number): Promise<Map<number, { aggregate: Aggregate; spanMs: number }>> {
+    const out = new Map<number, { aggregate: Aggregate; spanMs: number }>();
+    const windows = new Set(this.rules.filter((r) => r.scope === 'shared').map((r) => r.windowMs));
+    if (windows.size === 0) return out;
+    await this.analytics.trends.flush(now).catch(() => undefined);
+    for (const ms of windows) {
+      try {
+        out.set(ms, await this.analytics.trends.window(ms, now));
+      } catch {
+        this.sharedReadErrors++;
+      }
+    }
+    return out;
   }
 
   private resolve(a: Alert, now: number): void {
@@ -256,3 +282,32 @@ export class AlertManager {
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+
+/** A windowed rule over the minute buckets of every instance (`scope: 'shared'`). */
+function sharedCheck(r: AlertRule, a: Aggregate, spanMs: number): { value: number; message: string } | undefined {
+  const win = `${Math.round(spanMs / 1000)} s, all instances`;
+  switch (r.type) {
+    case 'hit_rate_below': {
+      if (a.requests < r.minRequests) return undefined;
+      const v = a.hits / a.requests;
+      return v < r.threshold ? { value: v, message: `hit rate ${pct(v)} below ${pct(r.threshold)} (${a.requests} reads in ${win})` } : undefined;
+    }
+    case 'origin_error_rate_above': {
+      const calls = a.originCalls + a.originErrors;
+      if (calls < r.minRequests) return undefined;
+      const v = a.originErrors / calls;
+      return v > r.threshold ? { value: v, message: `origin error rate ${pct(v)} above ${pct(r.threshold)} (${calls} calls in ${win})` } : undefined;
+    }
+    case 'invalidation_rate_above': {
+      const v = a.invalidations / (Math.max(spanMs, 1_000) / 60_000);
+      return v > r.threshold ? { value: v, message: `${v.toFixed(1)} invalidations/min above ${r.threshold}/min (over ${win})` } : undefined;
+    }
+    case 'p99_above': {
+      const p: Percentiles = a.latency[r.source];
+      if (p.count < r.minRequests) return undefined;
+      return p.p99 > r.threshold ? { value: p.p99, message: `${r.source} p99 ${p.p99.toFixed(1)} ms above ${r.threshold} ms (${p.count} samples in ${win})` } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -20,6 +20,7 @@ import {
   sourceIndex,
 } from './counters';
 import { LabelFolder, NONE } from './labels';
+import { type Counts, newSeen, routerHits, type Seen, sourceId, tieredCounts, ZERO } from './stats-reader';
 import { TopK } from './top-k';
 
 /** The fields of core's `CacheEvent` / tiered's `TieredEvent` the collector reads. */
@@ -68,28 +69,19 @@ export interface AttachOptions {
   /**
    * TieredCache and ShardRouter. `'counted'` (default): the collector does not subscribe to `hit` events
    * (a hit subscription alone makes every L1 hit build an event: about 4× slower L1 hits, see the
-   * benchmark); L1 and L2 hits are read from `stats()` (`l1Hits`, `l2Hits`; a router's tenant caches:
-   * `router.stats()`) and counted per tenant
-   * under entity `'all'`; misses, stale serves, origin calls, errors and invalidations stay per entity
-   * and per key. `'events'`: every hit is an event — per-entity hit rates and hits in the top-K, at that cost.
+   * benchmark); it takes `sampled_hit` events (every `hitSampleEvery`-th hit, default 64) as that many
+   * hits of their key and entity, and the exact totals from `stats()` (`l1Hits`, `l2Hits`; a router's
+   * tenant caches: `router.stats()`), the part no sample attributed under entity `'all'`. Misses, stale
+   * serves, origin calls, errors and invalidations are per entity and per key. `'events'`: every hit is
+   * an event — exact per-entity hit rates and top-K hits, at that cost.
    */
   hits?: 'counted' | 'events';
 }
 
-/** Entity label of hits counted from `stats()` (`hits: 'counted'`). */
+/** Entity label of hits counted from `stats()` and not attributed by a sampled hit (`hits: 'counted'`). */
 export const ALL_ENTITIES = 'all';
-const TIERED_TYPES_BUT_HIT = ['miss', 'stale', 'origin', 'error', 'invalidate', 'set', 'delete', 'bus', 'refresh'] as const;
+const TIERED_TYPES_BUT_HIT = ['miss', 'stale', 'origin', 'error', 'invalidate', 'set', 'delete', 'bus', 'refresh', 'l2_read'] as const;
 const ROUTER_TYPES_BUT_HIT = [...TIERED_TYPES_BUT_HIT, 'breaker', 'corrupt', 'too_large', 'bypass'] as const;
-
-/** Hits of every tenant cache of a router, from `stats()`: a wrapper's own (`l1Hits` / `l2Hits`), else the CacheService's. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function* routerHits(router: ShardRouter<any>): Iterable<{ id: string; shard: string; tenant: string | undefined; l1: number; l2: number }> {
-  for (const s of router.stats()) {
-    const own = s.cacheStats as { l1Hits?: unknown; l2Hits?: unknown } | undefined;
-    const tiered = own !== undefined && typeof own.l1Hits === 'number' && typeof own.l2Hits === 'number';
-    yield { id: `${s.shard}\u0000${s.tenant ?? ''}`, shard: s.shard, tenant: s.tenant, l1: tiered ? (own.l1Hits as number) : 0, l2: tiered ? (own.l2Hits as number) : s.stats.hits };
-  }
-}
 
 export type Attachable = CacheService | TieredCache | ShardRouter<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -108,11 +100,12 @@ export class Collector {
   tracer: Required<Pick<CollectorObserver, 'timed'>> | undefined;
   private readonly entities: LabelFolder;
   private readonly tenantLabels: LabelFolder;
-  private readonly tieredCaches = new Set<TieredCache>();
-  /** TieredCaches attached in `'counted'` mode, with the l1Hits already counted. */
-  private readonly counted = new Map<TieredCache, { t: TenantRows; l1: number; l2: number }>();
-  /** Routers attached in `'counted'` mode, with the hits already counted per tenant cache. */
-  private readonly countedRouters = new Map<ShardRouter<any>, Map<string, { l1: number; l2: number }>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Attached TieredCaches: tenant, whether hits are `'counted'`, what was taken from `stats()`. */
+  private readonly tieredCaches = new Map<TieredCache, { t: TenantRows; counted: boolean; seen: Seen }>();
+  /** Attached routers: whether hits are `'counted'`, what was taken from `stats()` per tenant cache. */
+  private readonly routers = new Map<ShardRouter<any>, { counted: boolean; seen: Map<string, Seen> }>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** L1 evictions taken from the attached caches' `stats()` (monotonic: a detached or re-created cache never lowers it). */
+  private evictions = 0;
   /** Default of {@link AttachOptions.hits}. */
   hitsMode: 'counted' | 'events' = 'counted';
   private readonly detachers = new Set<() => void>();
@@ -143,38 +136,55 @@ export class Collector {
       };
       const mode = opts.hits ?? this.hitsMode;
       if (mode !== 'counted' && mode !== 'events') throw new TypeError("attach: hits must be 'counted' or 'events'");
+      const seen = new Map<string, Seen>();
+      for (const h of routerHits(target)) seen.set(h.id, newSeen(h));
+      const sampled = this.sampledHandler();
       if (mode === 'events') offs.push(target.on('*', handler));
       else {
         for (const type of ROUTER_TYPES_BUT_HIT) offs.push(target.on(type, handler));
-        const seen = new Map<string, { l1: number; l2: number }>();
-        for (const h of routerHits(target)) seen.set(h.id, h);
-        this.countedRouters.set(target, seen);
-        offs.push(() => {
-          this.sync();
-          this.countedRouters.delete(target);
-        });
+        // the router passes one origin object per tenant cache: resolved once, not per sample
+        const byOrigin = new WeakMap<object, { s: Seen; t: TenantRows }>();
+        offs.push(
+          target.on('sampled_hit', (e, o) => {
+            if (o.layer === 'l2') return;
+            let x = byOrigin.get(o);
+            if (x === undefined) {
+              const id = sourceId(o.shard, o.tenant);
+              let s = seen.get(id);
+              if (s === undefined) seen.set(id, (s = newSeen(ZERO))); // a cache created since the last sync
+              x = { s, t: this.tenant(o.tenant ?? o.shard) };
+              byOrigin.set(o, x);
+            }
+            sampled(e, x.t, x.s);
+          }),
+        );
       }
+      this.routers.set(target, { counted: mode === 'counted', seen });
+      offs.push(() => {
+        this.sync();
+        this.routers.delete(target);
+      });
     } else if (target instanceof TieredCache) {
       const t = this.tenant(opts.tenant);
       const request = this.requestHandler(() => target.l2.prefix);
       const mode = opts.hits ?? this.hitsMode;
       if (mode !== 'counted' && mode !== 'events') throw new TypeError("attach: hits must be 'counted' or 'events'");
       const l2 = this.l2Handler();
+      const seen = newSeen(tieredCounts(target.stats()));
       if (mode === 'events') offs.push(target.on('*', (e) => request(e, t)));
       else {
         for (const type of TIERED_TYPES_BUT_HIT) offs.push(target.on(type, (e) => request(e, t)));
-        const st = target.stats();
-        this.counted.set(target, { t, l1: st.l1Hits, l2: st.l2Hits });
-        offs.push(() => {
-          this.sync();
-          this.counted.delete(target);
-        });
+        const sampled = this.sampledHandler();
+        offs.push(target.on('sampled_hit', (e) => sampled(e, t, seen)));
       }
       offs.push(target.l2.on('*', (e) => l2(e, t)));
       this.seedCircuit(t, (target.l2 as { breaker?: { state: string } }).breaker);
       this.ttlPolicies.add(target.l2.ttlPolicy);
-      this.tieredCaches.add(target);
-      offs.push(() => this.tieredCaches.delete(target));
+      this.tieredCaches.set(target, { t, counted: mode === 'counted', seen });
+      offs.push(() => {
+        this.sync();
+        this.tieredCaches.delete(target);
+      });
     } else if (target instanceof CacheService) {
       const t = this.tenant(opts.tenant);
       const request = this.requestHandler(() => target.prefix);
@@ -196,36 +206,71 @@ export class Collector {
     for (const d of [...this.detachers]) d();
   }
 
-  /** L1 evictions of the attached TieredCaches (read from their `stats()`). */
+  /** L1 evictions of the attached TieredCaches and router tenant caches (from their `stats()`; monotonic). */
   l1Evictions(): number {
-    let n = 0;
-    for (const c of this.tieredCaches) n += c.stats().l1.evictions;
-    return n;
+    this.sync();
+    return this.evictions;
   }
 
-  /** Brings the counted L1 hits up to date (called before any read of the rows). */
+  /**
+   * Brings what is read from `stats()` up to date (called before any read of the rows): L1 evictions,
+   * and in `'counted'` mode the exact hit totals — the part not yet attributed to an entity by a
+   * `sampled_hit` goes to entity `'all'`.
+   */
   sync(): void {
-    for (const [cache, c] of this.counted) {
-      const st = cache.stats();
-      const row = this.row(c.t, ALL_ENTITIES);
-      if (st.l1Hits > c.l1) row.v[SRC_L1 * 3 + RES_HIT]! += st.l1Hits - c.l1;
-      if (st.l2Hits > c.l2) row.v[SRC_L2 * 3 + RES_HIT]! += st.l2Hits - c.l2;
-      c.l1 = st.l1Hits;
-      c.l2 = st.l2Hits;
-    }
-    for (const [router, seen] of this.countedRouters) {
+    for (const [cache, c] of this.tieredCaches) this.take(c.t, c.counted, c.seen, tieredCounts(cache.stats()));
+    for (const [router, r] of this.routers) {
       for (const h of routerHits(router)) {
-        let prev = seen.get(h.id);
+        let prev = r.seen.get(h.id);
+        if (prev === undefined) r.seen.set(h.id, (prev = newSeen(ZERO)));
         // a tenant cache closed (idle) and created again starts from 0
-        if (prev === undefined || h.l1 < prev.l1 || h.l2 < prev.l2) prev = { l1: 0, l2: 0 };
-        if (h.l1 > prev.l1 || h.l2 > prev.l2) {
-          const row = this.row(this.tenant(h.tenant ?? h.shard), ALL_ENTITIES);
-          row.v[SRC_L1 * 3 + RES_HIT]! += h.l1 - prev.l1;
-          row.v[SRC_L2 * 3 + RES_HIT]! += h.l2 - prev.l2;
-        }
-        seen.set(h.id, { l1: h.l1, l2: h.l2 });
+        else if (h.l1 < prev.l1 || h.l2 < prev.l2 || h.ev < prev.ev) Object.assign(prev, { l1: 0, l2: 0, ev: 0 });
+        this.take(this.tenant(h.tenant ?? h.shard), r.counted, prev, h);
       }
     }
+  }
+
+  /**
+   * Adds what a cache's `stats()` moved since the last sync. Counted hits stay exact at every sync: the
+   * new hits no sample attributed to an entity (hits since the last sample, hits outside the sampled
+   * paths) go to entity `'all'`, and the next sample of that source skips the ones it stands for.
+   */
+  private take(t: TenantRows, counted: boolean, seen: Seen, c: Counts): void {
+    if (c.ev > seen.ev) this.evictions += c.ev - seen.ev;
+    seen.ev = c.ev;
+    if (!counted) return;
+    const rest1 = Math.max(0, c.l1 - seen.l1 - seen.attr1);
+    const rest2 = Math.max(0, c.l2 - seen.l2 - seen.attr2);
+    Object.assign(seen, { l1: c.l1, l2: c.l2, attr1: 0, attr2: 0, skip1: c.pend1, skip2: c.pend2 });
+    if (rest1 > 0 || rest2 > 0) {
+      const row = this.row(t, ALL_ENTITIES);
+      row.v[SRC_L1 * 3 + RES_HIT]! += rest1;
+      row.v[SRC_L2 * 3 + RES_HIT]! += rest2;
+    }
+  }
+
+  /**
+   * `sampled_hit` (`'counted'` mode): one hit in `count` (the cache's `hitSampleEvery`) stands for the
+   * `count` hits of its source since the previous sample — those not yet counted (see `skip1`) are
+   * added to the entity's row; all `count` to the key's top-K entry.
+   */
+  private sampledHandler(): (e: ObservedEvent, t: TenantRows, seen: Seen) => void {
+    const topK = this.topK;
+    return (e, t, seen) => {
+      const l1 = e.source === 'l1';
+      let w = e.count ?? 1;
+      if (l1) {
+        w -= seen.skip1;
+        seen.skip1 = 0;
+        seen.attr1 += w;
+      } else {
+        w -= seen.skip2;
+        seen.skip2 = 0;
+        seen.attr2 += w;
+      }
+      if (w > 0) this.row(t, e.entity).v[(l1 ? SRC_L1 : SRC_L2) * 3 + RES_HIT]! += w;
+      if (e.key !== undefined) topK.hit(e.key, undefined, undefined, e.count ?? 1);
+    };
   }
 
   *rows(): Iterable<Row> {
@@ -315,6 +360,13 @@ export class Collector {
           return;
         case 'bus':
           totals.busMessages++;
+          return;
+        case 'l2_read':
+          // a TieredCache's L2 read, timed around core's readEntry
+          if (e.latencyMs !== undefined) {
+            totals.latency[SRC_L2]!.record(e.latencyMs);
+            if (this.tracer !== undefined) this.tracer.timed('l2', e, t.label);
+          }
           return;
         default:
           return;

@@ -20,7 +20,7 @@ export type { SpanTracer } from './tracing';
 export { AlertManager, MAX_SNAPSHOTS } from './alerts';
 export type { Alert, AlertsOptions } from './alerts';
 export { parseAlertRules, ALERT_RULE_DEFAULTS } from './alert-rules';
-export type { AlertRule, AlertRuleConfig, AlertRuleType, AlertSeverity } from './alert-rules';
+export type { AlertRule, AlertRuleConfig, AlertRuleType, AlertScope, AlertSeverity } from './alert-rules';
 export { slackBody } from './webhook';
 export type { WebhookOptions, DeliveryAttempt } from './webhook';
 export { Advisor, ADVISOR_LIMITS } from './advisor';

@@ -33,7 +33,7 @@ export interface CacheAnalyticsOptions {
   registry?: Registry;
   /** Metric name prefix. Default `'stratacache'`. */
   metricPrefix?: string;
-  /** Default of `attach(tieredCache, { hits })`: `'counted'` (hits from `stats()`, no per-hit event) or `'events'`. Default `'counted'`. */
+  /** Default of `attach(tieredCache, { hits })`: `'counted'` (exact totals from `stats()`, per key / entity from sampled hits; no per-hit event) or `'events'`. Default `'counted'`. */
   hits?: 'counted' | 'events';
   /** OpenTelemetry tracer (`trace.getTracer('stratacache')`): a span per origin call and L2 round trip. Default none (no cost). */
   tracer?: SpanTracer;

@@ -60,10 +60,11 @@ export class TopK {
     return e;
   }
 
-  hit(key: string, latencyMs?: number, bytes?: number): void {
+  /** `n` hits of `key` (a sampled hit stands for `n`). */
+  hit(key: string, latencyMs?: number, bytes?: number, n = 1): void {
     const e = this.entry(key);
-    e.requests++;
-    e.hits++;
+    e.requests += n;
+    e.hits += n;
     if (latencyMs !== undefined) {
       e.latSum += latencyMs;
       e.latN++;

@@ -23,7 +23,9 @@ export class Tracing implements CollectorObserver {
     const attributes: Record<string, string | number> = { 'stratacache.layer': layer, 'stratacache.tenant': tenant, 'stratacache.event': e.type };
     if (e.entity !== undefined) attributes['stratacache.entity'] = e.entity;
     if (e.bytes !== undefined) attributes['stratacache.bytes'] = e.bytes;
-    const span = this.tracer.startSpan(layer === 'origin' ? 'stratacache.origin' : `stratacache.l2.${e.type}`, { startTime: end - e.latencyMs, attributes });
+    // a TieredCache's L2 read (`l2_read`) is named after its outcome, like core's own hit / miss
+    const op = e.type === 'l2_read' ? (e.kind ?? 'read') : e.type;
+    const span = this.tracer.startSpan(layer === 'origin' ? 'stratacache.origin' : `stratacache.l2.${op}`, { startTime: end - e.latencyMs, attributes });
     span.end(end);
     this.spans++;
   }

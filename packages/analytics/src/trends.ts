@@ -149,6 +149,17 @@ export class TrendStore {
     this.flushes++;
   }
 
+  /**
+   * The minute buckets that cover the last `windowMs` (the current, partial minute included), summed
+   * over every instance, and the time they span up to `now` (shared-scope alert windows).
+   */
+  async window(windowMs: number, now = Date.now()): Promise<{ aggregate: Aggregate; spanMs: number }> {
+    const last = Math.floor(now / MINUTE);
+    const first = Math.max(Math.floor((now - windowMs) / MINUTE), last - Math.floor(MINUTE_RETENTION_MS / MINUTE) + 1);
+    const keys = Array.from({ length: last - first + 1 }, (_, i) => this.minuteKey((first + i) * MINUTE));
+    return { aggregate: summarise(await this.backend.read(keys)), spanMs: now - first * MINUTE };
+  }
+
   /** Points of a range, oldest first, summed over every instance. */
   async trend(range: TrendRange, filter: TrendFilter = {}, now = Date.now()): Promise<Trend> {
     const r = RANGES[range];

@@ -1,4 +1,5 @@
 import { CacheService, RedisStore } from '@stratacache/core';
+import { TieredCache } from '@stratacache/tiered';
 import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheAnalytics, type SpanTracer } from '../src/index';
@@ -33,6 +34,24 @@ describe('OpenTelemetry spans (optional)', () => {
     expect(l2.map((s) => s.name)).toEqual(expect.arrayContaining(['stratacache.l2.miss', 'stratacache.l2.hit']));
     await plain.close();
     await analytics.close();
+    await svc.close();
+  });
+
+  it("a TieredCache's L2 reads (l2_read events) are spans named after their outcome", async () => {
+    const spans: string[] = [];
+    const tracer: SpanTracer = { startSpan: (name) => ({ end: () => spans.push(name) }) };
+    const store = new RedisStore(client(redis.port), { ownsClient: true });
+    const svc = new CacheService({ store, prefix: 'ott', opTimeout: 2_000 });
+    const cache = new TieredCache(svc, { bus: false });
+    const analytics = new CacheAnalytics({ flushInterval: 0, tracer });
+    analytics.attach(cache); // default hits: 'counted'
+    await svc.set('ott:jobs:get:1', 1);
+    expect(await cache.get('ott:jobs:get:1')).toBe(1);
+    expect(await cache.get('ott:jobs:get:2')).toBeUndefined();
+    expect(spans).toEqual(expect.arrayContaining(['stratacache.l2.hit', 'stratacache.l2.miss']));
+    expect(spans.some((s) => s.includes('l2_read'))).toBe(false);
+    await analytics.close();
+    await cache.close();
     await svc.close();
   });
 });

@@ -10,6 +10,8 @@ import { GetOrSet } from './get-or-set';
 import { Guard, GuardedStore, isFailure } from './guarded-store';
 import { Invalidation, toResult } from './invalidation';
 import { KeyError } from './key-builder';
+import { LockedReads } from './locked-reads';
+import type { LockedReadResult } from './locked-reads';
 import type { KeyBuilder } from './key-builder';
 import { Namespaces } from './namespaces';
 import { MAX_KEY_LENGTH, resolveOptions } from './options';
@@ -17,7 +19,7 @@ import type { CacheServiceOptions } from './options';
 import { ReadMode, ReadPath } from './read-path';
 import { Metrics } from './stats';
 import type { CacheStats } from './stats';
-import type { Store } from './store';
+import type { LockClaim, Store, StorePublish } from './store';
 import type { TtlPolicy } from './ttl-policy';
 import type { Factory, GetOrSetOptions, HealthReport, InvalidateResult, InvalidateSpec, MsetEntry, ReadResult, SetOptions, SetResult } from './types';
 import { WritePath } from './write-path';
@@ -55,6 +57,7 @@ export class CacheService {
   private readonly writes: WritePath;
   private readonly loader: GetOrSet;
   private readonly invalidation: Invalidation;
+  private readonly locked: LockedReads;
 
   constructor(opts: CacheServiceOptions = {}) {
     const cfg = resolveOptions(opts);
@@ -75,6 +78,7 @@ export class CacheService {
     this.clock.start(cfg.clockSyncMs);
     const m = this.metrics;
     m.events.onListenerError = opts.onListenerError;
+    m.hitSampleEvery = m.hitCountdown = cfg.hitSampleEvery;
     this.guard = new GuardedStore(cfg, m);
     this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys, new BarrierLayout(cfg.barrierCopies));
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);
@@ -82,6 +86,7 @@ export class CacheService {
     this.invalidation = new Invalidation(cfg, this.guard, this.namespaces, this.barriers, m, this.clock, (k) => this.key(k));
     this.writes = new WritePath(cfg, this.guard, this.namespaces, this.invalidation, m, this.clock);
     this.loader = new GetOrSet(this.guard, this.reads, this.writes, this.namespaces, m, this.clock);
+    this.locked = new LockedReads(this.guard, this.barriers, this.reads, this.writes, m, cfg.maxTtlMs);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -231,6 +236,52 @@ export class CacheService {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the fused miss (issue 13): read-or-lock, write-and-release
+
+  /** Whether the store implements the fused miss (`readOrLock` / `writeAndRelease` / `extendLock`); otherwise use `readEntry` and a separate lock. */
+  get lockedReads(): boolean {
+    return this.locked.supported;
+  }
+
+  /**
+   * `readEntry` and the stampede lock in one round trip: the entry (decoded, barrier-checked, tri-state
+   * like `readEntry`; a corrupt entry is counted, removed and a miss) and, when the store holds no value
+   * (or always, with `force`), `claim` taken (`lock: 'led'`) or found held (`'busy'`). The lock key
+   * must be in the key's Cluster slot: build it with `lockKeyFor`. Never rejects for store failures.
+   */
+  readOrLock<T = unknown>(key: string, claim: LockClaim, force = false): Promise<LockedReadResult<T>> {
+    let k: string;
+    try {
+      k = this.key(key);
+      if (!this.locked.supported) throw new CacheOptionsError(`readOrLock: the ${this.store.kind} store does not implement it (check lockedReads)`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.locked.readOrLock<T>(k, this.namespaces.of(k), claim, force);
+  }
+
+  /**
+   * After a `readOrLock` that led: writes the envelope (like `setEntry`; `undefined` = nothing to
+   * write), releases `claim` if its token still owns it and publishes `publish` — one round trip.
+   * Like `setEntry`, a value that cannot be stored settles at once (the lock is released anyway).
+   */
+  writeAndRelease<T>(key: string, entry: CacheEntry<T> | undefined, physicalTtlMs: number, claim: LockClaim, publish?: StorePublish): Promise<SetResult> {
+    try {
+      const k = this.key(key);
+      if (!this.locked.supported) throw new CacheOptionsError(`writeAndRelease: the ${this.store.kind} store does not implement it (check lockedReads)`);
+      if (entry !== undefined) this.writes.checkEntry(entry, physicalTtlMs);
+      return this.locked.writeAndRelease(k, this.namespaces.of(k), entry, physicalTtlMs, claim, publish);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Extends a lock taken by `readOrLock` (owner only); false when lost or the store did not answer. */
+  extendLock(key: string, claim: LockClaim): Promise<boolean> {
+    return this.locked.extendLock(this.key(key), claim);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ export type CacheEventType =
   | 'too_large'
   | 'bypass'
   | 'origin'
-  | 'breaker';
+  | 'breaker'
+  | 'sampled_hit';
 
 /** One observation. Only the fields that make sense for the event type are set. */
 export interface CacheEvent {
@@ -35,7 +36,10 @@ export interface CacheEvent {
   kind?: string;
   /** invalidate: the pattern / tag / namespace; */
   target?: string;
-  /** invalidate: keys deleted now (barrier invalidations delete lazily: 0). */
+  /**
+   * invalidate: keys deleted now (barrier invalidations delete lazily: 0). sampled_hit: the hits this
+   * sample stands for (the sampling interval, `hitSampleEvery`).
+   */
   count?: number;
   /** invalidate: false when the store could not apply it (then `reason` says why; an `error` event was emitted too). */
   ok?: boolean;

@@ -1,6 +1,7 @@
 export * from './errors';
 export { CacheService } from './cache-service';
 export type { CacheServiceOptions } from './options';
+export { HIT_SAMPLE_EVERY } from './options';
 export type {
   SetOptions,
   GetOrSetOptions,
@@ -23,7 +24,9 @@ export type { CacheEntry } from './entry';
 export type { CacheEvent, CacheEventType, CacheEventListener, CacheSource } from './events';
 export { CacheEventEmitter } from './events';
 export type { CacheStats, NamespaceStats, LatencyStats } from './stats';
-export type { Store, StoreEntry, MessageHandler, ConnectionChange, ConnectionListener } from './store';
+export type { Store, StoreEntry, MessageHandler, ConnectionChange, ConnectionListener, LockClaim, LockState, ReadOrLockReply, StorePublish } from './store';
+export type { LockedReadResult } from './locked-reads';
+export { lockKeyFor } from './fused-lock';
 export { MemoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export { RedisStore, DEFAULT_REDIS_OPTIONS } from './redis-store';

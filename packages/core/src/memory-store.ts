@@ -1,6 +1,6 @@
 import { CacheOptionsError, StoreClosedError } from './errors';
 import { globToRegExp, isLiteralGlob, unescapeGlob } from './glob';
-import type { MessageHandler, Store, StoreEntry } from './store';
+import type { MessageHandler, Store, StoreEntry, LockClaim, LockState, ReadOrLockReply, StorePublish } from './store';
 
 export interface MemoryStoreOptions {
   /** Upper bound on the number of keys; the oldest-written key is evicted first. Default: unbounded. */
@@ -127,6 +127,42 @@ export class MemoryStore implements Store {
       if (slot.exp === 0 || slot.exp > now) n++;
     }
     return n;
+  }
+
+  /** In-process `Store.readOrLock`: the same semantics as RedisStore's script (the lock is a key holding the token). */
+  async readOrLock(key: string, claim: LockClaim, force: boolean, also: readonly string[] = []): Promise<ReadOrLockReply> {
+    this.check();
+    const now = Date.now();
+    const value = this.live(key, now)?.v;
+    let lock: LockState = 'none';
+    if (value === undefined || force) {
+      lock = this.live(claim.key, now) === undefined ? 'led' : 'busy';
+      if (lock === 'led') this.write(claim.key, Buffer.from(claim.token), claim.ttlMs, now);
+    }
+    return { value, lock, also: also.map((k) => this.live(k, now)?.v) };
+  }
+
+  /** In-process `Store.writeAndRelease`: write, owner-only release, publish — in one step. */
+  async writeAndRelease(key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish?: StorePublish): Promise<boolean> {
+    this.check();
+    const now = Date.now();
+    if (value !== undefined) this.write(key, value, ttlMs, now);
+    const released = this.owns(claim, now) && this.data.delete(claim.key);
+    if (publish !== undefined) await this.publish(publish.channel, publish.message);
+    return released;
+  }
+
+  async extendLock(claim: LockClaim): Promise<boolean> {
+    this.check();
+    const now = Date.now();
+    if (!this.owns(claim, now)) return false;
+    this.write(claim.key, Buffer.from(claim.token), claim.ttlMs, now);
+    return true;
+  }
+
+  private owns(claim: LockClaim, now: number): boolean {
+    const held = this.live(claim.key, now);
+    return held !== undefined && held.v.toString() === claim.token;
   }
 
   async publish(channel: string, message: Buffer | string): Promise<number> {

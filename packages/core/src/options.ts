@@ -81,7 +81,18 @@ export interface CacheServiceOptions {
    * counted in `stats().listenerErrors` and handed here (a handler that throws is ignored). Default: none.
    */
   onListenerError?: (error: unknown, event: CacheEvent) => void;
+  /**
+   * Every this-many-th hit emits a `sampled_hit` event (`count`: this interval) — a cheap per-key hit
+   * sample for observers that do not subscribe to every `hit` (analytics' top-K). A countdown on the
+   * hit path; no event is built when nobody listens. Default `HIT_SAMPLE_EVERY` (64); 1 .. 2^30.
+   */
+  hitSampleEvery?: number;
 }
+
+/** Default `hitSampleEvery` of CacheService and TieredCache. */
+export const HIT_SAMPLE_EVERY = 64;
+/** Largest `hitSampleEvery` (the countdown stays a small integer). */
+export const MAX_HIT_SAMPLE_EVERY = 2 ** 30;
 
 /** The options of a CacheService, validated once, with defaults filled in (internal). */
 export interface ResolvedOptions {
@@ -111,6 +122,7 @@ export interface ResolvedOptions {
   local: boolean;
   clock: (() => number) | undefined;
   clockSyncMs: number;
+  hitSampleEvery: number;
 }
 
 /** Longest key (characters) the cache accepts; longer identifiers are hashed by the KeyBuilder. */
@@ -181,6 +193,10 @@ export function resolveOptions(opts: CacheServiceOptions): ResolvedOptions {
   }
   if (opts.clock !== undefined && typeof opts.clock !== 'function') throw new CacheOptionsError('clock must be a function returning epoch ms');
   if (opts.onListenerError !== undefined && typeof opts.onListenerError !== 'function') throw new CacheOptionsError('onListenerError must be a function (error, event) => void');
+  const hitSampleEvery = opts.hitSampleEvery ?? HIT_SAMPLE_EVERY;
+  if (!(Number.isInteger(hitSampleEvery) && hitSampleEvery >= 1 && hitSampleEvery <= MAX_HIT_SAMPLE_EVERY)) {
+    throw new CacheOptionsError(`hitSampleEvery must be an integer between 1 and ${MAX_HIT_SAMPLE_EVERY}, got ${String(hitSampleEvery)}`);
+  }
   const clockSyncMs = toMs(opts.clockSyncInterval ?? 10_000, 'clockSyncInterval');
   if (clockSyncMs < 1000) throw new CacheOptionsError('clockSyncInterval must be at least 1 s');
 
@@ -206,5 +222,6 @@ export function resolveOptions(opts: CacheServiceOptions): ResolvedOptions {
     local,
     clock: opts.clock,
     clockSyncMs,
+    hitSampleEvery,
   };
 }

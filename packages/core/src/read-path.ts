@@ -78,6 +78,15 @@ export class ReadPath {
       }
       this.barriers.keepNs(n, nsBarrier, t0, epoch);
     }
+    return this.judge(k, ns, mode, raw, nsBarrier, t0);
+  }
+
+  /**
+   * The rest of a read once the raw value and its namespace barrier are known (also the fused miss's,
+   * see `LockedReads`): decode (a corrupt entry is counted, removed, a miss), tag barriers, the
+   * barrier check, counting and the result per mode.
+   */
+  async judge(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer | undefined, nsBarrier: number, t0: number): Promise<unknown> {
     if (raw === undefined) return this.settle(mode, k, ns, 'missing', undefined, 0, performance.now() - t0);
     let entry: CacheEntry;
     try {
@@ -101,7 +110,7 @@ export class ReadPath {
     return this.settle(mode, k, ns, 'ok', entry, raw.length, latencyMs);
   }
 
-  private failedRead(mode: ReadMode, k: string, ns: NsInfo | undefined, wrongType: boolean, t0: number): unknown {
+  failedRead(mode: ReadMode, k: string, ns: NsInfo | undefined, wrongType: boolean, t0: number): unknown {
     if (!wrongType) return this.settle(mode, k, ns, 'error', undefined, 0, performance.now() - t0);
     this.corruptFound(k, ns, 0);
     return this.settle(mode, k, ns, 'corrupt', undefined, 0, performance.now() - t0);

@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
 import { ConnectionMonitor } from './connection-monitor';
 import { CacheOptionsError, StoreClosedError } from './errors';
+import { ReadOrLockBatcher, redisExtendLock, redisReadOrLock, redisWriteAndRelease } from './fused-lock';
 import { keySlot } from './node-breakers';
 import { ReadBatcher } from './read-batcher';
-import type { ConnectionListener, MessageHandler, Store, StoreEntry } from './store';
+import type { ConnectionListener, LockClaim, MessageHandler, ReadOrLockReply, Store, StoreEntry, StorePublish } from './store';
 
 /** A Redis connection the store can use: a single-server client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -81,6 +82,8 @@ export class RedisStore implements Store {
   private closed = false;
   private readonly monitor: ConnectionMonitor;
   private readonly batcher: ReadBatcher | undefined;
+  /** Fused reads coalesced into one script call (a single server with adaptive batching). */
+  private readonly lockBatcher: ReadOrLockBatcher | undefined;
   /** The last connection error seen (message only; never contains credentials from the URL). */
   get lastError(): string | undefined {
     return this.monitor.lastError;
@@ -110,6 +113,7 @@ export class RedisStore implements Store {
     const batching = opts.readBatching ?? 'adaptive';
     if (batching !== 'adaptive' && batching !== 'pipeline') throw new CacheOptionsError(`readBatching: expected 'adaptive' or 'pipeline'`);
     this.batcher = batching === 'adaptive' ? new ReadBatcher(this.client, this.isCluster, this.monitor) : undefined;
+    this.lockBatcher = batching === 'adaptive' && !this.isCluster ? new ReadOrLockBatcher(this.client) : undefined;
     const status = this.client.status;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
     // with the offline queue disabled, is not refused while it is being established).
@@ -251,6 +255,25 @@ export class RedisStore implements Store {
       }
     } while (cursor !== '0');
     return n;
+  }
+
+  /** The fused miss's read: one EVALSHA (entry + lock, and `also` on a single server). See `Store.readOrLock`. */
+  readOrLock(key: string, claim: LockClaim, force: boolean, also: readonly string[] = []): Promise<ReadOrLockReply> {
+    if (this.isCluster && also.length > 0) return Promise.reject(new CacheOptionsError('readOrLock: no extra keys on a Cluster (read them in parallel)'));
+    validTtl(claim.ttlMs);
+    const b = this.lockBatcher;
+    return this.send(() => (b !== undefined ? b.run(key, claim, force, also) : redisReadOrLock(this.client, key, claim, force, also)));
+  }
+
+  /** The fused miss's write: SET + owner-only lock release + PUBLISH in one EVALSHA. See `Store.writeAndRelease`. */
+  writeAndRelease(key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish?: StorePublish): Promise<boolean> {
+    if (value !== undefined) validTtl(ttlMs);
+    return this.send(() => redisWriteAndRelease(this.client, key, value, ttlMs, claim, publish));
+  }
+
+  extendLock(claim: LockClaim): Promise<boolean> {
+    validTtl(claim.ttlMs);
+    return this.send(() => redisExtendLock(this.client, claim));
   }
 
   async publish(channel: string, message: Buffer | string): Promise<number> {

@@ -41,6 +41,8 @@ export interface CacheStats {
   latency: { l2: LatencyStats; origin: LatencyStats };
   /** Event listener calls that threw (see the `onListenerError` option); the cache calls were not affected. */
   listenerErrors: number;
+  /** Hits since the last `sampled_hit` event (the next one stands for them too): 0 .. hitSampleEvery − 1. */
+  sampledHitsPending: number;
   /** Per `entity:operation` (or `entity`); at most `maxNamespaces` groups, the rest under `'(other)'`. */
   byNamespace: Record<string, NamespaceStats>;
 }
@@ -111,6 +113,9 @@ export class Metrics {
   bytesWritten = 0;
   readonly l2Latency = new Latency();
   readonly originLatency = new Latency();
+  /** Interval of `sampled_hit` events (`hitSampleEvery`), and the hits left until the next one. */
+  hitSampleEvery = 64;
+  hitCountdown = 64;
 
   /** Emits an event of `type` for `key` (with its namespace fields). Callers check `events.has(type)` first. */
   emitFor(type: CacheEventType, key: string | undefined, ns: NsLabel | undefined, extra: Partial<CacheEvent>): void {
@@ -132,11 +137,18 @@ export class Metrics {
       this.bytesRead += bytes;
       if (ns) ns.stats.hits++;
       if (this.events.has('hit')) this.emitFor('hit', k, ns, { latencyMs, bytes });
+      if (--this.hitCountdown === 0) this.sampleHit(k, ns);
     } else {
       this.misses++;
       if (ns) ns.stats.misses++;
       if (this.events.has('miss')) this.emitFor('miss', k, ns, { latencyMs });
     }
+  }
+
+  /** Every `hitSampleEvery`-th hit: re-arms the countdown; a `sampled_hit` event (`count`: the interval) when someone listens. */
+  private sampleHit(k: string, ns: NsLabel | undefined): void {
+    this.hitCountdown = this.hitSampleEvery;
+    if (this.events.has('sampled_hit')) this.emitFor('sampled_hit', k, ns, { count: this.hitSampleEvery });
   }
 
   /** Counts a write that the store accepted. */
@@ -174,6 +186,7 @@ export class Metrics {
       bytesWritten: this.bytesWritten,
       latency: { l2: this.l2Latency.snapshot(), origin: this.originLatency.snapshot() },
       listenerErrors: this.events.listenerErrors,
+      sampledHitsPending: this.hitSampleEvery - this.hitCountdown,
       byNamespace,
     };
   }

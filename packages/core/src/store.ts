@@ -48,7 +48,49 @@ export interface Store {
    * store is ready again; the invalidation bus uses it to know when messages may have been missed.
    */
   onConnectionChange?(listener: ConnectionListener): () => void;
+  /**
+   * Optional (the fused miss): in one atomic step, the value of `key` — and, when it is missing (or
+   * always, with `force`), the lock `claim` taken with `SET lock token NX PX ttl` (the semantics and
+   * value layout of `@stratacache/lock` without fencing: owner-only release / extend by token). `also`
+   * are keys read in the same round trip (a single server only: a Cluster store rejects them — read
+   * them in parallel). `lock.key` must live in `key`'s hash slot on a Cluster (see `lockKeyFor`).
+   * Stores without it: callers fall back to a GET plus a separate lock.
+   */
+  readOrLock?(key: string, claim: LockClaim, force: boolean, also?: readonly string[]): Promise<ReadOrLockReply>;
+  /**
+   * Optional (the fused miss): in one atomic step, writes `value` under `key` (unless `value` is
+   * undefined), releases `claim` only if its token still owns it, then publishes `publish` (if given).
+   * Resolves whether the lock was released.
+   */
+  writeAndRelease?(key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish?: StorePublish): Promise<boolean>;
+  /** Optional: extends `claim` to its `ttlMs` only if its token still owns it; resolves whether it did. */
+  extendLock?(claim: LockClaim): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A cross-process lock as the store sees it: the lock key, the owner's token, the TTL in ms. */
+export interface LockClaim {
+  key: string;
+  token: string;
+  ttlMs: number;
+}
+
+/**
+ * What `readOrLock` answers: the value (or undefined); the lock — `led` this caller holds it now,
+ * `busy` someone else holds it, `none` not tried (the value exists and `force` was off); the `also` values.
+ */
+export interface ReadOrLockReply {
+  value: Buffer | undefined;
+  lock: LockState;
+  also: (Buffer | undefined)[];
+}
+
+export type LockState = 'led' | 'busy' | 'none';
+
+/** A message to publish in the same step as a write. */
+export interface StorePublish {
+  channel: string;
+  message: string;
 }
 
 export interface StoreEntry {

@@ -158,6 +158,15 @@ export class WritePath {
   }
 
   async setEntry(k: string, entry: CacheEntry, physicalTtlMs: number): Promise<SetResult> {
+    this.checkEntry(entry, physicalTtlMs);
+    const ns = this.namespaces.of(k);
+    const bytes = this.encodeOrRefuse(k, ns, entry);
+    if (bytes === undefined) return FAIL.too_large;
+    return this.writeBytes(k, ns, bytes, Math.min(Math.round(physicalTtlMs), this.cfg.maxTtlMs));
+  }
+
+  /** Validates a ready envelope and its physical TTL (throws `CacheOptionsError`). */
+  checkEntry(entry: CacheEntry, physicalTtlMs: number): void {
     if (typeof entry !== 'object' || entry === null || typeof entry.createdAt !== 'number' || typeof entry.expiresAt !== 'number') {
       throw new CacheOptionsError('setEntry: entry must be a CacheEntry { value, createdAt, expiresAt, graceUntil?, tags? }');
     }
@@ -165,9 +174,5 @@ export class WritePath {
     if (!(typeof physicalTtlMs === 'number' && physicalTtlMs >= 1 && Number.isFinite(physicalTtlMs))) {
       throw new CacheOptionsError(`setEntry: physicalTtlMs must be a positive number of ms, got ${String(physicalTtlMs)}`);
     }
-    const ns = this.namespaces.of(k);
-    const bytes = this.encodeOrRefuse(k, ns, entry);
-    if (bytes === undefined) return FAIL.too_large;
-    return this.writeBytes(k, ns, bytes, Math.min(Math.round(physicalTtlMs), this.cfg.maxTtlMs));
   }
 }

@@ -2,6 +2,7 @@ import { CacheOptionsError } from '@stratacache/core';
 import type { Lock } from '@stratacache/lock';
 import { FactoryTimeoutError } from './errors';
 import { FactoryContextImpl, SKIP } from './factory-context';
+import { FusedLock } from './fused-lock';
 import type { L2Writer } from './l2-writer';
 import type { ResolvedPolicy } from './options';
 import type { Fresh, Runtime, StaleCandidate } from './runtime';
@@ -98,7 +99,7 @@ export class FactoryRunner {
   }
 
   /** Calls the factory with its context, applies the hard timeout, starts the L2 write (not awaited) and fills L1. */
-  async run<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, lock: Lock | undefined): Promise<Fresh<T>> {
+  async run<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, lock: Lock | FusedLock | undefined): Promise<Fresh<T>> {
     const rt = this.rt;
     rt.checkOpen();
     rt.c.factoryCalls++;
@@ -155,7 +156,8 @@ export class FactoryRunner {
     if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
     // The caller does not wait for the L2 write and the publish (bounded by opTimeout, in the background);
     // L1 holds the value once L2 accepted it for writing (see `L2Writer.start`).
-    const { done } = await this.writer.start(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter);
+    // With the fused lock, the write also releases it and publishes (one round trip).
+    const { done } = await this.writer.start(key, value, ctx.ttl, p.grace, ctx.tags, startedAt, p.jitter, lock instanceof FusedLock ? lock : undefined);
     rt.track(done);
     return { value, source: 'origin', written: done };
   }

@@ -169,6 +169,16 @@ export class InvalidationBus {
     return this.send(encodeBusMessage(type, this.senderId, parts), false);
   }
 
+  /** A message for another sender to publish in one step with its write (the fused miss): the raw string, counted with `sent()`. */
+  encode(type: BusMessageType, parts: readonly string[]): string {
+    return encodeBusMessage(type, this.senderId, parts);
+  }
+
+  /** Counts a message published by someone else (see `encode`). */
+  sentElsewhere(): void {
+    this.counters.sent++;
+  }
+
   private async send(raw: string, isRetry: boolean): Promise<void> {
     if (this.closed) return;
     let timer: NodeJS.Timeout | undefined;

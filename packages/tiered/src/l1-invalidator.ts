@@ -84,6 +84,17 @@ export class L1Invalidator {
   }
 
   /** Tells other instances their copy of `key` is stale (after L2 stored a new value; also wakes their stampede followers). */
+  /** The `s` message of `key` for the fused write to publish itself (undefined without a bus). */
+  setMessage(key: string): { channel: string; message: string } | undefined {
+    const bus = this.bus;
+    return bus === undefined ? undefined : { channel: bus.channel, message: bus.encode('s', [key]) };
+  }
+
+  /** Counts an `s` message the fused write published. */
+  setPublished(): void {
+    this.bus?.sentElsewhere();
+  }
+
   publishSet(key: string): Promise<void> {
     return this.bus === undefined ? Promise.resolve() : this.bus.publish('s', [key]);
   }

@@ -54,7 +54,9 @@ export class L1Tier {
     const now = coarseNow();
     if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
       this.hits++;
-      if (this.rt.hitListeners) this.rt.emit('hit', key, 'l1');
+      const rt = this.rt;
+      if (rt.hitListeners) rt.emit('hit', key, 'l1');
+      if (--rt.l1Countdown === 0) rt.sampleHit(key, 'l1');
       return (this.clone ? structuredClone(rec.value) : rec.value) as T;
     }
     if (rec.graceUntil <= now) this.cache.delete(key);

@@ -1,4 +1,5 @@
 import type { CacheEntry, SetResult } from '@stratacache/core';
+import type { FusedLock } from './fused-lock';
 import type { L1Invalidator } from './l1-invalidator';
 import type { L1Tier } from './l1-tier';
 import type { Runtime } from './runtime';
@@ -42,7 +43,7 @@ export class L2Writer {
    * as this process's fail-safe copy. Other instances are told their copy is stale only after L2 stored
    * it. `createdAt` (compared with barriers) is when the value was produced; the TTL counts from the write.
    */
-  async start(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined): Promise<{ done: Promise<SetResult> }> {
+  async start(key: string, value: unknown, ttlIn: number | undefined, grace: number, tags: readonly string[] | undefined, createdAt: number, jitter: number | undefined, lock?: FusedLock): Promise<{ done: Promise<SetResult> }> {
     const rt = this.rt;
     const ttl = this.resolveTtl(key, ttlIn, jitter);
     if (!(ttl > 0)) {
@@ -54,11 +55,16 @@ export class L2Writer {
     const entry: CacheEntry = { value, createdAt, expiresAt };
     if (grace > 0) entry.graceUntil = expiresAt + grace;
     if (tags !== undefined && tags.length > 0) entry.tags = [...tags];
-    const pending = rt.l2.setEntry(key, entry, ttl + grace);
+    // The fused miss: entry + lock release + bus message in one round trip (the `s` message is then sent).
+    const fusedMsg = lock === undefined ? undefined : this.invalidator.setMessage(key);
     let first: SetResult | typeof PENDING;
+    let pending: Promise<SetResult>;
     try {
+      pending = lock === undefined ? rt.l2.setEntry(key, entry, ttl + grace) : lock.write(entry, ttl + grace, fusedMsg);
       first = await Promise.race([pending, PENDING_P]);
     } catch (err) {
+      // the write never reached the store: the lock is released alone
+      if (lock !== undefined) void lock.releaseNow();
       // invalid arguments (e.g. value undefined) are the caller's bug: rethrow
       if (isOptionsError(err)) throw err;
       // EncodeError (a symbol, a cycle, …): L2 refused the value — never serve it from L1
@@ -75,7 +81,7 @@ export class L2Writer {
     // for l1.ttl, and for busDownL1Ttl only while the bus is down).
     this.l1?.fill(key, entry);
     const done = (first === PENDING ? pending : Promise.resolve(first)).then(
-      (res) => this.written(key, ttl, res),
+      (res) => this.written(key, ttl, res, lock !== undefined),
       (err: unknown): SetResult => {
         rt.onError(err, 'l2.set', key);
         return { ok: false, reason: 'error' };
@@ -85,11 +91,12 @@ export class L2Writer {
   }
 
   /** After the L2 write: `set` event, publish (only after L2 stored it; also wakes stampede followers). */
-  private async written(key: string, ttl: number, res: SetResult): Promise<SetResult> {
+  private async written(key: string, ttl: number, res: SetResult, fused: boolean): Promise<SetResult> {
     this.signals.wake(key);
     if (!res.ok) return res;
     if (this.rt.emitter.has('set')) this.rt.emit('set', key, 'origin', { ttlMs: ttl });
-    await this.invalidator.publishSet(key);
+    if (fused) this.invalidator.setPublished();
+    else await this.invalidator.publishSet(key);
     return res;
   }
 }

@@ -24,7 +24,9 @@ export type L2Cache = Pick<
   | 'stamp'
   // not used by TieredCache itself: observers (analytics) subscribe to the L2 events through it
   | 'on'
->;
+> &
+  // the fused miss (issue 13): optional, so an older L2 (or a test double) keeps the separate calls
+  Partial<Pick<CacheService, 'lockedReads' | 'readOrLock' | 'writeAndRelease' | 'extendLock'>>;
 
 /** One invalidation target of `TieredCache.invalidate` (exactly one field). */
 export interface L2InvalidateTarget {

@@ -1,4 +1,4 @@
-import { CacheOptionsError, toMs } from '@stratacache/core';
+import { CacheOptionsError, HIT_SAMPLE_EVERY, toMs } from '@stratacache/core';
 import type { Duration } from '@stratacache/core';
 import type { L1Policy } from './l1-cache';
 import type { TieredEvent } from './events';
@@ -70,6 +70,12 @@ export interface TieredCacheOptions extends GetOrSetPolicy {
   distributedLock?: boolean;
   /** TTL of the stampede lock; extended while the factory runs. Default `'10s'`. */
   lockTtl?: Duration;
+  /**
+   * The fused miss (with `distributedLock`, on an L2 whose store implements `readOrLock`: Redis,
+   * Cluster, memory): the L2 read and the lock in one round trip before the factory, the write + lock
+   * release + bus publish in one after. `false` = separate calls (`@stratacache/lock`). Default `true`.
+   */
+  fusedMiss?: boolean;
   /** What a `set` on another instance does to the local L1 copy: `'stale'` (default: kept only as a fail-safe fallback) or `'drop'`. */
   onRemoteSet?: 'stale' | 'drop';
   /** Instance id used as bus sender id (10 chars). Default: random. */
@@ -79,6 +85,13 @@ export interface TieredCacheOptions extends GetOrSetPolicy {
    * counted in `stats().listenerErrors` and handed here (a handler that throws is ignored). Default: none.
    */
   onListenerError?: (error: unknown, event: TieredEvent) => void;
+  /**
+   * Every this-many-th hit (L1 or L2) emits a `sampled_hit` event (`count`: this interval): a per-key
+   * hit sample for observers that do not subscribe to `hit` (a `hit` listener makes every L1 hit build
+   * an event). One integer countdown on the hit path; no event is built when nobody listens.
+   * Default 64 (core's `HIT_SAMPLE_EVERY`); 1 .. 2^30.
+   */
+  hitSampleEvery?: number;
 }
 
 export interface ResolvedL1 {
@@ -108,12 +121,14 @@ export interface ResolvedOptions extends ResolvedPolicy {
   busDownL1Ttl: number;
   distributedLock: boolean;
   lockTtl: number;
+  fusedMiss: boolean;
   onRemoteSet: 'stale' | 'drop';
   instanceId: string | undefined;
+  hitSampleEvery: number;
 }
 
 const KNOWN = new Set([
-  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'onRemoteSet', 'instanceId', 'onListenerError',
+  'l1', 'bus', 'busDownL1Ttl', 'distributedLock', 'lockTtl', 'fusedMiss', 'onRemoteSet', 'instanceId', 'onListenerError', 'hitSampleEvery',
   'ttl', 'jitter', 'grace', 'softTimeout', 'hardTimeout', 'refreshAhead', 'lockWait', 'failSafeThrottle',
 ]);
 
@@ -203,6 +218,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (o.onListenerError !== undefined && typeof o.onListenerError !== 'function') {
     fail('onListenerError must be a function (error, event) => void');
   }
+  const hitSampleEvery = o.hitSampleEvery === undefined ? HIT_SAMPLE_EVERY : posInt(o.hitSampleEvery, 'hitSampleEvery');
+  if (hitSampleEvery > 2 ** 30) fail('hitSampleEvery must be at most 2^30');
   const lockTtl = toMs(o.lockTtl ?? 10_000, 'TieredCache lockTtl');
   if (lockTtl < 100) fail('lockTtl must be at least 100 ms');
   return {
@@ -212,8 +229,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     busDownL1Ttl: toMs(o.busDownL1Ttl ?? 1_000, 'TieredCache busDownL1Ttl'),
     distributedLock: bool(o.distributedLock, 'distributedLock', true),
     lockTtl,
+    fusedMiss: bool(o.fusedMiss, 'fusedMiss', true),
     onRemoteSet,
     instanceId: o.instanceId,
+    hitSampleEvery,
   };
 }
 

@@ -1,5 +1,7 @@
+import type { LockedReadResult } from '@stratacache/core';
 import { CacheOptionsError } from '@stratacache/core';
 import type { FactoryRunner } from './factory-runner';
+import { FusedLock } from './fused-lock';
 import type { L1Record } from './l1-record';
 import type { L1Tier } from './l1-tier';
 import type { ResolvedPolicy } from './options';
@@ -37,6 +39,7 @@ export class ReadPath {
       rt.c.l2Hits++;
       this.l1?.fill(key, entry);
       if (rt.hitListeners) rt.emit('hit', key, 'l2');
+      if (--rt.l2Countdown === 0) rt.sampleHit(key, 'l2');
       return this.out(entry.value) as T;
     }
     rt.c.misses++;
@@ -108,7 +111,15 @@ export class ReadPath {
       // One deadline per read: every Redis call from here draws from this budget (the factory's time does not count).
       const budget = rt.budget();
       // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
-      const read = await rt.readL2<T>(key, budget);
+      // The fused miss: the same read also takes the stampede lock when the key is missing (one round
+      // trip). Only while no other read of this cache is in flight: concurrent reads go to core's read
+      // batcher (coalesced into one MGET — a hit must not pay for a script), and a miss among them
+      // then asks read-or-lock once (2 round trips awaited instead of 3).
+      const claim = this.flights.size > 0 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
+      const read = claim === undefined ? await rt.readL2<T>(key, budget) : await FusedLock.read<T>(rt, key, claim, false, budget);
+      const lock = claim !== undefined && (read as LockedReadResult<T>).lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
+      // `unknown`: the fused read could not answer, so no cross-process guard is possible for this read
+      const pre = lock ?? (claim === undefined ? undefined : (read as LockedReadResult<T>).lock === 'busy' ? 'busy' : read.status === 'unknown' ? 'unknown' : undefined);
       const entry = read.status === 'hit' ? read.entry : undefined;
       const l2Failed = read.status === 'unknown';
       const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
@@ -117,6 +128,7 @@ export class ReadPath {
         if (entry.expiresAt > now) {
           this.l1?.fill(key, entry);
           if (rt.hitListeners) rt.emit('hit', key, 'l2');
+          if (--rt.l2Countdown === 0) rt.sampleHit(key, 'l2');
           if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
             this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
           }
@@ -134,15 +146,16 @@ export class ReadPath {
       // Fail-safe throttling (after an origin failure, or while L2 is unreachable): serve the stale value.
       const throttled = this.runner.throttled(key, l2Failed, stale !== undefined, p);
       if (throttled !== undefined && stale !== undefined) {
+        if (lock !== undefined) void lock.release();
         this.runner.servedStale(key, throttled);
         return { value: stale.value, source: 'stale' };
       }
       if (stale === undefined) {
-        const r = await this.guard.fetch(key, factory, p, tags, undefined, false, budget);
+        const r = await this.guard.fetch(key, factory, p, tags, undefined, false, budget, pre);
         return r.skipped ? { value: r.value, source: 'origin' } : r;
       }
       const alreadyRunning = this.guard.running(key);
-      return await this.runner.withStale(key, stale, this.guard.fetch(key, factory, p, tags, stale, false, budget), alreadyRunning, p);
+      return await this.runner.withStale(key, stale, this.guard.fetch(key, factory, p, tags, stale, false, budget, pre), alreadyRunning, p);
     } finally {
       // the flight ends with this call (it always awaits before getting here, after flights.set)
       this.flights.delete(key);

@@ -61,6 +61,9 @@ export class Runtime {
   readonly aborts = new Set<AbortController>();
   /** Whether someone listens to `hit` (checked on the hit path instead of a map lookup). */
   hitListeners = false;
+  /** L1 / L2 hits left until the next `sampled_hit` of that source (decremented by every hit: no allocation on the others). */
+  l1Countdown: number;
+  l2Countdown: number;
   closed = false;
   readonly c = {
     l2Hits: 0,
@@ -77,10 +80,33 @@ export class Runtime {
     errors: 0,
   };
 
+  /** The fused miss is on: the lock is taken by the L2 read (see `FusedLock`). */
+  readonly fused: boolean;
+
   constructor(
     readonly l2: L2Cache,
     readonly opts: ResolvedOptions,
-  ) {}
+  ) {
+    this.fused = opts.distributedLock && opts.fusedMiss && l2.lockedReads === true && typeof l2.readOrLock === 'function' && typeof l2.writeAndRelease === 'function' && typeof l2.extendLock === 'function';
+    this.l1Countdown = this.l2Countdown = opts.hitSampleEvery;
+  }
+
+  /** The hit paths call this when a countdown reached 0: re-arms it; emits `sampled_hit` (`count`: the interval) if someone listens. */
+  sampleHit(key: string, source: 'l1' | 'l2'): void {
+    const every = this.opts.hitSampleEvery;
+    if (source === 'l1') this.l1Countdown = every;
+    else this.l2Countdown = every;
+    if (!this.emitter.has('sampled_hit')) return;
+    // built directly (no options object, no spread): this runs for one hit in `every`
+    const e: TieredEvent = { type: 'sampled_hit', source, key, count: every };
+    const ns = namespaceOf(key, this.l2.keys.prefix);
+    if (ns !== undefined) {
+      e.entity = ns.entity;
+      if (ns.operation !== undefined) e.operation = ns.operation;
+      e.namespace = ns.label;
+    }
+    this.emitter.emit(e);
+  }
 
   checkOpen(): void {
     if (this.closed) throw new TieredClosedError();
@@ -97,6 +123,16 @@ export class Runtime {
   }
 
   private readL2Now<T>(key: string): Promise<ReadResult<T>> {
+    if (!this.emitter.has('l2_read')) return this.readEntry<T>(key);
+    // timed only while someone listens (analytics' L2 latency histogram)
+    const t0 = performance.now();
+    return this.readEntry<T>(key).then((r) => {
+      this.emit('l2_read', key, 'l2', { latencyMs: performance.now() - t0, kind: r.status });
+      return r;
+    });
+  }
+
+  private readEntry<T>(key: string): Promise<ReadResult<T>> {
     return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
       this.onError(err, 'l2.get', key);
       return { status: 'unknown', reason: 'error' };
@@ -142,6 +178,11 @@ export function namespaceOf(full: string, prefix: string): { entity: string; ope
   // core's one namespace-of-key parser (escaped parts, as in the key), unescaped for events and TTL rules
   const ns = parseNamespace(full, prefix);
   if (ns === undefined) return undefined;
-  if (ns.operation === undefined) return { entity: unescapeKeyPart(ns.entity), label: ns.entity };
-  return { entity: unescapeKeyPart(ns.entity), operation: unescapeKeyPart(ns.operation), label: `${ns.entity}:${ns.operation}` };
+  if (ns.operation === undefined) return { entity: unescape(ns.entity), label: ns.entity };
+  return { entity: unescape(ns.entity), operation: unescape(ns.operation), label: `${ns.entity}:${ns.operation}` };
+}
+
+/** core's `unescapeKeyPart`, skipped (no regex) for the usual part without an escape. */
+function unescape(part: string): string {
+  return part.includes('%') ? unescapeKeyPart(part) : part;
 }

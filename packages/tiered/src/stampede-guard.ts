@@ -1,7 +1,9 @@
+import type { LockClaim } from '@stratacache/core';
 import { LockManager } from '@stratacache/lock';
 import type { Lock, LockGuard } from '@stratacache/lock';
 import { TieredClosedError } from './errors';
 import type { FactoryRunner } from './factory-runner';
+import { FusedLock } from './fused-lock';
 import type { L1Tier } from './l1-tier';
 import type { Factory } from './types';
 import type { ResolvedPolicy } from './options';
@@ -9,6 +11,9 @@ import type { ReadBudget } from './read-budget';
 import { OUT_OF_TIME } from './read-budget';
 import type { Fresh, Runtime, StaleCandidate } from './runtime';
 import { isNewer, NOOP } from './runtime';
+
+/** What the fused L2 read found out before the guard: this caller leads (its lock), someone else does, or it could not answer. */
+export type FusedPre = FusedLock | 'busy' | 'unknown';
 
 /** Wake-ups per key: stampede followers wait here for the leader's bus message (or this process's own write). */
 export class KeySignals {
@@ -73,6 +78,7 @@ export class StampedeGuard {
     const l2 = rt.l2;
     const store = l2.store;
     const client = (store as { client?: unknown }).client;
+    // (the fused miss takes its lock in the L2 read itself, see `fusedLeadOrFollow`; this one serves keys it cannot)
     if (rt.opts.distributedLock && (store.kind === 'redis' || store.kind === 'redis-cluster') && client) {
       const breaker = (l2 as { breaker?: LockGuard & { state: string } }).breaker;
       this.locks = new LockManager(client as ConstructorParameters<typeof LockManager>[0], {
@@ -96,17 +102,87 @@ export class StampedeGuard {
     return this.refreshing.has(key);
   }
 
-  /** One fresh value per key at a time in this process, then the cross-process guard. */
-  fetch<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget): Promise<Fresh<T>> {
+  /**
+   * One fresh value per key at a time in this process, then the cross-process guard. `pre`: what the
+   * fused L2 read already found out (this caller leads with that lock, or someone else leads).
+   */
+  fetch<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre?: FusedPre): Promise<Fresh<T>> {
     const running = this.refreshing.get(key) as Promise<Fresh<T>> | undefined;
-    if (running !== undefined) return running;
-    const run = this.leadOrFollow(key, factory, p, tags, basis, forced, budget);
+    if (running !== undefined) {
+      if (pre instanceof FusedLock) void pre.release().catch(NOOP);
+      return running;
+    }
+    const run = pre !== undefined || FusedLock.fits(this.rt, key) ? this.fusedLeadOrFollow(key, factory, p, tags, basis, forced, budget, pre) : this.leadOrFollow(key, factory, p, tags, basis, forced, budget);
     this.refreshing.set(key, run);
     const clear = (): void => {
       if (this.refreshing.get(key) === run) this.refreshing.delete(key);
     };
     run.then(clear, clear);
     return run;
+  }
+
+  /**
+   * The fused miss: each ask is one round trip that answers the entry (a newer one ends the wait) and
+   * takes the lock when it is free — so a follower also takes over from a leader that died once its
+   * lock expired. Followers wait for the leader's bus message or this process's own write, bounded
+   * by a doubling poll. The leader's write releases the lock (see `FusedLock`).
+   */
+  private async fusedLeadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre: FusedPre | undefined): Promise<Fresh<T>> {
+    const rt = this.rt;
+    const staleBasis = forced ? undefined : basis;
+    if (pre instanceof FusedLock) return this.lead(key, factory, p, tags, staleBasis, pre);
+    if (pre === 'unknown' || (pre === undefined && (budget.exhausted || !rt.l2.store.isReady()))) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+    const deadline = Date.now() + p.lockWait;
+    let delay = 10;
+    let followed = pre === 'busy';
+    // a stale (or forced) basis: the entry in L2 is not the answer, take the lock even though it exists
+    let force = basis !== undefined;
+    let ask = pre === undefined;
+    for (;;) {
+      if (ask) {
+        const claim = FusedLock.claimFor(rt, key) as LockClaim;
+        const r = await FusedLock.read<T>(rt, key, claim, force, budget);
+        const lock = r.lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
+        const e = r.status === 'hit' ? r.entry : undefined;
+        if (isNewer(e, basis, rt.l2.now())) {
+          if (lock !== undefined) void lock.release().catch(NOOP);
+          this.l1?.fill(key, e);
+          if (followed) rt.c.lockFollowers++;
+          return { value: e.value, source: 'l2', waited: true };
+        }
+        if (lock !== undefined) return this.lead(key, factory, p, tags, staleBasis, lock);
+        // unknown (no cross-process guard possible: the in-process one still holds)
+        if (r.status === 'unknown') return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+        if (r.lock === 'none') {
+          // the entry exists but is no answer (corrupt, invalidated, expired): ask again, taking the lock
+          force = true;
+          continue;
+        }
+      }
+      ask = true;
+      followed = true;
+      const left = deadline - Date.now();
+      if (left <= 0 || budget.exhausted) {
+        rt.c.lockWaitTimeouts++;
+        return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+      }
+      // Waiting for the leader's signal is not Redis time: it does not draw from the budget.
+      await this.signals.wait(key, Math.min(delay, left));
+      delay = Math.min(delay * 2, 200);
+      if (rt.closed) throw new TieredClosedError();
+    }
+  }
+
+  /** The leader of the fused miss: the factory; its write releases the lock (or the lock is released alone). */
+  private async lead<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, staleBasis: StaleCandidate<T> | undefined, lock: FusedLock): Promise<Fresh<T>> {
+    let r: Fresh<T> | undefined;
+    try {
+      r = await this.runner.run(key, factory, p, tags, staleBasis, lock);
+      return r;
+    } finally {
+      if (r?.written !== undefined) void r.written.then(() => lock.release().catch(NOOP));
+      else void lock.release().catch(NOOP);
+    }
   }
 
   private async leadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget): Promise<Fresh<T>> {

@@ -134,7 +134,9 @@ export class TieredCache {
     const now = coarseNow();
     if (l1.trusted(rec, now)) {
       l1.hits++;
-      if (this.rt.hitListeners) this.rt.emit('hit', key, 'l1');
+      const rt = this.rt;
+      if (rt.hitListeners) rt.emit('hit', key, 'l1');
+      if (--rt.l1Countdown === 0) rt.sampleHit(key, 'l1');
       return (l1.clone ? structuredClone(rec.value) : rec.value) as T;
     }
     if (rec.graceUntil <= now) l1.delete(key);
@@ -197,7 +199,9 @@ export class TieredCache {
         const now = coarseNow();
         if (l1.trusted(rec, now)) {
           l1.hits++;
-          if (this.rt.hitListeners) this.rt.emit('hit', key, 'l1');
+          const rt = this.rt;
+          if (rt.hitListeners) rt.emit('hit', key, 'l1');
+          if (--rt.l1Countdown === 0) rt.sampleHit(key, 'l1');
           const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
           if (ra > 0 && now >= rec.createdLocal + ra * (rec.expiresAt - rec.createdLocal)) {
             this.reads.refreshAheadOf(key, factory, options, rec);
@@ -332,6 +336,7 @@ export class TieredCache {
       l1: this.l1?.stats() ?? { enabled: false, size: 0, bytes: 0, maxEntries: o?.maxEntries ?? 0, maxBytes: o?.maxBytes ?? 0, policy: 'off', evictions: 0, rejected: 0 },
       bus: this.invalidator.stats(),
       listenerErrors: this.rt.emitter.listenerErrors,
+      sampledHitsPending: { l1: this.rt.opts.hitSampleEvery - this.rt.l1Countdown, l2: this.rt.opts.hitSampleEvery - this.rt.l2Countdown },
     };
   }
 

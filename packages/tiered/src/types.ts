@@ -46,6 +46,8 @@ export interface TieredStats {
   bus: BusStats | undefined;
   /** Event listener calls that threw (see the `onListenerError` option); the cache calls were not affected. */
   listenerErrors: number;
+  /** Hits since the last `sampled_hit` of each source (the next one stands for them too): 0 .. hitSampleEvery − 1. */
+  sampledHitsPending: { l1: number; l2: number };
 }
 
 // One shape across layers: a core factory is a tiered factory (compile-time check).

@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import { Command } from 'ioredis';
+import type { RedisClient } from './redis-store';
+import type { LockClaim, ReadOrLockReply, StorePublish } from './store';
+
+/**
+ * The fused miss (issue 13): the Lua of `Store.readOrLock` / `writeAndRelease` / `extendLock` on Redis.
+ * The lock part has the semantics and value layout of `@stratacache/lock` without fencing
+ * (`SET lock token NX PX ttl`; release and extend only by the owner's token), so a lock taken here
+ * and one taken by a `LockManager` on the same key exclude each other.
+ *
+ * READ_OR_LOCK: KEYS[1] entry, KEYS[2] lock, KEYS[3..] read as well (a single server only);
+ * ARGV[1] token, ARGV[2] ttl ms, ARGV[3] '1' = take the lock even when the entry exists.
+ * Returns { entry or nil, 1 = this caller holds the lock now | 0 = someone else does | 2 = not tried, values of KEYS[3..] }.
+ */
+export const READ_OR_LOCK_LUA = `
+local v = redis.call('GET', KEYS[1])
+local led = 2
+if (not v) or ARGV[3] == '1' then
+  if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then led = 1 else led = 0 end
+end
+local out = { v, led }
+for i = 3, #KEYS do out[i] = redis.call('GET', KEYS[i]) end
+return out
+`;
+
+/**
+ * READ_OR_LOCK for a batch (a single server): ARGV[1] n; entry i: KEYS[2i-1] entry, KEYS[2i] lock,
+ * ARGV[3i-1] token, ARGV[3i] ttl ms, ARGV[3i+1] force; KEYS[2n+1..] read as well. Returns
+ * { entry 1, lock 1, …, entry n, lock n, values of KEYS[2n+1..] } (lock as in READ_OR_LOCK).
+ */
+export const READ_OR_LOCK_MANY_LUA = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  local v = redis.call('GET', KEYS[2 * i - 1])
+  local led = 2
+  if (not v) or ARGV[3 * i + 1] == '1' then
+    if redis.call('SET', KEYS[2 * i], ARGV[3 * i - 1], 'NX', 'PX', ARGV[3 * i]) then led = 1 else led = 0 end
+  end
+  out[2 * i - 1] = v
+  out[2 * i] = led
+end
+for j = 2 * n + 1, #KEYS do out[j] = redis.call('GET', KEYS[j]) end
+return out
+`;
+
+/**
+ * WRITE_AND_RELEASE: KEYS[1] entry, KEYS[2] lock; ARGV[1] token, ARGV[2] value, ARGV[3] px ('0' = no
+ * write), ARGV[4] channel ('' = no publish), ARGV[5] message. Returns 1 when the lock was released.
+ */
+export const WRITE_AND_RELEASE_LUA = `
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+local released = 0
+if redis.call('GET', KEYS[2]) == ARGV[1] then released = redis.call('DEL', KEYS[2]) end
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+return released
+`;
+
+/** EXTEND (= `@stratacache/lock`'s): KEYS[1] lock; ARGV[1] token, ARGV[2] ttl ms. Returns 1 when extended. */
+export const EXTEND_LOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
+const SHA = new Map<string, string>();
+/** Fused reads written directly and not answered yet, per client. */
+const inFlight = new WeakMap<object, number>();
+
+/** Whether the client holds auto-pipelined commands not yet written (ioredis internals; absent = none). */
+function heldBack(client: RedisClient): boolean {
+  const held = (client as unknown as { _autoPipelines?: Map<string, unknown> })._autoPipelines;
+  return held !== undefined && held.size > 0;
+}
+
+type EvalFn = (script: string, ...args: (string | number | Buffer)[]) => Promise<unknown>;
+interface Evals {
+  eval: EvalFn;
+  evalBuffer: EvalFn;
+  evalsha: EvalFn;
+  evalshaBuffer: EvalFn;
+}
+
+/**
+ * EVALSHA of `lua` (auto-pipelined like any command), EVAL once when the server does not know the
+ * script yet (NOSCRIPT: a new or restarted server, or a Cluster node that never ran it).
+ */
+async function evalScript<T>(client: RedisClient, lua: string, args: (string | number | Buffer)[], buffers: boolean, direct = false): Promise<T> {
+  let sha = SHA.get(lua);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(lua).digest('hex');
+    SHA.set(lua, sha);
+  }
+  const c = client as unknown as Evals;
+  const flying = inFlight.get(client) ?? 0;
+  try {
+    // concurrent calls stay auto-pipelined: one socket write for all of them
+    if (!direct || flying > 0 || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
+    inFlight.set(client, flying + 1);
+    // An awaited read with nothing held back by auto-pipelining: written at once (no tick), as core's read
+    // batcher does for a lone GET. (Writes nobody waits for stay auto-pipelined: they share a socket write.)
+    const o = client.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
+    const cmd = new Command('evalsha', [sha, ...args], { replyEncoding: buffers ? null : 'utf8', keyPrefix: o.keyPrefix ?? o.redisOptions?.keyPrefix });
+    void client.sendCommand(cmd);
+    try {
+      return (await cmd.promise) as T;
+    } finally {
+      inFlight.set(client, (inFlight.get(client) ?? 1) - 1);
+    }
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return (buffers ? await c.evalBuffer(lua, ...args) : await c.eval(lua, ...args)) as T;
+  }
+}
+
+/** `Store.readOrLock` on a Redis client: one EVALSHA. */
+export async function redisReadOrLock(client: RedisClient, key: string, claim: LockClaim, force: boolean, also: readonly string[]): Promise<ReadOrLockReply> {
+  const r = await evalScript<(Buffer | number | null)[]>(client, READ_OR_LOCK_LUA, [2 + also.length, key, claim.key, ...also, claim.token, Math.round(claim.ttlMs), force ? '1' : '0'], true, true);
+  const out: (Buffer | undefined)[] = [];
+  for (let i = 0; i < also.length; i++) out.push((r[i + 2] as Buffer | null) ?? undefined);
+  return { value: (r[0] as Buffer | null) ?? undefined, lock: lockState(r[1]), also: out };
+}
+
+/** `Store.writeAndRelease` on a Redis client: one EVALSHA. */
+export async function redisWriteAndRelease(client: RedisClient, key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish: StorePublish | undefined): Promise<boolean> {
+  const px = value === undefined ? 0 : Math.max(1, Math.round(ttlMs));
+  const r = await evalScript<number>(client, WRITE_AND_RELEASE_LUA, [2, key, claim.key, claim.token, value ?? '', px, publish?.channel ?? '', publish?.message ?? ''], false);
+  return Number(r) === 1;
+}
+
+/** `Store.extendLock` on a Redis client: one EVALSHA. */
+export async function redisExtendLock(client: RedisClient, claim: LockClaim): Promise<boolean> {
+  return Number(await evalScript<number>(client, EXTEND_LOCK_LUA, [1, claim.key, claim.token, Math.round(claim.ttlMs)], false)) === 1;
+}
+
+/**
+ * The key of the cross-process lock of entry `key` under `lockPrefix`, in `key`'s Cluster hash slot:
+ * `{lockPrefix}:{key}` for a key without a hash tag (the key `@stratacache/lock`'s `LockManager`
+ * uses for the resource `key` with that prefix), `{lockPrefix}:{tag}:key` when `key` has the hash tag
+ * `{tag}`. `undefined` when no such key exists (an untagged key containing `}`).
+ */
+export function lockKeyFor(lockPrefix: string, key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return `${lockPrefix}:{${key.slice(open + 1, close)}}:${key}`;
+  }
+  if (key.includes('}')) return undefined;
+  return `${lockPrefix}:{${key}}`;
+}
+
+interface Job {
+  key: string;
+  claim: LockClaim;
+  force: boolean;
+  also: readonly string[];
+  resolve: (r: ReadOrLockReply) => void;
+  reject: (err: unknown) => void;
+}
+
+function lockState(v: unknown): ReadOrLockReply['lock'] {
+  const l = Number(v);
+  return l === 1 ? 'led' : l === 0 ? 'busy' : 'none';
+}
+
+/**
+ * Coalesces concurrent fused reads on a single server, as core's read batcher does for `GET`s: a
+ * read with none in flight is sent at once (one script call); reads that arrive meanwhile are sent
+ * together as one READ_OR_LOCK_MANY call when an in-flight one returns or on the next tick. Each
+ * caller gets its own entry, lock answer and `also` values; a failed batch rejects every caller.
+ */
+export class ReadOrLockBatcher {
+  private inFlight = 0;
+  private queue: Job[] = [];
+  private scheduled = false;
+
+  constructor(private readonly client: RedisClient) {}
+
+  run(key: string, claim: LockClaim, force: boolean, also: readonly string[]): Promise<ReadOrLockReply> {
+    if (this.inFlight === 0 && this.queue.length === 0) return this.track(redisReadOrLock(this.client, key, claim, force, also));
+    return new Promise<ReadOrLockReply>((resolve, reject) => {
+      this.queue.push({ key, claim, force, also, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(this.flush);
+      }
+    });
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    p.then(this.done, this.done);
+    return p;
+  }
+
+  private readonly done = (): void => {
+    this.inFlight--;
+    if (this.queue.length > 0) this.flush();
+  };
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    if (batch.length === 1) {
+      const j = batch[0] as Job;
+      this.track(redisReadOrLock(this.client, j.key, j.claim, j.force, j.also)).then(j.resolve, j.reject);
+      return;
+    }
+    const keys: string[] = [];
+    const argv: (string | number)[] = [batch.length];
+    const extraAt = new Map<string, number>();
+    const extra: string[] = [];
+    for (const j of batch) {
+      keys.push(j.key, j.claim.key);
+      argv.push(j.claim.token, Math.round(j.claim.ttlMs), j.force ? '1' : '0');
+      for (const a of j.also) {
+        if (!extraAt.has(a)) {
+          extraAt.set(a, extra.length);
+          extra.push(a);
+        }
+      }
+    }
+    const n = batch.length;
+    this.track(evalScript<(Buffer | number | null)[]>(this.client, READ_OR_LOCK_MANY_LUA, [keys.length + extra.length, ...keys, ...extra, ...argv], true, true)).then(
+      (r) => {
+        for (let i = 0; i < n; i++) {
+          const j = batch[i] as Job;
+          j.resolve({
+            value: (r[2 * i] as Buffer | null) ?? undefined,
+            lock: lockState(r[2 * i + 1]),
+            also: j.also.map((a) => (r[2 * n + (extraAt.get(a) as number)] as Buffer | null) ?? undefined),
+          });
+        }
+      },
+      (err: unknown) => {
+        for (const j of batch) j.reject(err);
+      },
+    );
+  };
+}
