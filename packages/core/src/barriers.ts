@@ -1,5 +1,6 @@
+import { maxOverCopies } from './barrier-layout';
 import type { GuardedStore, StoreFailure } from './guarded-store';
-import { firstFailure } from './guarded-store';
+import { Guard, firstFailure, isFailure } from './guarded-store';
 import type { NsInfo, Namespaces } from './namespaces';
 
 /** Bound of the tag-barrier cache (cleared when full). */
@@ -62,22 +63,58 @@ export class Barriers {
     return max;
   }
 
-  /** Max barrier of `tags` (cached when fresh, else one guarded MGET), or the failure when they cannot be read. */
+  /**
+   * The copies worth asking: on a Cluster, those whose master's circuit is CLOSED — a copy on a master
+   * that is down (OPEN) or being probed (HALF_OPEN) would only hold the read up to `opTimeout` — as
+   * long as one is left; all of them otherwise (and always off a Cluster).
+   */
+  liveCopies<G extends readonly string[]>(groups: readonly G[]): readonly G[] {
+    if (this.guard.nodes === undefined || groups.length < 2) return groups;
+    const live = groups.filter((g) => this.guard.stateOf(g[0] as string) === 'CLOSED');
+    return live.length === 0 ? groups : live;
+  }
+
+  /**
+   * Max of `ns`'s barriers on a Cluster: one guarded MGET per copy (its keys share one slot), each under
+   * its node's breaker, all sent in this tick. The max over the copies that answered; the failure when
+   * none did (the entity's keys are then unverifiable — no other entity's).
+   */
+  async ofNs(ns: NsInfo, key: string): Promise<number | StoreFailure> {
+    const groups = this.liveCopies(ns.barrierGroups);
+    const answers = await Promise.all(groups.map((g) => this.guard.run('get', (s) => s.mget(g), key, ns, Guard.NONE, g[0])));
+    const read = new Map<string, number>();
+    let failure: StoreFailure | undefined;
+    answers.forEach((a, i) => {
+      if (isFailure(a)) failure ??= a;
+      else (groups[i] as string[]).forEach((k, j) => read.set(k, parseBarrier(a[j])));
+    });
+    const max = maxOverCopies(groups, (k) => read.get(k));
+    return max === Infinity ? (failure as StoreFailure) : max;
+  }
+
+  /** Max barrier of `tags` (cached when fresh, else one guarded MGET per node over their copies), or the failure when a tag has no readable copy. */
   async ofTags(tags: readonly string[], op: string): Promise<number | StoreFailure> {
     const cached = this.cachedTags(tags, performance.now());
     if (cached >= 0) return cached;
     const epoch = this.epoch;
     const t1 = performance.now();
     // Tag barriers spread over the slots: one guarded call per Cluster node, so a dead master makes only
-    // entries with a tag on it unverifiable.
-    const bars = await this.guard.runByNode<string, Buffer | undefined>(op, tags.map((t) => this.ns.tagBarrierKey(t)), (k) => k, (s, group) => s.mget(group));
-    const failure = firstFailure(bars);
-    if (failure !== undefined) return failure;
+    // entries with a tag on it unverifiable — and only if every copy of that tag is on a dead master.
+    const copies = tags.map((t) => this.liveCopies(this.ns.tagBarrierCopies(t).map((k) => [k])).map((g) => g[0] as string));
+    const keys = copies.flat();
+    const bars = await this.guard.runByNode<string, Buffer | undefined>(op, keys, (k) => k, (s, group) => s.mget(group));
+    const read = new Map<string, number>();
+    keys.forEach((k, i) => {
+      const b = bars[i];
+      if (!isFailure(b)) read.set(k, parseBarrier(b));
+    });
+    const values = copies.map((c) => maxOverCopies(c.map((k) => [k]), (k) => read.get(k)));
+    if (values.includes(Infinity)) return firstFailure(bars) as StoreFailure;
     const keep = this.cacheMs > 0 && epoch === this.epoch;
     if (keep && this.tags.size + tags.length > MAX_CACHED_TAGS) this.tags.clear();
     let max = 0;
-    for (let i = 0; i < bars.length; i++) {
-      const n = parseBarrier(bars[i] as Buffer | undefined);
+    for (let i = 0; i < values.length; i++) {
+      const n = values[i] as number;
       if (n > max) max = n;
       if (keep) this.tags.set(tags[i] as string, { at: n, fetchedAt: t1, epoch });
     }

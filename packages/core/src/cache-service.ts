@@ -1,4 +1,5 @@
 import type { CircuitBreaker } from '@stratacache/breaker';
+import { BarrierLayout } from './barrier-layout';
 import { Barriers } from './barriers';
 import { StoreClock } from './clock';
 import type { Codec } from './codec';
@@ -79,7 +80,7 @@ export class CacheService {
     m.events.onListenerError = opts.onListenerError;
     m.hitSampleEvery = m.hitCountdown = cfg.hitSampleEvery;
     this.guard = new GuardedStore(cfg, m);
-    this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys);
+    this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys, new BarrierLayout(cfg.barrierCopies));
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);
     this.reads = new ReadPath(cfg.codec, this.guard, this.barriers, this.namespaces, m, this.clock);
     this.invalidation = new Invalidation(cfg, this.guard, this.namespaces, this.barriers, m, this.clock, (k) => this.key(k));
@@ -351,6 +352,14 @@ export class CacheService {
 
   stats(): CacheStats {
     return this.metrics.snapshot(this.namespaces.all());
+  }
+
+  /**
+   * The state of the circuit that guards `key`'s calls: its master's breaker on a Cluster (OPEN while
+   * that master is down, whatever the others), else the store's breaker.
+   */
+  circuitFor(key: string): CircuitBreaker['state'] {
+    return this.guard.stateOf(this.key(key));
   }
 
   /**

@@ -14,7 +14,9 @@ const links = new WeakMap<Store, Map<CircuitBreaker, Link>>();
 /**
  * Makes `breaker` follow `store`'s connection (stores with `onConnectionChange`, e.g. `RedisStore`):
  * - the connection goes down (closed, failed to connect, hung) → the breaker opens at once
- *   (`trip('connection-lost')`), so readers stop waiting on it without N timeouts first;
+ *   (`trip('connection-lost')`), so readers stop waiting on it without N timeouts first; the
+ *   pub/sub connection alone being down does not count (`change.commands`): on a Cluster it is one
+ *   node's connection, and commands to the other masters still work;
  * - the connection is ready again, or (while OPEN and the store looks connected, checked every
  *   250 ms) a PING answers within `timeoutMs` → the half-open probe runs at once (`probeNow()` +
  *   one PING as the probe) instead of after `resetTimeout`, which stays the upper bound. The
@@ -107,8 +109,8 @@ function start(store: Store, breaker: CircuitBreaker, timeoutMs: number): () => 
   };
 
   const offStore = (store.onConnectionChange as NonNullable<Store['onConnectionChange']>).call(store, (change) => {
-    if (change.state === 'down') breaker.trip('connection-lost');
-    else probe();
+    if (change.commands ?? change.state === 'ready') probe();
+    else breaker.trip('connection-lost');
   });
   const offOpen = breaker.on('open', poll);
   if (breaker.state !== 'CLOSED') poll();

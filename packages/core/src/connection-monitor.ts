@@ -15,7 +15,9 @@ type Client = Redis | Cluster;
  *   refused as soon as it fails.
  * - **Hang detection.** Commands in flight with no reply for `hungAfterMs` (a SIGSTOPped server
  *   keeps TCP open) mark the connection down; a PING every `hungAfterMs / 2` finds out when it
- *   answers again. Cost on the hot path: one side-branch promise reaction per command.
+ *   answers again. Cost on the hot path: one side-branch promise reaction per command. Not on a
+ *   Cluster: there the commands in flight may all be waiting for one dead master while the others
+ *   have nothing to answer, and a hung master is cut by its own breaker (per-master breakers).
  * - **Subscriber.** Once the pub/sub connection was ready, its being down (or not re-subscribed
  *   yet) also counts as down: messages may be missed.
  */
@@ -35,7 +37,11 @@ export class ConnectionMonitor {
   private subscriberDown = false;
   /** Last readiness reported; undefined while the first connect is in progress (nothing reported yet). */
   private readyState: boolean | undefined;
+  /** Last command readiness reported (the subscriber aside). */
+  private commandsState: boolean | undefined;
   private readonly listeners = new Set<ConnectionListener>();
+  /** Hang detection is on (not on a Cluster: see the class comment). */
+  private readonly watchHangs: boolean;
 
   constructor(
     private readonly client: Client,
@@ -51,6 +57,8 @@ export class ConnectionMonitor {
     const status = client.status;
     this.failFast = status !== 'wait' && status !== 'connecting' && status !== 'connect';
     this.readyState = status === 'ready' ? true : this.failFast ? false : undefined;
+    this.commandsState = this.readyState;
+    this.watchHangs = (client as { isCluster?: boolean }).isCluster !== true;
   }
 
   /** The fast path: the connection is ready and answering. */
@@ -95,6 +103,7 @@ export class ConnectionMonitor {
 
   /** Counts a command in flight for hang detection (one side-branch reaction, no closure). */
   track<T>(p: Promise<T>): Promise<T> {
+    if (!this.watchHangs) return p;
     if (this.inflight++ === 0 && this.watchdog === undefined) this.startWatchdog();
     p.then(this.onReply, this.onFail);
     return p;
@@ -174,11 +183,13 @@ export class ConnectionMonitor {
 
   /** Recomputes readiness and tells the listeners when it changed. */
   private update(reason: ConnectionChange['reason']): void {
-    const ready = !this.closed && this.client.status === 'ready' && !this.hung && !this.subscriberDown;
-    if (ready === this.readyState) return;
+    const commands = !this.closed && this.client.status === 'ready' && !this.hung;
+    const ready = commands && !this.subscriberDown;
+    if (ready === this.readyState && commands === this.commandsState) return;
     this.readyState = ready;
+    this.commandsState = commands;
     if (this.listeners.size === 0) return;
-    const change: ConnectionChange = { state: ready ? 'ready' : 'down', reason };
+    const change: ConnectionChange = { state: ready ? 'ready' : 'down', reason, commands };
     for (const l of [...this.listeners]) {
       try {
         l(change);

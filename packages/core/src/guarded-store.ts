@@ -84,6 +84,7 @@ export class GuardedStore {
       store instanceof RedisStore && store.isCluster && cfg.breakerOptions !== undefined
         ? new NodeBreakers(store.client as Cluster, cfg.breakerOptions, this.breaker, (node, b) => report(b, node))
         : undefined;
+    if (this.nodes !== undefined) offs.push(this.nodes.stop);
     this.unfollow = () => {
       for (const off of offs.splice(0)) off();
     };

@@ -74,7 +74,12 @@ export class Invalidation {
     return { n };
   }
 
-  /** Writes one timestamp per barrier key; entries created at or before it are invalid from now on. */
+  /**
+   * Writes one timestamp to every barrier key (every copy of each barrier, one guarded call per Cluster
+   * node); entries created at or before it are invalid from now on. A copy that could not be written
+   * fails the whole write (`ok: false`, retried by TieredCache's background queue) although readers,
+   * who take the max over the copies they can read, already see the invalidation through the others.
+   */
   private async writeBarriers(keys: string[]): Promise<SetFailureReason | undefined> {
     const stampAt = this.clock.barrierStamp();
     const at = Buffer.from(String(stampAt), 'latin1');
@@ -82,11 +87,12 @@ export class Invalidation {
     this.barriers.refresh();
     try {
       const entries = keys.map((key) => ({ key, value: at, ttlMs: this.cfg.maxTtlMs }));
-      const failure = firstFailure(await this.guard.runByNode('invalidate', entries, (e) => e.key, (s, group) => s.mset(group)));
-      if (failure !== undefined) return failure.reason;
-      // A value this instance produces from now on must be newer than the barrier (see StoreClock).
-      await this.clock.waitPast(stampAt, this.cfg.opTimeoutMs);
-      return undefined;
+      const outcomes = await this.guard.runByNode('invalidate', entries, (e) => e.key, (s, group) => s.mset(group));
+      const failure = firstFailure(outcomes);
+      // A value this instance produces from now on must be newer than the barrier (see StoreClock) — also
+      // when only some copies were written: readers see it through those.
+      if (failure === undefined || outcomes.some((o) => !isFailure(o))) await this.clock.waitPast(stampAt, this.cfg.opTimeoutMs);
+      return failure?.reason;
     } finally {
       this.barriers.refresh();
     }
@@ -121,13 +127,13 @@ export class Invalidation {
       note(r.reason);
       this.emitInvalidate('pattern', p, r.n, r.reason);
     }
-    const barrierKeys: { key: string; kind: string; target: string }[] = [];
-    for (const t of new Set(tags)) barrierKeys.push({ key: this.namespaces.tagBarrierKey(t), kind: 'tag', target: t });
+    const barrierKeys: { keys: string[]; kind: string; target: string }[] = [];
+    for (const t of new Set(tags)) barrierKeys.push({ keys: this.namespaces.tagBarrierCopies(t), kind: 'tag', target: t });
     for (const n of nss) {
-      barrierKeys.push({ key: this.namespaces.barrierKey(n.entity, n.operation), kind: 'namespace', target: n.operation === undefined ? n.entity : `${n.entity}:${n.operation}` });
+      barrierKeys.push({ keys: this.namespaces.barrierCopies(n.entity, n.operation), kind: 'namespace', target: n.operation === undefined ? n.entity : `${n.entity}:${n.operation}` });
     }
     if (barrierKeys.length > 0) {
-      const r = await this.writeBarriers(barrierKeys.map((b) => b.key));
+      const r = await this.writeBarriers(barrierKeys.flatMap((b) => b.keys));
       note(r);
       if (r === undefined) result.barriers += barrierKeys.length;
       for (const b of barrierKeys) this.emitInvalidate(b.kind, b.target, 0, r);

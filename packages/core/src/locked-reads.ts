@@ -63,11 +63,13 @@ export class LockedReads {
     } else {
       // Cluster: the entry and its lock share a slot; the entity's barriers live in another — read in
       // parallel under their own node's breaker (one round trip per node, like a normal read).
-      const [r, bars] = await Promise.all([call(undefined), this.guard.run('get', (s) => s.mget(bk), k, ns, Guard.NONE, bk[0])]);
+      // Like a normal read, the barrier is the max over its readable copies (`Barriers.ofNs`), so a dead
+      // master makes only its own keys unverifiable.
+      const [r, bars] = await Promise.all([call(undefined), this.barriers.ofNs(ns as NsInfo, k)]);
       if (isFailure(r)) return this.failed(k, ns, r.wrongType, t0);
       reply = r;
       if (isFailure(bars)) return { status: 'unknown', reason: bars.reason, lock: r.lock };
-      nsBarrier = maxBarrier(bars);
+      nsBarrier = bars;
     }
     if (bk !== undefined && ns !== undefined) this.barriers.keepNs(ns, nsBarrier, t0, epoch);
     const judged = (await this.reads.judge(k, ns, ReadMode.RESULT, reply.value, nsBarrier, t0)) as ReadResult<T>;

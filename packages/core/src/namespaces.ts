@@ -1,3 +1,4 @@
+import type { BarrierLayout } from './barrier-layout';
 import { CacheOptionsError } from './errors';
 import type { KeyBuilder } from './key-builder';
 import { unescapeKeyPart } from './key-builder';
@@ -34,7 +35,10 @@ export interface NsInfo extends NsLabel {
   barrierAt: number;
   barrierFetchedAt: number;
   barrierEpoch: number;
+  /** Every barrier key of the namespace (all copies). */
   barrierKeys: string[];
+  /** The copies of the namespace's barriers (one on a standalone store): each copy's keys share one slot; the barrier is the max over the copies. */
+  barrierGroups: string[][];
 }
 
 /**
@@ -43,7 +47,8 @@ export interface NsInfo extends NsLabel {
  *
  * Barrier layout: `{prefix}:__ns:{entity}` and `{prefix}:__ns:{entity}:{operation}` share the hash
  * tag `{entity}`, so both land in one slot (one MGET, also on a Cluster); `{prefix}:__tag:{tag}` has
- * no hash tag (tags spread over the slots).
+ * no hash tag (tags spread over the slots). On a Cluster each barrier has copies in other slots
+ * (see {@link BarrierLayout}); a copy's entity and operation barriers again share one slot.
  */
 export class Namespaces {
   private readonly cache = new Map<string, NsInfo>();
@@ -54,6 +59,7 @@ export class Namespaces {
     private readonly maxNamespaces: number,
     private readonly otherNs: NsCounters,
     private readonly keys: KeyBuilder,
+    private readonly layout: BarrierLayout,
   ) {
     this.prefixColon = `${prefix}:`;
   }
@@ -81,7 +87,10 @@ export class Namespaces {
   }
 
   private make(entity: string, operation: string | undefined, ownStats: boolean): NsInfo {
-    const entityBarrier = this.barrierKey(entity, undefined);
+    const entityCopies = this.barrierCopies(entity, undefined);
+    const opCopies = operation === undefined ? undefined : this.barrierCopies(entity, operation);
+    // same entity, same placements: copy i of the operation barrier shares copy i's slot
+    const barrierGroups = entityCopies.map((k, i) => (opCopies === undefined ? [k] : [k, opCopies[i] as string]));
     return {
       barrierAt: 0,
       barrierFetchedAt: 0,
@@ -89,18 +98,20 @@ export class Namespaces {
       entity: unescapeKeyPart(entity),
       operation: operation === undefined ? undefined : unescapeKeyPart(operation),
       label: operation === undefined ? entity : `${entity}:${operation}`,
-      barrierKeys: operation === undefined ? [entityBarrier] : [entityBarrier, this.barrierKey(entity, operation)],
+      barrierKeys: barrierGroups.flat(),
+      barrierGroups,
       stats: ownStats ? new NsCounters() : this.otherNs,
     };
   }
 
-  /** The barrier key of a namespace (escaped parts); both barriers of one entity share the hash tag `{entity}`. */
-  barrierKey(entity: string, operation: string | undefined): string {
-    return operation === undefined ? `${this.prefixColon}__ns:{${entity}}` : `${this.prefixColon}__ns:{${entity}}:${operation}`;
+  /** The barrier keys of a namespace (escaped parts), one per copy; both barriers of one entity share the hash tag `{entity}` (copy 0), `{j~entity}` (copy i). */
+  barrierCopies(entity: string, operation: string | undefined): string[] {
+    return this.layout.ns(this.prefixColon, entity, operation);
   }
 
-  tagBarrierKey(tag: string): string {
-    return `${this.prefixColon}__tag:${tag}`;
+  /** The barrier keys of a tag, one per copy. */
+  tagBarrierCopies(tag: string): string[] {
+    return this.layout.tag(this.prefixColon, tag);
   }
 
   /** Namespace target → escaped parts as they appear in keys built by `keys` (so user input cannot widen it). */

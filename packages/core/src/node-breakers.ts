@@ -48,6 +48,12 @@ export function keySlot(key: string): number {
  * that owns its slot now (ioredis' slot table), so a dead master opens only its own breaker and keys
  * in other slots keep using Redis. After a failover the slot's new owner has its own (closed)
  * breaker. Until the slot table is known, keys use `fallback` (the store's breaker).
+ *
+ * Each breaker follows its node's connection, like the store's breaker follows the store's: when
+ * ioredis drops a node's connection (`-node`: a Cluster does not reconnect a lost node, it waits for
+ * the slot table to move) the node's breaker opens at once — so reads of its keys (and of barrier
+ * copies on it) are refused at once instead of each waiting `opTimeout` until the breaker has counted
+ * its failures; when the node is connected again (`+node`) the half-open probe may run at once.
  */
 export class NodeBreakers {
   private readonly byNode = new Map<string, CircuitBreaker>();
@@ -57,7 +63,24 @@ export class NodeBreakers {
     private readonly options: CircuitBreakerOptions,
     readonly fallback: CircuitBreaker,
     private readonly onCreate: (node: string, breaker: CircuitBreaker) => void,
-  ) {}
+  ) {
+    this.stop = watchNodes(cluster, this);
+  }
+
+  /** The node's connection dropped (`-node`): its breaker opens at once. */
+  nodeLost(node: string): void {
+    const b = this.byNode.get(node);
+    if (b !== undefined && b.state !== 'OPEN') b.trip('connection-lost');
+  }
+
+  /** The node is connected again (`+node`): an OPEN breaker may probe at once. */
+  nodeAdded(node: string): void {
+    const b = this.byNode.get(node);
+    if (b !== undefined && b.state === 'OPEN') b.probeNow();
+  }
+
+  /** Stops following the nodes' connections. */
+  readonly stop: () => void;
 
   /** The node (`host:port`) that owns `key`'s slot, or undefined when the slot table is not known yet. */
   nodeOf(key: string): string | undefined {
@@ -82,4 +105,34 @@ export class NodeBreakers {
   all(): ReadonlyMap<string, CircuitBreaker> {
     return this.byNode;
   }
+}
+
+/** NodeBreakers per Cluster client: one `-node` / `+node` listener pair per client, however many CacheServices share it. */
+const watchers = new WeakMap<Cluster, Set<NodeBreakers>>();
+
+function nodeKey(redis: unknown): string | undefined {
+  const o = (redis as { options?: { host?: string; port?: number } } | undefined)?.options;
+  return o?.host === undefined || o.port === undefined ? undefined : `${o.host}:${o.port}`;
+}
+
+function watchNodes(cluster: Cluster, nb: NodeBreakers): () => void {
+  let set = watchers.get(cluster);
+  if (set === undefined) {
+    const all = new Set<NodeBreakers>();
+    set = all;
+    watchers.set(cluster, all);
+    cluster.on('-node', (redis: unknown) => {
+      const k = nodeKey(redis);
+      if (k !== undefined) for (const x of all) x.nodeLost(k);
+    });
+    cluster.on('+node', (redis: unknown) => {
+      const k = nodeKey(redis);
+      if (k !== undefined) for (const x of all) x.nodeAdded(k);
+    });
+  }
+  set.add(nb);
+  const s = set;
+  return () => {
+    s.delete(nb);
+  };
 }

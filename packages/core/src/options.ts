@@ -62,6 +62,14 @@ export interface CacheServiceOptions {
    */
   barrierCacheMs?: number;
   /**
+   * On a Redis Cluster: how many copies of each namespace/tag barrier are written, in slots of
+   * different thirds (n-ths) of the slot space, so a dead master leaves the others readable. A read
+   * takes the max over the copies it can read (one extra parallel `GET` per copy when the barrier
+   * cache is cold); only when no copy can be read are the entity's (tag's) keys a miss. Default 3;
+   * `1` = one barrier key (the layout before). Ignored (always 1) on a non-Cluster store.
+   */
+  clusterBarrierCopies?: number;
+  /**
    * The local clock (epoch ms). Default `Date.now`. Inject one in tests to simulate a skewed machine:
    * the clock is corrected against the store's clock (Redis `TIME`, see `clockSyncInterval`).
    */
@@ -99,6 +107,8 @@ export interface ResolvedOptions {
   maxNamespaces: number;
   /** 0 = off (always for the MemoryStore). */
   barrierCacheMs: number;
+  /** Barrier copies: `clusterBarrierCopies` on a Cluster RedisStore, 1 elsewhere. */
+  barrierCopies: number;
   codec: Codec;
   ttlPolicy: TtlPolicy;
   keys: KeyBuilder;
@@ -141,6 +151,8 @@ export function resolveOptions(opts: CacheServiceOptions): ResolvedOptions {
   if (!(typeof bcm === 'number' && Number.isFinite(bcm) && bcm >= 0)) {
     throw new CacheOptionsError(`barrierCacheMs must be a finite number of ms >= 0, got ${String(bcm)}`);
   }
+  const copies = opts.clusterBarrierCopies ?? 3;
+  if (!(Number.isInteger(copies) && copies >= 1 && copies <= 8)) throw new CacheOptionsError(`clusterBarrierCopies must be an integer from 1 to 8, got ${String(copies)}`);
 
   let codec: Codec;
   if (opts.codec !== undefined) {
@@ -199,6 +211,7 @@ export function resolveOptions(opts: CacheServiceOptions): ResolvedOptions {
     maxItemSize,
     maxNamespaces,
     barrierCacheMs: local ? 0 : bcm,
+    barrierCopies: store instanceof RedisStore && store.isCluster ? copies : 1,
     codec,
     ttlPolicy,
     keys,

@@ -1,3 +1,4 @@
+import { maxOverCopies } from './barrier-layout';
 import type { Barriers } from './barriers';
 import { parseBarrier } from './barriers';
 import type { StoreClock } from './clock';
@@ -57,7 +58,7 @@ export class ReadPath {
       const epoch = this.barriers.epoch;
       if (this.guard.nodes === undefined) {
         // One MGET for the value and its namespace barriers.
-        const vals = await this.guard.run('get', (s) => s.mget(bk.length === 1 ? [k, bk[0] as string] : [k, bk[0] as string, bk[1] as string]), k, ns, Guard.NONE, k);
+        const vals = await this.guard.run('get', (s) => s.mget(bk.length === 1 ? [k, bk[0] as string] : bk.length === 2 ? [k, bk[0] as string, bk[1] as string] : [k, ...bk]), k, ns, Guard.NONE, k);
         if (isFailure(vals)) return this.failedRead(mode, k, ns, false, t0);
         raw = vals[0];
         for (let i = 1; i < vals.length; i++) {
@@ -65,20 +66,15 @@ export class ReadPath {
           if (b > nsBarrier) nsBarrier = b;
         }
       } else {
-        // Cluster: the value and the entity's barriers (one hash tag, one slot) live on two nodes, each
-        // read under its own node's breaker, in the same tick (one round trip per node). A barrier that
-        // cannot be read makes this entity's keys a miss — no other entity's.
-        const [v, bars] = await Promise.all([
-          this.guard.run('get', (s) => s.get(k), k, ns, Guard.NONE, k),
-          this.guard.run('get', (s) => s.mget(bk), k, ns, Guard.NONE, bk[0]),
-        ]);
+        // Cluster: the value and each copy of the entity's barriers (one slot per copy) live on their
+        // own nodes, each read under its node's breaker, in the same tick (one round trip per node). The
+        // barrier is the max over the copies that answered; only when none did are this entity's keys a
+        // miss — no other entity's.
+        const [v, bars] = await Promise.all([this.guard.run('get', (s) => s.get(k), k, ns, Guard.NONE, k), this.barriers.ofNs(n, k)]);
         if (isFailure(v)) return this.failedRead(mode, k, ns, v.wrongType, t0);
         if (isFailure(bars)) return this.failedRead(mode, k, ns, false, t0);
         raw = v;
-        for (const b of bars) {
-          const at = parseBarrier(b);
-          if (at > nsBarrier) nsBarrier = at;
-        }
+        nsBarrier = bars;
       }
       this.barriers.keepNs(n, nsBarrier, t0, epoch);
     }
@@ -153,16 +149,17 @@ export class ReadPath {
       for (let i = 0; i < ks.length; i++) m.countRead(ks[i] as string, nss[i], false, false, 0, latencyMs);
       return out;
     };
-    const barrierKeys = [...new Set(nss.flatMap((n) => n?.barrierKeys ?? []))];
+    // (a barrier copy on a master that is down is not asked: the others answer for it)
+    const barrierKeys = [...new Set(nss.flatMap((n) => (n === undefined ? [] : this.barriers.liveCopies(n.barrierGroups).flat())))];
     // one guarded call per Cluster node (one in all elsewhere): keys on a dead master are misses, the rest is served
     const mgetByNode = (keys: readonly string[]) => this.guard.runByNode<string, Buffer | undefined>('mget', keys, (x) => x, (s, group) => s.mget(group));
     const [raws, bars] = await Promise.all([mgetByNode(ks), mgetByNode(barrierKeys)]);
     if (this.guard.nodes === undefined && (isFailure(raws[0]) || isFailure(bars[0]))) return missAll();
+    // barrier key → value; absent when it could not be read
     const barrierOf = new Map<string, number>();
     barrierKeys.forEach((bk, i) => {
       const b = bars[i];
-      // an unreadable barrier: every key of that entity is a miss
-      barrierOf.set(bk, isFailure(b) ? Infinity : parseBarrier(b));
+      if (!isFailure(b)) barrierOf.set(bk, parseBarrier(b));
     });
     const entries: (CacheEntry | undefined)[] = new Array<CacheEntry | undefined>(ks.length).fill(undefined);
     const tagSet = new Set<string>();
@@ -180,12 +177,17 @@ export class ReadPath {
     const tagBarrier = new Map<string, number>();
     if (tagSet.size > 0) {
       const tags = [...tagSet];
-      const tb = await mgetByNode(tags.map((t) => this.namespaces.tagBarrierKey(t)));
+      const copies = tags.map((t) => this.barriers.liveCopies(this.namespaces.tagBarrierCopies(t).map((k) => [k])).map((g) => g[0] as string));
+      const tagKeys = copies.flat();
+      const tb = await mgetByNode(tagKeys);
       if (this.guard.nodes === undefined && isFailure(tb[0])) return missAll();
-      tags.forEach((t, i) => {
+      const read = new Map<string, number>();
+      tagKeys.forEach((tk, i) => {
         const b = tb[i];
-        tagBarrier.set(t, isFailure(b) ? Infinity : parseBarrier(b));
+        if (!isFailure(b)) read.set(tk, parseBarrier(b));
       });
+      // a tag with no readable copy: Infinity (the entries carrying it are a miss)
+      tags.forEach((t, i) => tagBarrier.set(t, maxOverCopies((copies[i] as string[]).map((k) => [k]), (k) => read.get(k))));
     }
     const latencyMs = performance.now() - t0;
     const now = this.clock.now();
@@ -196,7 +198,8 @@ export class ReadPath {
       let fresh = false;
       if (e !== undefined) {
         let barrier = 0;
-        if (ns) for (const bk of ns.barrierKeys) barrier = Math.max(barrier, barrierOf.get(bk) ?? 0);
+        // an entity with no readable barrier copy: Infinity (every key of that entity is a miss)
+        if (ns) barrier = maxOverCopies(ns.barrierGroups, (bk) => barrierOf.get(bk));
         if (e.tags) for (const t of e.tags) barrier = Math.max(barrier, tagBarrier.get(t) ?? 0);
         if (barrier === Infinity) {
           // unverifiable (a barrier could not be read): a miss, the entry stays

@@ -24,7 +24,8 @@ export interface RedisStoreOptions {
    * A connection whose commands get no reply for this long is treated as down (a SIGSTOPped or
    * wedged server keeps TCP open, so ioredis never notices): `isReady()` turns false, commands are
    * refused at once and a PING is sent every `hungAfterMs` until the server answers again.
-   * Detected between 1× and 1.5× this value. Default 500 ms.
+   * Detected between 1× and 1.5× this value. Default 500 ms. Not used on a Cluster, where each
+   * master's breaker cuts a hung master (a connection-wide verdict would cut the live masters too).
    */
   hungAfterMs?: number;
   /**

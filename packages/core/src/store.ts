@@ -110,6 +110,13 @@ export interface ConnectionChange {
    * keeps TCP open); `reply`: the server answers again after a `timeout`.
    */
   reason: 'connect' | 'close' | 'timeout' | 'reply';
+  /**
+   * Whether commands can be sent (the command connection is ready and answering), when the store
+   * knows it apart from `state`: `state` is also `down` while only the pub/sub connection is down
+   * (messages may be missed), which on a Cluster (one subscriber node) says nothing about the
+   * commands. Undefined = same as `state`.
+   */
+  commands?: boolean;
 }
 
 export type ConnectionListener = (change: ConnectionChange) => void;

@@ -3,6 +3,7 @@ import { startCluster } from '@stratacache/redis-harness';
 import type { RedisCluster } from '@stratacache/redis-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheService } from '../src/index';
+import { BarrierLayout } from '../src/barrier-layout';
 import { keySlot } from '../src/node-breakers';
 
 /**
@@ -75,12 +76,21 @@ describe('CacheService on a Cluster: one breaker per master', () => {
       const victimAddr = masters[0] as string;
       const victim = cluster.nodeByPort(Number(victimAddr.split(':')[1]));
       expect(victim).toBeDefined();
-      const barrierOf = (k: string) => `pn:__ns:{${k.split(':')[1]}}`;
-      // keys that may need the origin while the victim is down: on the victim, or their entity's barrier is
-      const exposed = new Set(keys.filter((k) => ownerOf(k) === victimAddr || ownerOf(barrierOf(k)) === victimAddr));
+      // the entity barriers' three copies: on three different masters, so one master down leaves two readable
+      const layout = new BarrierLayout(3);
+      const copiesOf = (k: string) => layout.ns('pn:', k.split(':')[1] as string, undefined);
+      for (const k of keys) expect(new Set(copiesOf(k).map(ownerOf)).size).toBe(3);
+      // keys that may need the origin while the victim is down: on the victim (or every copy of their entity's barrier is)
+      const exposed = new Set(keys.filter((k) => ownerOf(k) === victimAddr || copiesOf(k).every((b) => ownerOf(b) === victimAddr)));
       const onVictim = keys.filter((k) => ownerOf(k) === victimAddr).length;
+      expect(exposed.size).toBe(onVictim);
       const safe = keys.filter((k) => !exposed.has(k));
-      expect(safe.length).toBeGreaterThan(50);
+      expect(safe.length).toBeGreaterThan(150);
+      // entries not in the read loop, invalidated while the victim is down (one copy of the barrier is on it)
+      const invKeys = Array.from({ length: 30 }, (_, i) => cache.keys.build('inv', 'get', i));
+      expect(await retry(async () => (await cache.mset(invKeys.map((key) => ({ key, value: 1 })))).every((r) => r.ok))).toBe(true);
+      expect(copiesOf(invKeys[0] as string).filter((b) => ownerOf(b) === victimAddr).length).toBe(1);
+      const invAlive = invKeys.filter((k) => ownerOf(k) !== victimAddr);
 
       const errKinds = new Map<string, number>();
       cache.on('error', (e) => {
@@ -88,6 +98,9 @@ describe('CacheService on a Cluster: one breaker per master', () => {
         const key = `${m} safe=${!exposed.has(e.key ?? '')}`;
         errKinds.set(key, (errKinds.get(key) ?? 0) + 1);
       });
+      const transitions: string[] = [];
+      cache.breaker.on('stateChange', (e) => transitions.push(`connection ${e.to} (${e.reason ?? ''}) status=${client.status}`));
+      cache.store.onConnectionChange?.((c) => transitions.push(`store ${c.state} ${c.reason} commands=${String(c.commands)} status=${client.status}`));
       const opened = new Set<string>();
       cache.on('breaker', (e) => {
         if (e.state === 'OPEN') opened.add(e.target ?? 'main');
@@ -121,6 +134,13 @@ describe('CacheService on a Cluster: one breaker per master', () => {
 
       await victim!.kill();
       const t0 = Date.now();
+      // an invalidation during the outage: the copy on the victim is not written (ok: false), the two
+      // others are — readers (max over the readable copies) see it at once, and after the promotion
+      // (the promoted replica holds the old copy)
+      await sleep(200);
+      const inv = await cache.invalidateNamespace('inv');
+      expect(inv.ok).toBe(false);
+      for (const k of invAlive) expect(await cache.get(k)).toBeUndefined();
       // until the replica is promoted and the cache reads the victim's slots again
       await sleep(1_500);
       await cluster.waitHealthy(30_000);
@@ -134,6 +154,8 @@ describe('CacheService on a Cluster: one breaker per master', () => {
       }
       stop = true;
       await Promise.all(loops);
+      for (const k of invKeys) expect(await cache.get(k)).toBeUndefined();
+      console.log('[cluster] connection breaker and store changes:', transitions.slice(0, 12));
       console.log('[cluster] errors reported (not thrown) by kind:', [...errKinds].sort((a, b) => b[1] - a[1]).slice(0, 6));
       console.log(
         `[cluster] ${reads} reads, ${originCalls} origin calls on ${originKeys.size} keys (${onVictim} on the dead master, ${exposed.size} with it or their entity's barriers on it), before promotion ${before}; served from Redis again after ${recoveredAfter} ms`,

@@ -92,7 +92,7 @@ describe('a running Redis that stops, dies, comes back', () => {
       await waitFor(() => !store.isReady(), { timeoutMs: 3_000, intervalMs: 10 });
       const detectedMs = performance.now() - t0;
       expect(detectedMs).toBeLessThan(1_500); // hungAfterMs 500, detected within 1.5 × + slack
-      expect(changes.at(-1)).toEqual({ state: 'down', reason: 'timeout' });
+      expect(changes.at(-1)).toEqual({ state: 'down', reason: 'timeout', commands: false });
       expect(cache.breaker.state).toBe('OPEN');
       const miss = await timed(() => cache.getOrSet('new', slowFactory));
       expect(miss.ms).toBeLessThan(FACTORY_MS + SLACK_MS);
@@ -103,7 +103,7 @@ describe('a running Redis that stops, dies, comes back', () => {
       await waitFor(() => cache.breaker.state === 'CLOSED', { timeoutMs: 5_000, intervalMs: 10 });
       // the watchdog PINGs every 250 ms; the breaker's probe follows the `ready` at once
       expect(performance.now() - t1).toBeLessThan(1_000);
-      expect(changes.at(-1)).toEqual({ state: 'ready', reason: 'reply' });
+      expect(changes.at(-1)).toEqual({ state: 'ready', reason: 'reply', commands: true });
       expect(await cache.get('a')).toBe(1);
     } finally {
       if (server.isPaused()) await server.resume();
@@ -129,6 +129,32 @@ describe('a running Redis that stops, dies, comes back', () => {
     } finally {
       await Promise.all(services.map((s) => s.close()));
       await store.close();
+    }
+  });
+
+  it('the pub/sub connection alone drops: the store reports down (messages may be missed) but commands go on and the breaker stays closed', async () => {
+    const cache = new CacheService({ redis: server.url, prefix: 'subdrop', opTimeout: 1_000 });
+    const store = cache.store as RedisStore;
+    const changes: ConnectionChange[] = [];
+    try {
+      await waitFor(() => store.isReady(), { timeoutMs: 5_000 });
+      await store.subscribe('subdrop:chan', () => undefined);
+      const breakerAtChange: string[] = [];
+      store.onConnectionChange((c) => {
+        changes.push(c);
+        queueMicrotask(() => breakerAtChange.push(cache.breaker.state)); // after the link's own listener
+      });
+      await server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await waitFor(() => changes.some((c) => c.state === 'down'), { timeoutMs: 5_000, intervalMs: 5 });
+      expect(changes[0]).toMatchObject({ state: 'down', commands: true });
+      expect(breakerAtChange[0]).toBe('CLOSED');
+      expect((await cache.set('a', 1)).ok).toBe(true);
+      expect(await cache.get('a')).toBe(1);
+      await waitFor(() => store.isReady(), { timeoutMs: 5_000, intervalMs: 10 }); // re-subscribed
+      expect(changes.at(-1)).toMatchObject({ state: 'ready', commands: true });
+      expect(cache.breaker.state).toBe('CLOSED');
+    } finally {
+      await cache.close();
     }
   });
 

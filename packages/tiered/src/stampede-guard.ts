@@ -49,6 +49,15 @@ export class KeySignals {
   }
 }
 
+/** A lock guard that refuses while `breaker` is OPEN and counts nothing against it (see the Cluster note in StampedeGuard). */
+function followOnly(breaker: { state: string }): LockGuard {
+  return {
+    tryAcquire: () => breaker.state !== 'OPEN',
+    onSuccess: () => undefined,
+    onFailure: () => undefined,
+  };
+}
+
 /**
  * The stampede guard: one fresh value per key at a time in this process (single-flight for
  * foreground misses, stale refreshes and refresh-ahead alike), then across processes one leader per
@@ -71,13 +80,17 @@ export class StampedeGuard {
     const client = (store as { client?: unknown }).client;
     // (the fused miss takes its lock in the L2 read itself, see `fusedLeadOrFollow`; this one serves keys it cannot)
     if (rt.opts.distributedLock && (store.kind === 'redis' || store.kind === 'redis-cluster') && client) {
+      const breaker = (l2 as { breaker?: LockGuard & { state: string } }).breaker;
       this.locks = new LockManager(client as ConstructorParameters<typeof LockManager>[0], {
         prefix: `${l2.keys.prefix}:__tiered_lock`,
         ttl: rt.opts.lockTtl,
         fencing: false,
         retries: 0,
-        // the lock inside the L2 breaker: with the circuit open it is skipped at once, and its failures count
-        guard: (l2 as { breaker?: LockGuard }).breaker,
+        // the lock inside the L2 breaker: with the circuit open it is skipped at once, and its failures
+        // count. On a Cluster that breaker is the connection's: a lock lives on its key's master, so one
+        // dead master's lock failures must not open it for every master — there the lock only follows
+        // the connection's state, and a key whose master's circuit is open skips the lock (below).
+        guard: store.kind === 'redis-cluster' && breaker !== undefined ? followOnly(breaker) : breaker,
         // a lock round trip never costs more than an L2 operation (and the read's budget bounds it anyway)
         commandTimeout: Math.max(50, Math.min(1_000, l2.opTimeoutMs)),
       });
@@ -177,7 +190,7 @@ export class StampedeGuard {
     const staleBasis = forced ? undefined : basis; // forceFresh: no stale value for the factory context
     const locks = this.locks;
     // Redis not connected, or the read's budget spent: no cross-process guard is possible, do not wait on it.
-    if (locks === undefined || budget.exhausted || !rt.l2.store.isReady()) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
+    if (locks === undefined || budget.exhausted || !rt.l2.store.isReady() || (rt.l2 as { circuitFor?: (k: string) => string }).circuitFor?.(key) === 'OPEN') return this.runner.run(key, factory, p, tags, staleBasis, undefined);
     const deadline = Date.now() + p.lockWait;
     let delay = 10;
     let followed = false;
