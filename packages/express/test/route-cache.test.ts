@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'n
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { routeCache, RouteCacheOptionsError, type RouteCacheOptions } from '../src/index';
-import { backends, startStandalone, type StandaloneRedis } from './backends';
+import { backends, startStandalone, type StandaloneRedis } from '../../http/test/backends';
 
 let redis: StandaloneRedis;
 beforeAll(async () => {
