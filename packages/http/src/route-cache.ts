@@ -112,7 +112,23 @@ export class RouteCache {
     const { tenant, layer } = this.layerOf(req);
     const key = buildRouteKey(req, cfg, this.options.namespace, tenant);
     if (isBypass(req, this.options)) return this.plainRun('BYPASS', key, cfg);
+    // Hit path: a route entry still fresh for this route in a TieredCache's L1 is served at once,
+    // without getOrSet's single-flight machinery (promises, closures, a race). Anything else — not
+    // in L1, or past the route's TTL (stale: revalidation applies) — takes the full read below.
+    if (layer.getL1 !== undefined) {
+      const rec = asStored(layer.getL1(key));
+      if (rec !== undefined && rec.e > now()) return this.serve(rec, cfg, { hit: true, source: 'l1', key }, 'HIT');
+    }
     return this.readThrough(req, cfg, layer, key, revalidate);
+  }
+
+  private serve(rec: StoredResponse, cfg: ResolvedRouteConfig, meta: CacheMetadata, xCache: XCache): ServeDecision {
+    let body = rec.b;
+    if (cfg.metadata) {
+      const contentType = rec.h.find(([n]) => n === 'content-type')?.[1];
+      body = withMetadata(rec.b, contentType, meta);
+    }
+    return { action: 'serve', xCache, status: rec.s, headers: rec.h, body, meta };
   }
 
   private async readThrough(req: RouteRequest, cfg: ResolvedRouteConfig, layer: RouteCacheLayer, key: string, revalidate: Revalidate | undefined): Promise<RouteDecision> {
@@ -196,16 +212,7 @@ export class RouteCache {
     }
     const hit = rec.t < started;
     const stale = hit && rec.e <= now();
-    const meta: CacheMetadata = { hit, source: !hit ? 'origin' : stale ? 'stale' : inL1 ? 'l1' : 'l2', key };
-    const contentType = rec.h.find(([n]) => n === 'content-type')?.[1];
-    return {
-      action: 'serve',
-      xCache: !hit ? 'MISS' : stale ? 'STALE' : 'HIT',
-      status: rec.s,
-      headers: rec.h,
-      body: this.meta(rec.b, contentType, cfg, meta) ?? rec.b,
-      meta,
-    };
+    return this.serve(rec, cfg, { hit, source: !hit ? 'origin' : stale ? 'stale' : inL1 ? 'l1' : 'l2', key }, !hit ? 'MISS' : stale ? 'STALE' : 'HIT');
   }
 
   private meta(body: Buffer | undefined, contentType: string | undefined, cfg: ResolvedRouteConfig, meta: CacheMetadata): Buffer | undefined {
