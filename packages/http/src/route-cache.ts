@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { InvalidateResult } from '@stratacache/core';
 import { isBypass, isStorable, requestForbidsStore, type XCache } from './cacheability';
 import { invalidationTargets, routeTarget, runInvalidations } from './invalidation';
 import type { RouteCacheLayer, RouteFactoryContext, RouteGetOrSetOptions } from './layer';
 import { resolveOptions, resolveRouteConfig, type ResolvedOptions, type ResolvedRouteConfig, type RouteCacheConfig, type RouteCacheOptions } from './options';
 import { headerValue, type CapturedResponse, type RouteRequest } from './request';
+import { REVALIDATE_HEADER } from './revalidate';
 import { buildRouteKey } from './route-key';
 import { asStored, toStored, withMetadata, type CacheMetadata, type StoredResponse } from './stored-response';
 
@@ -44,8 +46,9 @@ export interface RunDecision {
 export type RouteDecision = PassDecision | ServeDecision | RunDecision;
 
 /**
- * Runs the route again for a request already answered with a stale entry (Fastify: `inject`), and
- * resolves its response — stored when storable. Without it a stale entry stays `STALE` until its
+ * Runs the route again for a request already answered with a stale entry (Fastify: `inject`;
+ * Express: `loopbackRevalidate`, a GET to its own server), with `REVALIDATE_HEADER` set to the
+ * engine's `revalidationToken`, and resolves its response — stored when storable. Without it a stale entry stays `STALE` until its
  * grace period ends.
  */
 export type Revalidate = () => Promise<CapturedResponse | undefined>;
@@ -69,6 +72,12 @@ function now(): number {
  */
 export class RouteCache {
   readonly options: ResolvedOptions;
+  /**
+   * Random per engine: an adapter's own re-run of a stale route carries it in `REVALIDATE_HEADER`
+   * (`x-stratacache-revalidate`), and `decide` lets such a request through (handler runs, nothing
+   * read or stored here: the revalidation stores it). A client cannot guess it.
+   */
+  readonly revalidationToken: string = randomUUID();
 
   constructor(options: RouteCacheOptions) {
     this.options = resolveOptions(options);
@@ -108,6 +117,7 @@ export class RouteCache {
   /** What to do with a request on a route configured with `cfg` (`undefined` = route not cached). */
   async decide(req: RouteRequest, cfg: ResolvedRouteConfig | undefined, revalidate?: Revalidate): Promise<RouteDecision> {
     if (cfg === undefined) return PASS;
+    if (req.headers[REVALIDATE_HEADER] === this.revalidationToken) return PASS;
     if (!cfg.methods.has(req.method)) return cfg.invalidates === undefined ? PASS : this.writeRun(req, cfg);
     const { tenant, layer } = this.layerOf(req);
     const key = buildRouteKey(req, cfg, this.options.namespace, tenant);
