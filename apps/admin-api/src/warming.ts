@@ -46,6 +46,7 @@ export async function createWarmer(config: AdminApiConfig, cache: TieredCache, s
       },
     });
   }
-  await warmer.start();
+  // not awaited: a Redis that does not answer must not hold the server's start (the routes are bounded)
+  warmer.start().catch(() => undefined);
   return { warmer, mode, keys: () => [...warmer.registry.entries.keys()] };
 }

@@ -71,7 +71,8 @@ export function gatewayAdmin(opts: GatewayAdminOptions): (app: FastifyInstance, 
     const advice = layers.length === 1 ? analytics.startAdvisor({ autoApply: { minTtl: '10s', maxTtl: '1h', interval: 0 } }) : undefined;
     const def = router.forShard(router.defaultShard!) as unknown as { tiered?: TieredCache; service: CacheService };
     const { warmer, mode } = gatewayWarmer(ctx, def.tiered ?? def.service, def.service, opts.warmingPrefix ?? 'sc:warm');
-    await warmer.start();
+    // not awaited: a Redis that does not answer must not hold the gateway's start (the routes are bounded)
+    warmer.start().catch((err: unknown) => ctx.logger.warn({ err: { message: (err as Error).message } }, 'warming did not start'));
     app.addHook('onClose', () => warmer.close('5s'));
     const base = adminCache(layers);
     // stats and health as the gateway reports them; invalidations through every shard's layer

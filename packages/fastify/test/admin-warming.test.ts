@@ -68,6 +68,22 @@ describe('warming routes through adminWarming(warmer)', () => {
   });
 });
 
+describe('a warmer that does not answer (BullMQ while Redis is unreachable)', () => {
+  it('each call is bounded: POST → 422 naming the timeout; the dashboard data says the queue is unavailable', async () => {
+    const cache = new CacheService({ store: new MemoryStore(), prefix: 'hang' });
+    const never = new Promise<never>(() => undefined);
+    const app = Fastify();
+    await app.register(strataAdmin, { cache, tokens: [{ token: ADMIN, role: 'admin' }], warming: adminWarming({ warm: () => never, stats: () => never }, { timeoutMs: 50 }) });
+    const r = await app.inject({ method: 'POST', url: '/cache/warming', headers: auth(ADMIN), payload: { keys: ['a'] } });
+    expect(r.statusCode).toBe(422);
+    expect(r.json().result.rejected).toEqual([{ key: 'a', code: 'E_WARMING_TIMEOUT', message: 'the warming queue did not answer within 50 ms' }]);
+    const d = (await app.inject({ url: '/cache/dashboard/data', headers: auth(ADMIN) })).json();
+    expect(d.warming.queue.error).toMatch(/did not answer/);
+    await app.close();
+    await cache.close();
+  });
+});
+
 describe('OpenAPI access', () => {
   it("openapi: 'public' serves the document and UI without a token; false serves nothing; a bad value is refused", async () => {
     const cache = new CacheService({ store: new MemoryStore(), prefix: 'oa' });

@@ -29,6 +29,16 @@ export interface AdminWarmingOptions {
   failedLimit?: number;
   /** A word on how jobs run here (`embedded`, `bullmq`…), shown in the queue state. */
   mode?: string;
+  /** Bound on each call to the warmer (a BullMQ queue waits while Redis is unreachable). Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not answer within ${ms} ms`), { code: 'E_WARMING_TIMEOUT' })), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 export function isWarmingResult(v: unknown): v is WarmingResult {
@@ -37,15 +47,16 @@ export function isWarmingResult(v: unknown): v is WarmingResult {
 
 /**
  * Adapts a `Warmer` to the admin routes: `warm(keys)` enqueues every key (`warmer.warm(key)`, each
- * on its own: one unknown key does not refuse the others) and `stats()` is
+ * on its own: one unknown key does not refuse the others; each bounded by `timeoutMs`) and `stats()` is
  * `{ mode?, queues: warmer.stats(), failed: warmer.failed(n), keys?, keyCount? }`.
  */
 export function adminWarming(warmer: WarmerLike, opts: AdminWarmingOptions = {}): AdminWarming {
   const failedLimit = opts.failedLimit ?? 10;
+  const ms = opts.timeoutMs ?? 5_000;
   return {
     async warm(keys: string[]): Promise<WarmingResult> {
       const out: WarmingResult = { queued: [], rejected: [] };
-      const settled = await Promise.allSettled(keys.map((k) => warmer.warm(k)));
+      const settled = await Promise.allSettled(keys.map((k) => bounded(warmer.warm(k), ms, 'the warming queue')));
       settled.forEach((s, i) => {
         const key = keys[i]!;
         if (s.status === 'fulfilled') out.queued.push({ key, id: s.value });
@@ -58,7 +69,11 @@ export function adminWarming(warmer: WarmerLike, opts: AdminWarmingOptions = {})
       return out;
     },
     async stats(): Promise<Record<string, unknown>> {
-      const [queues, failed] = await Promise.all([warmer.stats(), failedLimit > 0 && warmer.failed ? warmer.failed(failedLimit) : Promise.resolve([])]);
+      const [queues, failed] = await bounded(
+        Promise.all([warmer.stats(), failedLimit > 0 && warmer.failed ? warmer.failed(failedLimit) : Promise.resolve([])]),
+        ms,
+        'the warming queue',
+      );
       const keys = opts.keys?.();
       return { ...(opts.mode ? { mode: opts.mode } : {}), queues, failed, ...(keys ? { keys: keys.slice(0, 100), keyCount: keys.length } : {}) };
     },
