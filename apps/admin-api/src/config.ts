@@ -14,6 +14,8 @@ export interface AdminApiConfig {
   logLevel: string;
   flushIntervalMs: number;
   refreshMs: number;
+  /** BullMQ key prefix of the warming queues (the Warmer's default `sc:warm`): the same as the apps' warmers. */
+  warmingPrefix: string;
 }
 
 export class AdminConfigError extends Error {
@@ -34,7 +36,7 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
 /**
  * Configuration from the environment: REDIS_URL, PORT (8090), HOST (127.0.0.1), CACHE_PREFIX (sc),
  * ADMIN_TOKENS (`read:<token>,admin:<token>`) or READ_TOKEN / ADMIN_TOKEN, LOG_LEVEL (info),
- * ANALYTICS_FLUSH_MS (10000), DASHBOARD_REFRESH_MS (30000).
+ * ANALYTICS_FLUSH_MS (10000), DASHBOARD_REFRESH_MS (30000), WARMING_PREFIX (sc:warm).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AdminApiConfig {
   let tokens: AdminToken[] = [];
@@ -55,6 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AdminApiConfig
   }
   const prefix = env['CACHE_PREFIX'] || 'sc';
   if (/[\s{}]/.test(prefix)) throw new AdminConfigError('CACHE_PREFIX', 'no spaces or braces');
+  const warmingPrefix = env['WARMING_PREFIX'] || 'sc:warm';
+  if (/\s/.test(warmingPrefix) || warmingPrefix.length > 100) throw new AdminConfigError('WARMING_PREFIX', '1–100 characters, no spaces');
   return {
     redisUrl: env['REDIS_URL'] || undefined,
     port: int(env, 'PORT', 8090, 0, 65535),
@@ -65,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AdminApiConfig
     logLevel: env['LOG_LEVEL'] || 'info',
     flushIntervalMs: int(env, 'ANALYTICS_FLUSH_MS', 10_000, 0, 3_600_000),
     refreshMs: int(env, 'DASHBOARD_REFRESH_MS', 30_000, 1_000, 3_600_000),
+    warmingPrefix,
   };
 }

@@ -3,8 +3,10 @@ import type { DestinationStream } from 'pino';
 import { CacheService, MemoryStore, RedisStore, type Store } from '@stratacache/core';
 import { TieredCache } from '@stratacache/tiered';
 import { CacheAnalytics, type AlertManager } from '@stratacache/analytics';
-import { REDACT_PATHS, strataAdmin, type AdminWarming } from '@stratacache/fastify';
+import { adminWarming, REDACT_PATHS, strataAdmin, type AdminWarming } from '@stratacache/fastify';
+import type { Warmer } from '@stratacache/warming';
 import type { AdminApiConfig } from './config';
+import { createWarmer, type AdminWarmSetup, type WarmingMode } from './warming';
 
 export interface AdminServer {
   app: FastifyInstance;
@@ -12,6 +14,9 @@ export interface AdminServer {
   service: CacheService;
   analytics: CacheAnalytics;
   alerts: AlertManager;
+  /** The warmer behind `POST /cache/warming` (undefined when `warming` was passed in the options). */
+  warmer: Warmer | undefined;
+  warmingMode: WarmingMode | 'custom';
   url: string;
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -20,7 +25,10 @@ export interface AdminServer {
 export interface AdminServerOptions {
   /** Where logs go (default stdout); tests pass a stream to capture them. */
   logDestination?: DestinationStream;
+  /** Replaces the server's own warmer (any `{ warm(keys), stats() }`). */
   warming?: AdminWarming;
+  /** Entries / loaders the server's own warmer can run (see `createWarmer`). */
+  warm?: AdminWarmSetup;
 }
 
 /**
@@ -39,6 +47,8 @@ export async function createAdminServer(config: AdminApiConfig, opts: AdminServe
     rules: [{ type: 'hit_rate_below', threshold: 0.5, minRequests: 100 }, { type: 'breaker_open', severity: 'critical' }, ...(config.redisUrl ? [{ type: 'memory_above' as const, percent: 90 }] : [])],
   });
   const { advisor, adaptive } = analytics.startAdvisor({ autoApply: { minTtl: '10s', maxTtl: '1h', interval: 0 } });
+  const own = opts.warming ? undefined : await createWarmer(config, cache, opts.warm);
+  const warming = opts.warming ?? adminWarming(own!.warmer, { keys: () => own!.keys(), mode: own!.mode });
   const logOpts = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   const app = Fastify({
     logger: opts.logDestination ? { ...logOpts, stream: opts.logDestination } : logOpts,
@@ -50,7 +60,7 @@ export async function createAdminServer(config: AdminApiConfig, opts: AdminServe
     alerts,
     advisor,
     ...(adaptive ? { adaptive } : {}),
-    ...(opts.warming ? { warming: opts.warming } : {}),
+    warming,
     tokens: config.tokens,
     refreshMs: config.refreshMs,
     close: true,
@@ -63,6 +73,8 @@ export async function createAdminServer(config: AdminApiConfig, opts: AdminServe
     service,
     analytics,
     alerts,
+    warmer: own?.warmer,
+    warmingMode: own?.mode ?? 'custom',
     url: '',
     async listen() {
       await app.listen({ port: config.port, host: config.host });
@@ -74,6 +86,7 @@ export async function createAdminServer(config: AdminApiConfig, opts: AdminServe
     async close() {
       if (closed) return;
       closed = true;
+      await own?.warmer.close('5s');
       await app.close(); // the plugin stops alerts / adaptive TTL, closes analytics and the tiered cache
       await service.close();
       await store.close();

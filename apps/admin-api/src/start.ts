@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     `  dashboard   ${url}/cache/dashboard`,
     `  API         ${url}/cache/…   (OpenAPI UI ${url}/cache/docs)`,
     `  metrics     ${url}/metrics`,
+    `  warming     ${server.warmingMode}${server.warmingMode === 'bullmq-producer' ? ` (enqueues on the "${config.warmingPrefix}" queues; the apps' workers run the jobs)` : server.warmingMode === 'embedded' ? ' (in process; no loaders declared: POST /cache/warming refuses every key)' : ''}`,
   ];
   if (config.generated) {
     // printed on the terminal once, never logged

@@ -89,6 +89,17 @@ describe('dashboard in headless Chromium (Debian chromium, real Redis)', () => {
     expect(mem[2].some((v) => typeof v === 'number' && v >= 0)).toBe(true);
     expect(await page.locator('#top tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('#invalidations tbody tr').count()).toBe(2);
+    // per-entity panel: the rows of data.entities (last hour's aggregate, all instances), in order
+    expect(data.entities.length).toBeGreaterThanOrEqual(2);
+    const rows = await page.locator('#entities tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td: any) => td.textContent as string)));
+    expect(rows).toEqual(
+      data.entities.map((e: any) => [e.tenant, e.entity, String(e.requests), String(e.hits), `${(e.hitRate * 100).toFixed(1)} %`, String(e.originCalls), String(e.invalidations)]),
+    );
+    expect(rows.map((r) => r[1])).toEqual(expect.arrayContaining(['jobs', 'contacts']));
+    // warming panel: the real warmer on Redis's queue — this server only enqueues
+    expect(await page.textContent('#warming-mode')).toBe(`mode: ${data.warming.queue.mode}`);
+    expect(data.warming.queue.mode).toBe('bullmq-producer');
+    expect(await page.locator('#warming-queues tbody tr').count()).toBe(data.warming.queue.queues.length);
     await page.screenshot({ path: `${shots}admin.png`, fullPage: true });
 
     // acknowledge the firing alert from the page

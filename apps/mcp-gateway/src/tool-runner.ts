@@ -66,6 +66,20 @@ export function invalidationWarning(o: InvalidationOutcome): string {
  */
 const isLiteral = (v: unknown): v is string => typeof v === 'string' && v.length >= 2 && v.charCodeAt(0) === 34;
 
+/** A read the gateway can warm on its own (see {@link ToolRunner.warmables}). */
+export interface WarmableRead {
+  tool: string;
+  entity: string;
+  operation: string;
+  /** Key parameters of the call (defaults applied). */
+  params: Record<string, unknown>;
+  ttlMs: number;
+  graceMs: number;
+  tags: string[];
+  /** The upstream answer as the cache stores it (its JSON text literal). */
+  fetch(): Promise<string>;
+}
+
 /**
  * Executes manifest tools: reads through the cache, writes straight to the upstream
  * (exactly once) followed by the invalidations the manifest declares.
@@ -223,6 +237,44 @@ export class ToolRunner {
     if (source === 'cache') this.counters.cacheHits++;
     if (source === 'stale') this.counters.staleServed++;
     return { literals: [isLiteral(value) ? value : this.literal(value)], _meta: { 'stratacache/source': source satisfies ReadSource } };
+  }
+
+  /**
+   * Reads a warmer can refresh without a caller: cached, `shared` tools whose input has no required
+   * argument — the entry a call with no arguments (defaults applied) reads, on the default shard,
+   * fetched with the fallback credential (`UPSTREAM_API_KEY`). The value is the one a read stores.
+   */
+  warmables(): WarmableRead[] {
+    const out: WarmableRead[] = [];
+    for (const tool of this.manifest.tools) {
+      if (tool.kind !== 'read' || !tool.cache || tool.scope !== 'shared') continue;
+      const args: Record<string, unknown> = {};
+      if (tool.validateInput(args) !== undefined) continue; // a required argument
+      let req: ReturnType<ToolRunner['buildRequest']>;
+      try {
+        req = this.buildRequest(tool, args);
+      } catch {
+        continue;
+      }
+      const params: Record<string, unknown> = {};
+      for (const k of tool.keyFields) if (args[k] !== undefined) params[k] = args[k];
+      const credential = this.opts.fallbackCredential;
+      out.push({
+        tool: tool.name,
+        entity: tool.cache.entity,
+        operation: tool.cache.operation,
+        params,
+        ttlMs: tool.ttlMs,
+        graceMs: tool.graceMs,
+        tags: tool.cache.tags.map((t) => renderTemplate(t, args)).filter((t): t is string => t !== undefined),
+        fetch: async () => {
+          this.counters.originCalls++;
+          const res = await this.upstream.request({ ...req, credential });
+          return this.literal(res.data);
+        },
+      });
+    }
+    return out;
   }
 
   private async write(tool: CompiledTool, args: Record<string, unknown>, credential: string | undefined): Promise<ToolAnswer> {

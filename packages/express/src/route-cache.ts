@@ -1,6 +1,8 @@
 import {
+  loopbackRevalidate,
   RouteCache,
   RouteCacheOptionsError,
+  type CapturedResponse,
   type ResolvedRouteConfig,
   type RouteCacheConfig,
   type RouteCacheLayer,
@@ -102,7 +104,11 @@ function intercept(res: Response, d: RunDecision): void {
 function middleware(engine: RouteCache, cfg: ResolvedRouteConfig): RequestHandler {
   const statusHeader = engine.options.statusHeader;
   return (req: Request, res: Response, next: NextFunction): void => {
-    engine.decide(toRouteRequest(req), cfg).then((d) => {
+    // stale-while-revalidate: a request answered with a stale entry is re-run in the background as a
+    // GET to this server (same URL and headers, so the same middleware and auth), marked with the
+    // engine's token so that it passes through (`loopbackRevalidate` of @stratacache/http)
+    const revalidate = (): Promise<CapturedResponse | undefined> => loopbackRevalidate(req.socket, req.originalUrl, req.headers, engine.revalidationToken);
+    engine.decide(toRouteRequest(req), cfg, revalidate).then((d) => {
       if (d.action === 'pass') return next();
       if (d.action === 'serve') return serve(res, req, d, statusHeader);
       if (statusHeader !== false && d.xCache !== undefined) res.setHeader(statusHeader, d.xCache);

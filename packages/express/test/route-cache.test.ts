@@ -2,8 +2,10 @@ import express, { type Express } from 'express';
 import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CacheService } from '@stratacache/core';
+import { TieredCache } from '@stratacache/tiered';
 import { routeCache, RouteCacheOptionsError, type RouteCacheOptions } from '../src/index';
-import { backends, startStandalone, type StandaloneRedis } from './backends';
+import { backends, startStandalone, type StandaloneRedis } from '../../http/test/backends';
 
 let redis: StandaloneRedis;
 beforeAll(async () => {
@@ -247,6 +249,55 @@ describe('express options', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(RouteCacheOptionsError);
       expect((err as RouteCacheOptionsError).code).toBe('E_ROUTE_CACHE_OPTIONS');
+    }
+  });
+});
+
+describe('stale-while-revalidate (TieredCache grace), like the Fastify plugin', () => {
+  it.each(['memory', 'redis'])('L2 on %s: STALE at once, the route re-run in the background through the app (auth included), then HIT', async (kind) => {
+    const l2 = new CacheService({ prefix: `esw${process.pid}${kind}`, ...(kind === 'redis' ? { redis: `redis://127.0.0.1:${redis.port}` } : {}) });
+    const tiered = new TieredCache(l2, {});
+    await tiered.ready(2_000);
+    const rc = routeCache({ cache: tiered, metadata: true });
+    const app = express();
+    let n = 0;
+    const seen: (string | undefined)[] = [];
+    const auth: express.RequestHandler = (req, res, next) => {
+      seen.push(req.headers.authorization);
+      if (req.headers.authorization !== 'Bearer ok') return void res.status(401).json({ error: 'unauthorized' });
+      next();
+    };
+    app.get('/s', auth, rc.route({ ttl: 400, grace: '10s' }), (_req, res) => void res.json({ n: ++n }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    const h = { authorization: 'Bearer ok' };
+    try {
+      expect((await call(port, '/s', { headers: h })).headers['x-cache']).toBe('MISS');
+      await sleep(450);
+      const stale = await call(port, '/s', { headers: h });
+      expect(stale.headers['x-cache']).toBe('STALE');
+      expect(stale.json()).toMatchObject({ n: 1, _cache: { hit: true, source: 'stale' } });
+      // the background re-run stored the fresh response (polled in the cache, not by requests)
+      const key = rc.engine.keyOf({ method: 'GET', route: '/s', url: '/s', headers: h, raw: undefined });
+      const deadline = Date.now() + 10_000;
+      while (((await tiered.get<{ b: Buffer }>(key))?.b.toString() ?? '') !== JSON.stringify({ n: 2 })) {
+        if (Date.now() > deadline) throw new Error('the stale route was not revalidated');
+        await sleep(20);
+      }
+      const fresh = await call(port, '/s', { headers: h });
+      expect(fresh.headers['x-cache']).toBe('HIT');
+      expect(fresh.json()).toMatchObject({ n: 2, _cache: { hit: true } });
+      expect(n).toBe(2);
+      expect(seen).toEqual(['Bearer ok', 'Bearer ok', 'Bearer ok', 'Bearer ok']); // the re-run went through auth too
+      // a client cannot pose as the revalidation: a wrong token is an ordinary request (a hit)
+      const forged = await call(port, '/s', { headers: { ...h, 'x-stratacache-revalidate': 'guess' } });
+      expect(forged.headers['x-cache']).toBe('HIT');
+      expect(n).toBe(2);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await tiered.close();
+      await l2.close();
     }
   });
 });

@@ -30,8 +30,11 @@ export interface StrataAdminOptions {
   metricsPath?: string | false;
   /** @fastify/rate-limit options for the admin routes (default 300 per minute per IP); `false` = off. */
   rateLimit?: { max: number; timeWindow: number | string } | false;
-  /** OpenAPI UI under `<prefix>/docs`, document at `<prefix>/docs/json` (default on). */
-  openapi?: boolean;
+  /**
+   * OpenAPI UI under `<prefix>/docs`, document at `<prefix>/docs/json`. `true` (default): served to
+   * a `read` token like every admin route; `'public'`: served without a token; `false`: not served.
+   */
+  openapi?: boolean | 'public';
   /** Dashboard auto-refresh (default 30 000 ms) and the breaker / memory sampling period (default 10 000 ms, 0 = only on reads). */
   refreshMs?: number;
   sampleMs?: number;
@@ -66,6 +69,8 @@ const adminPlugin: FastifyPluginAsync<StrataAdminOptions> = async (app, opts) =>
   const prefix = (opts.prefix ?? '/cache').replace(/\/+$/, '');
   if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(prefix)) throw new TypeError(`stratacache admin: bad prefix ${JSON.stringify(opts.prefix)}`);
   if (!Array.isArray(opts.tokens) || opts.tokens.length === 0) throw new TypeError('stratacache admin: `tokens` needs at least one { token, role }');
+  if (opts.openapi !== undefined && typeof opts.openapi !== 'boolean' && opts.openapi !== 'public') throw new TypeError(`stratacache admin: openapi must be true, false or 'public'`);
+  const docsPublic = opts.openapi === 'public';
   const table = new TokenTable(opts.tokens);
   const cache = adminCache(opts.cache);
   const timeline = new BreakerTimeline();
@@ -108,18 +113,9 @@ const adminPlugin: FastifyPluginAsync<StrataAdminOptions> = async (app, opts) =>
       global: true,
       contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'img-src': ["'self'", 'data:'] } },
     });
-    if (opts.openapi !== false) {
-      await scope.register(swagger, {
-        openapi: {
-          info: { title: 'stratacache admin API', version: '0.1.0', description: 'Cache admin routes, analytics and dashboard data. Bearer tokens: `read` or `admin`.' },
-          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
-        },
-      });
-      await scope.register(swaggerUi, { routePrefix: `${prefix}/docs`, staticCSP: true });
-    }
-
     // auth: every route of this scope needs `read` unless its config says otherwise. A route-level
-    // hook appended after the rate limiter's, so token guessing is rate limited too.
+    // hook appended after the rate limiter's, so token guessing is rate limited too. Installed before
+    // the OpenAPI plugins so that their routes get it as well.
     const authHook = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const need = req.routeOptions.config.strataRole;
       if (need === false || need === undefined) return;
@@ -138,10 +134,21 @@ const adminPlugin: FastifyPluginAsync<StrataAdminOptions> = async (app, opts) =>
       }
     };
     scope.addHook('onRoute', (route) => {
-      route.config = { strataRole: route.url.startsWith(`${prefix}/docs`) ? false : 'read', ...(route.config ?? {}) };
+      // the OpenAPI document lists every admin route and body: read role unless `openapi: 'public'`
+      route.config = { strataRole: docsPublic && route.url.startsWith(`${prefix}/docs`) ? false : 'read', ...(route.config ?? {}) };
       const prev = route.onRequest;
       route.onRequest = [...(prev === undefined ? [] : Array.isArray(prev) ? prev : [prev]), authHook] as typeof route.onRequest;
     });
+
+    if (opts.openapi !== false) {
+      await scope.register(swagger, {
+        openapi: {
+          info: { title: 'stratacache admin API', version: '0.1.0', description: 'Cache admin routes, analytics and dashboard data. Bearer tokens: `read` or `admin`.' },
+          components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+        },
+      });
+      await scope.register(swaggerUi, { routePrefix: `${prefix}/docs`, staticCSP: true });
+    }
 
     await scope.register(
       async (routes) => {

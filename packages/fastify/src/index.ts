@@ -4,4 +4,4 @@ export { RouteCacheError, type RouteCacheConfig, type RouteCacheLayer, type Inva
 export { strataAdmin, type StrataAdminOptions, type StrataAdminDecoration } from './admin-plugin';
 export { adminCache, type AdminCache, type AdminInvalidateTarget } from './admin/cache-port';
 export { parseTokens, REDACT_PATHS, MIN_TOKEN_LENGTH, type AdminRole, type AdminToken } from './admin/auth';
-export type { AdminWarming } from './admin/warming';
+export { adminWarming, type AdminWarming, type AdminWarmingOptions, type WarmerLike, type WarmingResult } from './admin/warming';

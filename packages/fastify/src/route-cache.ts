@@ -1,5 +1,6 @@
 import { CacheService } from '@stratacache/core';
 import {
+  REVALIDATE_HEADER,
   RouteCache,
   RouteCacheOptionsError,
   type CapturedResponse,
@@ -12,7 +13,6 @@ import {
 } from '@stratacache/http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { randomUUID } from 'node:crypto';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,8 +52,6 @@ export interface StratacacheRoutesOptions extends Omit<RouteCacheOptions, 'cache
   hook?: 'onRequest' | 'preHandler';
 }
 
-/** Marks the plugin's own background re-run of a stale route (with a per-instance random token). */
-const REVALIDATE_HEADER = 'x-stratacache-revalidate';
 const OWN_KEYS = new Set(['cache', 'redis', 'prefix', 'closeCache', 'all', 'hook']);
 
 function toRouteRequest(request: FastifyRequest): RouteRequest {
@@ -136,7 +134,7 @@ const plugin: FastifyPluginAsync<StratacacheRoutesOptions> = async (fastify: Fas
   const statusHeader = engine.options.statusHeader;
   // Stale-while-revalidate: a request answered with a stale entry is re-run in the background through
   // `inject` (same URL and headers, so the same auth and key), marked so that it passes through.
-  const token = randomUUID();
+  const token = engine.revalidationToken;
   const revalidate = (request: FastifyRequest) => async (): Promise<CapturedResponse | undefined> => {
     const r = await fastify.inject({ method: 'GET', url: request.url, headers: { ...request.headers, [REVALIDATE_HEADER]: token } });
     return { status: r.statusCode, headers: r.headers, body: r.rawPayload };

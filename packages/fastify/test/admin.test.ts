@@ -177,13 +177,18 @@ describe('routes', () => {
     expect(d.refreshMs).toBe(30_000);
   });
 
-  it('OpenAPI document from the route schemas, served with a UI', async () => {
-    const doc = (await s.app.inject({ url: '/cache/docs/json' })).json();
+  it('OpenAPI document from the route schemas, served with a UI, to a read token', async () => {
+    for (const url of ['/cache/docs/json', '/cache/docs/', '/cache/docs/static/index.html']) {
+      const r = await s.app.inject({ url });
+      expect(r.statusCode, url).toBe(401);
+      expect(r.json().message).toMatch(/bearer token/);
+    }
+    const doc = (await s.app.inject({ url: '/cache/docs/json', headers: auth(READ) })).json();
     expect(doc.openapi).toMatch(/^3\./);
     for (const p of ['/cache/health', '/cache/invalidate', '/cache/alerts/{id}/acknowledge', '/cache/trends', '/metrics']) expect(Object.keys(doc.paths)).toContain(p);
     expect(doc.paths['/cache/invalidate'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(4);
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    const ui = await s.app.inject({ url: '/cache/docs/' });
+    const ui = await s.app.inject({ url: '/cache/docs/', headers: auth(READ) });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');
   });

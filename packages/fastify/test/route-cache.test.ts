@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stratacacheRoutes, RouteCacheOptionsError, type StratacacheRoutesOptions } from '../src/index';
 import { CacheService } from '@stratacache/core';
 import { TieredCache } from '@stratacache/tiered';
-import { backends, startStandalone, type StandaloneRedis } from './backends';
+import { backends, startStandalone, type StandaloneRedis } from '../../http/test/backends';
 
 let redis: StandaloneRedis;
 beforeAll(async () => {

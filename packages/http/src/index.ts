@@ -9,3 +9,4 @@ export { isBypass, isStorable, type XCache } from './cacheability';
 export { invalidationTargets, parseRouteRef, routeTarget, runInvalidations } from './invalidation';
 export type { StoredResponse, CacheMetadata } from './stored-response';
 export { RouteCacheError, RouteCacheOptionsError } from './errors';
+export { REVALIDATE_HEADER, loopbackRevalidate, type LocalEndpoint } from './revalidate';

@@ -10,6 +10,11 @@ export interface RouteCacheLayer {
   invalidate(target: RouteInvalidateTarget): Promise<InvalidateResult>;
   /** TieredCache: whether L1 holds the key (used only to report `source: 'l1'`). */
   hasInL1?(key: string): boolean;
+  /**
+   * TieredCache: a fresh L1 copy, synchronously (counted as an L1 hit), else `undefined`. The hit
+   * path of route caching: a fresh route entry found here is served without `getOrSet`'s machinery.
+   */
+  getL1?(key: string): unknown;
 }
 
 /** The part of a getOrSet factory context route caching uses (both core's and tiered's have it). */

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { InvalidateResult } from '@stratacache/core';
 import { isBypass, isStorable, requestForbidsStore, type XCache } from './cacheability';
 import { invalidationTargets, routeTarget, runInvalidations } from './invalidation';
 import type { RouteCacheLayer, RouteFactoryContext, RouteGetOrSetOptions } from './layer';
 import { resolveOptions, resolveRouteConfig, type ResolvedOptions, type ResolvedRouteConfig, type RouteCacheConfig, type RouteCacheOptions } from './options';
 import { headerValue, type CapturedResponse, type RouteRequest } from './request';
+import { REVALIDATE_HEADER } from './revalidate';
 import { buildRouteKey } from './route-key';
 import { asStored, toStored, withMetadata, type CacheMetadata, type StoredResponse } from './stored-response';
 
@@ -44,8 +46,9 @@ export interface RunDecision {
 export type RouteDecision = PassDecision | ServeDecision | RunDecision;
 
 /**
- * Runs the route again for a request already answered with a stale entry (Fastify: `inject`), and
- * resolves its response — stored when storable. Without it a stale entry stays `STALE` until its
+ * Runs the route again for a request already answered with a stale entry (Fastify: `inject`;
+ * Express: `loopbackRevalidate`, a GET to its own server), with `REVALIDATE_HEADER` set to the
+ * engine's `revalidationToken`, and resolves its response — stored when storable. Without it a stale entry stays `STALE` until its
  * grace period ends.
  */
 export type Revalidate = () => Promise<CapturedResponse | undefined>;
@@ -69,6 +72,12 @@ function now(): number {
  */
 export class RouteCache {
   readonly options: ResolvedOptions;
+  /**
+   * Random per engine: an adapter's own re-run of a stale route carries it in `REVALIDATE_HEADER`
+   * (`x-stratacache-revalidate`), and `decide` lets such a request through (handler runs, nothing
+   * read or stored here: the revalidation stores it). A client cannot guess it.
+   */
+  readonly revalidationToken: string = randomUUID();
 
   constructor(options: RouteCacheOptions) {
     this.options = resolveOptions(options);
@@ -108,11 +117,28 @@ export class RouteCache {
   /** What to do with a request on a route configured with `cfg` (`undefined` = route not cached). */
   async decide(req: RouteRequest, cfg: ResolvedRouteConfig | undefined, revalidate?: Revalidate): Promise<RouteDecision> {
     if (cfg === undefined) return PASS;
+    if (req.headers[REVALIDATE_HEADER] === this.revalidationToken) return PASS;
     if (!cfg.methods.has(req.method)) return cfg.invalidates === undefined ? PASS : this.writeRun(req, cfg);
     const { tenant, layer } = this.layerOf(req);
     const key = buildRouteKey(req, cfg, this.options.namespace, tenant);
     if (isBypass(req, this.options)) return this.plainRun('BYPASS', key, cfg);
+    // Hit path: a route entry still fresh for this route in a TieredCache's L1 is served at once,
+    // without getOrSet's single-flight machinery (promises, closures, a race). Anything else — not
+    // in L1, or past the route's TTL (stale: revalidation applies) — takes the full read below.
+    if (layer.getL1 !== undefined) {
+      const rec = asStored(layer.getL1(key));
+      if (rec !== undefined && rec.e > now()) return this.serve(rec, cfg, { hit: true, source: 'l1', key }, 'HIT');
+    }
     return this.readThrough(req, cfg, layer, key, revalidate);
+  }
+
+  private serve(rec: StoredResponse, cfg: ResolvedRouteConfig, meta: CacheMetadata, xCache: XCache): ServeDecision {
+    let body = rec.b;
+    if (cfg.metadata) {
+      const contentType = rec.h.find(([n]) => n === 'content-type')?.[1];
+      body = withMetadata(rec.b, contentType, meta);
+    }
+    return { action: 'serve', xCache, status: rec.s, headers: rec.h, body, meta };
   }
 
   private async readThrough(req: RouteRequest, cfg: ResolvedRouteConfig, layer: RouteCacheLayer, key: string, revalidate: Revalidate | undefined): Promise<RouteDecision> {
@@ -196,16 +222,7 @@ export class RouteCache {
     }
     const hit = rec.t < started;
     const stale = hit && rec.e <= now();
-    const meta: CacheMetadata = { hit, source: !hit ? 'origin' : stale ? 'stale' : inL1 ? 'l1' : 'l2', key };
-    const contentType = rec.h.find(([n]) => n === 'content-type')?.[1];
-    return {
-      action: 'serve',
-      xCache: !hit ? 'MISS' : stale ? 'STALE' : 'HIT',
-      status: rec.s,
-      headers: rec.h,
-      body: this.meta(rec.b, contentType, cfg, meta) ?? rec.b,
-      meta,
-    };
+    return this.serve(rec, cfg, { hit, source: !hit ? 'origin' : stale ? 'stale' : inL1 ? 'l1' : 'l2', key }, !hit ? 'MISS' : stale ? 'STALE' : 'HIT');
   }
 
   private meta(body: Buffer | undefined, contentType: string | undefined, cfg: ResolvedRouteConfig, meta: CacheMetadata): Buffer | undefined {

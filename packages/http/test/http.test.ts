@@ -159,6 +159,33 @@ describe('engine over real layers', () => {
     }
   });
 
+  it('TieredCache hit path: a fresh L1 entry is served through getL1, without getOrSet; without getL1 the same answers', async () => {
+    const l2 = new CacheService({ redis: `redis://127.0.0.1:${redis.port}`, prefix: `h${process.pid}f` });
+    const tiered = new TieredCache(l2, {});
+    await tiered.ready(2_000);
+    let calls = 0;
+    const base = { getOrSet: ((k, f, o) => (calls++, tiered.getOrSet(k, f, o))) as TieredCache['getOrSet'], invalidate: (t: never) => tiered.invalidate(t), hasInL1: (k: string) => tiered.hasInL1(k) };
+    try {
+      for (const [withL1, expected] of [[true, 1], [false, 4]] as const) {
+        calls = 0;
+        const rc = new RouteCache({ cache: withL1 ? { ...base, getL1: (k: string) => tiered.getL1(k) } : base, metadata: true, namespace: `fast${String(withL1)}` });
+        const cfg = rc.route({ ttl: '1m' });
+        let n = 0;
+        expect(await handle(rc, cfg, { url: '/f' }, () => json({ n: ++n }))).toMatchObject({ xCache: 'MISS', ran: true });
+        await sleep(30); // L1 is filled once the leader's getOrSet settles
+        for (let i = 0; i < 3; i++) {
+          const hit = await handle(rc, cfg, { url: '/f' }, () => json({ n: ++n }));
+          expect(hit).toMatchObject({ xCache: 'HIT', ran: false });
+          expect(JSON.parse(hit.body)).toEqual({ n: 1, _cache: { hit: true, source: 'l1', key: rc.keyOf(req('/f', { route: '/f' }), cfg) } });
+        }
+        expect(calls, `getL1: ${String(withL1)}`).toBe(expected);
+      }
+    } finally {
+      await tiered.close();
+      await l2.close();
+    }
+  });
+
   it('ShardRouter: forTenant gives each tenant its own cache; a route invalidation hits one tenant', async () => {
     const router = new ShardRouter({
       shards: { a: { url: `redis://127.0.0.1:${redis.port}` } },

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AlertManager, CacheAnalytics, Advisor, AdaptiveTtl, TrendRange } from '@stratacache/analytics';
+import type { Aggregate, AlertManager, CacheAnalytics, Advisor, AdaptiveTtl, TrendRange } from '@stratacache/analytics';
 import type { AdminCache, AdminInvalidateTarget } from './cache-port';
 import type { AdminRole } from './auth';
-import type { AdminWarming } from './warming';
+import { isWarmingResult, type AdminWarming } from './warming';
 import type { BreakerTimeline } from './timeline';
 import {
   acknowledgeParams,
@@ -117,9 +117,17 @@ export function registerAdminRoutes(app: FastifyInstance, src: AdminSources): vo
   app.get('/invalidations/stats', { schema: { ...tags('analytics'), summary: 'Invalidations per entity', querystring: emptyQuery } }, async () => analytics().invalidationStats());
 
   const WARM_HOW = 'pass `warming` ({ warm(keys), stats() }) to the plugin';
-  app.post<{ Body: { keys: string[] } }>('/warming', { config: admin, schema: { ...tags('warming'), summary: 'Queues keys for warming (admin)', body: warmingBody, response: responses(anyObject, [403, 501]) } }, async (req, reply) => {
+  app.post<{ Body: { keys: string[] } }>('/warming', { config: admin, schema: { ...tags('warming'), summary: 'Queues keys for warming (admin); 422 when none could be queued', body: warmingBody, response: responses(anyObject, [403, 501]) } }, async (req, reply) => {
     const w = need(src.warming, 'warming', WARM_HOW);
     const result = await w.warm(req.body.keys);
+    if (isWarmingResult(result)) {
+      req.log.info({ by: req.strataAdmin?.name, queued: result.queued.length, rejected: result.rejected.length }, 'stratacache admin: warming');
+      if (result.queued.length === 0) {
+        const first = result.rejected[0];
+        return reply.code(422).send({ statusCode: 422, error: 'Unprocessable Entity', message: `no key could be queued${first ? `: ${first.message}` : ''}`, result });
+      }
+      return reply.code(202).send({ accepted: result.queued.length, result });
+    }
     return reply.code(202).send({ accepted: req.body.keys.length, result: result ?? null });
   });
 
@@ -136,12 +144,20 @@ export function registerAdminRoutes(app: FastifyInstance, src: AdminSources): vo
   app.get('/dashboard/data', { schema: { ...tags('dashboard'), summary: 'Everything the dashboard page shows', querystring: emptyQuery } }, async (req) => dashboardData(src, req));
 }
 
-/** One JSON document for the page: overview, trend, alerts, invalidations, warming, breaker timeline. */
+/** Per-entity rows of an aggregate (all instances), busiest first, at most 20. */
+function entityRows(by: Aggregate['byEntity']): Aggregate['byEntity'][string][] {
+  return Object.values(by)
+    .sort((x, y) => y.requests - x.requests || (x.entity < y.entity ? -1 : 1))
+    .slice(0, 20);
+}
+
+/** One JSON document for the page: overview, trend, per-entity breakdown, alerts, invalidations, warming, breaker timeline. */
 async function dashboardData(src: AdminSources, req: FastifyRequest): Promise<Record<string, unknown>> {
   const a = src.analytics;
-  const [overview, trend, invalidations, warming] = await Promise.all([
+  const [overview, trend, aggregate, invalidations, warming] = await Promise.all([
     a?.overview(),
     a?.trend('1h'),
+    a?.aggregate('1h'),
     a?.invalidations(20),
     src.warming ? Promise.resolve(src.warming.stats()).catch((e: Error) => ({ error: e.message })) : undefined,
   ]);
@@ -153,6 +169,7 @@ async function dashboardData(src: AdminSources, req: FastifyRequest): Promise<Re
     configured: { analytics: !!a, alerts: !!src.alerts, advisor: !!src.advisor, adaptive: !!src.adaptive, warming: !!src.warming },
     overview: overview && { local: overview.local, circuits: overview.circuits, redis: overview.redis ?? null, invalidationsByKind: overview.invalidationsByKind },
     topQueries: overview?.topKeys.slice(0, 20) ?? [],
+    entities: aggregate ? entityRows(aggregate.byEntity) : [],
     trend: trend ?? null,
     alerts: src.alerts ? { active: src.alerts.activeAlerts(), history: src.alerts.alertHistory(20) } : null,
     invalidations: invalidations ?? [],

@@ -127,6 +127,7 @@ function renderShell() {
     h('section', { class: 'grid' },
       h('div', { class: 'card' }, h('h2', { text: 'Alerts' }), h('div', { id: 'alerts' })),
       h('div', { class: 'card' }, h('h2', { text: 'Top queries' }), h('div', { id: 'top' })),
+      h('div', { class: 'card' }, h('h2', { text: 'By entity (last hour, all instances)' }), h('div', { id: 'entities' })),
       h('div', { class: 'card' }, h('h2', { text: 'Invalidations' }), h('div', { id: 'invalidations' })),
       h('div', { class: 'card' }, h('h2', { text: 'Warming queue' }), h('div', { id: 'warming' })),
     ),
@@ -217,8 +218,31 @@ function render(d) {
   ]), d.alerts ? 'No alerts.' : 'Alerts are not configured.');
   table('top', ['key', 'hits', 'misses', 'hit rate'], (d.topQueries || []).slice(0, 10).map((k) => [h('code', { text: k.key }), String(k.hits), String(k.misses), pct(k.hitRate)]), 'No traffic yet.');
   table('invalidations', ['when', 'kind', 'what', 'count', 'by'], (d.invalidations || []).slice(0, 10).map((r) => [fmtTime(r.at), r.kind, h('code', { text: String(r.target) }), String(r.count), String(r.who)]), 'No invalidations yet.');
-  const w = d.warming && d.warming.queue;
-  table('warming', ['', ''], w ? Object.entries(w).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]) : [], 'Warming is not configured.');
+  table('entities', ['tenant', 'entity', 'requests', 'hits', 'hit rate', 'origin calls', 'invalidations'], (d.entities || []).map((e) => [
+    e.tenant, h('code', { text: e.entity }), String(e.requests), String(e.hits), pct(e.hitRate), String(e.originCalls), String(e.invalidations),
+  ]), 'No traffic in the last hour yet.');
+  renderWarming(d.warming && d.warming.queue);
+}
+
+// the warming queue: adminWarming's { mode, queues, failed, keys } as tables, any other shape as key / value rows
+function renderWarming(w) {
+  const el = document.getElementById('warming');
+  if (!w) return el.replaceChildren(h('p', { class: 'muted', text: 'Warming is not configured.' }));
+  if (w.error) return el.replaceChildren(h('p', { class: 'muted', text: 'queue unavailable: ' + w.error }));
+  if (!Array.isArray(w.queues)) {
+    return table('warming', ['', ''], Object.entries(w).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]), 'Empty.');
+  }
+  const cols = ['origin', 'waiting', 'active', 'completed', 'failed', 'delayed', 'throughputPerMinute'];
+  const parts = [];
+  if (w.mode) parts.push(h('p', { class: 'muted', id: 'warming-mode', text: 'mode: ' + w.mode }));
+  parts.push(h('div', { id: 'warming-queues' }));
+  if (w.failed && w.failed.length) {
+    parts.push(h('h3', { text: 'Failed jobs' }), h('div', { id: 'warming-failed' }));
+  }
+  if (w.keys && w.keys.length) parts.push(h('p', { class: 'muted', id: 'warming-keys', text: 'warmable keys (' + w.keyCount + '): ' + w.keys.slice(0, 10).join(', ') + (w.keyCount > 10 ? ', …' : '') }));
+  el.replaceChildren(...parts);
+  table('warming-queues', ['origin', 'waiting', 'active', 'completed', 'failed', 'delayed', 'per min'], w.queues.map((q) => cols.map((c) => String(q[c] ?? '—'))), 'No queue yet.');
+  if (w.failed && w.failed.length) table('warming-failed', ['key', 'error', 'attempts', 'when'], w.failed.slice(0, 10).map((f) => [h('code', { text: f.key }), f.error, String(f.attempts), fmtTime(f.failedAt)]), '');
 }
 
 // live numbers between refreshes: server-sent events read with fetch (it can send the bearer header)

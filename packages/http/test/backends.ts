@@ -1,3 +1,4 @@
+/** Route-cache test backends shared by the adapters' suites (fastify, express) — one copy, here. */
 import { CacheService } from '@stratacache/core';
 import type { RouteCacheLayer } from '@stratacache/http';
 import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
