@@ -33,11 +33,11 @@ async function main(): Promise<void> {
         await raw.getBuffer(`g:${round}:${i}`);
         get.push((performance.now() - t0) * 1000);
         t0 = performance.now();
-        await raw.evalshaBuffer(ro, 3, `a:${round}:${i}`, `la:${round}:${i}`, 'barrier', 'token', 10_000, '0');
+        await raw.evalsha(ro, 3, `a:${round}:${i}`, `la:${round}:${i}`, 'barrier', 'token', 10_000, '0');
         lone.push((performance.now() - t0) * 1000);
         t0 = performance.now();
         void piped.evalsha(wr, 2, `a:${round}:${i}`, `la:${round}:${i}`, 'token', value, 600_000, 'bus', `s ${'k'.repeat(40)}`);
-        await piped.evalshaBuffer(ro, 3, `b:${round}:${i}`, `lb:${round}:${i}`, 'barrier', 'token', 10_000, '0');
+        await piped.evalsha(ro, 3, `b:${round}:${i}`, `lb:${round}:${i}`, 'barrier', 'token', 10_000, '0');
         pair.push((performance.now() - t0) * 1000);
       }
       console.log(`GET ${p50(get)} µs | READ_OR_LOCK alone ${p50(lone)} µs | previous WRITE_AND_RELEASE (+PUBLISH) + READ_OR_LOCK in one write ${p50(pair)} µs`);
