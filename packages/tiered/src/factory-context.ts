@@ -27,15 +27,31 @@ export class FactoryContextImpl<T> implements FactoryContext<T> {
   tags: readonly string[] | undefined;
   skipped = false;
   failure: { error: unknown } | undefined;
+  /** The signal's controller, made on the first read of `signal` (most factories never read it: no AbortController per miss). */
+  private ac: AbortController | undefined;
+  private abortedWith: { reason: unknown } | undefined;
   constructor(
     readonly key: string,
-    readonly signal: AbortSignal,
     readonly staleValue: T | undefined,
     ttl: number | undefined,
     tags: readonly string[] | undefined,
   ) {
     this.ttl = ttl;
     this.tags = tags;
+  }
+  get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      this.ac = new AbortController();
+      // read after the call was aborted: already aborted, with the same reason
+      if (this.abortedWith !== undefined) this.ac.abort(this.abortedWith.reason);
+    }
+    return this.ac.signal;
+  }
+  /** Aborts the signal (hard timeout, close); the first reason wins, as with an AbortController. */
+  abort(reason: unknown): void {
+    if (this.abortedWith !== undefined) return;
+    this.abortedWith = { reason };
+    this.ac?.abort(reason);
   }
   setTtl(ttl: Duration): void {
     // 0 = do not cache this value (same as core); negative / malformed durations throw CacheOptionsError

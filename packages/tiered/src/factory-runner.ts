@@ -93,7 +93,7 @@ export class FactoryRunner {
   /** `useCache: false`: the factory alone, nothing read or written. */
   async bypass<T>(key: string, factory: Factory<T>): Promise<T> {
     this.rt.c.factoryCalls++;
-    const ctx = new FactoryContextImpl<T>(key, new AbortController().signal, undefined, undefined, undefined);
+    const ctx = new FactoryContextImpl<T>(key, undefined, undefined, undefined);
     const v = await factory(ctx);
     return (v === SKIP ? undefined : v) as T;
   }
@@ -103,9 +103,8 @@ export class FactoryRunner {
     const rt = this.rt;
     rt.checkOpen();
     rt.c.factoryCalls++;
-    const ac = new AbortController();
-    rt.aborts.add(ac);
-    const ctx = new FactoryContextImpl<T>(key, ac.signal, basis?.value, p.ttl, tags);
+    const ctx = new FactoryContextImpl<T>(key, basis?.value, p.ttl, tags);
+    rt.aborts.add(ctx);
     // createdAt = the factory's start on core's clock: an invalidation that lands while it runs wins.
     const startedAt = rt.l2.stamp();
     const t0 = performance.now();
@@ -125,7 +124,7 @@ export class FactoryRunner {
         const hard = new Promise<never>((_, reject) => {
           hardTimer = setTimeout(() => {
             const err = new FactoryTimeoutError(key, p.hardTimeout);
-            ac.abort(err);
+            ctx.abort(err);
             reject(err);
           }, p.hardTimeout);
         });
@@ -147,7 +146,7 @@ export class FactoryRunner {
     } finally {
       clearTimeout(hardTimer);
       clearInterval(extendTimer);
-      rt.aborts.delete(ac);
+      rt.aborts.delete(ctx);
     }
     this.failedUntil.delete(key);
     const latencyMs = performance.now() - t0;

@@ -21,6 +21,16 @@ import { checkTags } from './validate';
  */
 export class ReadPath {
   private readonly flights = new Map<string, Promise<Fresh<unknown>>>();
+  /**
+   * How often the recent L2 reads of this cache found no fresh entry (0..1, each answered read weighs
+   * 1/16; starts at 1: a cold cache misses). It picks a miss's first read: mostly misses → the fused
+   * read (read + lock in one round trip; concurrent ones coalesced by core into one script call);
+   * mostly hits → core's plain read (one GET, concurrent ones one MGET: a hit must not pay for a
+   * script), and a miss among them then asks read-or-lock. Both are the same tri-state read.
+   */
+  private missRate = 1;
+  /** `policyOf`'s memo of the last `{ ttl }`-only options (a ttl that was resolved without error). */
+  private lastTtl: { in: unknown; policy: ResolvedPolicy } = { in: undefined, policy: undefined as unknown as ResolvedPolicy };
 
   constructor(
     private readonly rt: Runtime,
@@ -97,8 +107,13 @@ export class ReadPath {
   }
 
   policyOf(o: GetOrSetOptions): ResolvedPolicy {
-    if (o.ttl === undefined && o.jitter === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined && o.failSafeThrottle === undefined) {
-      return this.rt.opts;
+    if (o.jitter === undefined && o.grace === undefined && o.softTimeout === undefined && o.hardTimeout === undefined && o.refreshAhead === undefined && o.lockWait === undefined && o.failSafeThrottle === undefined) {
+      if (o.ttl === undefined) return this.rt.opts;
+      // the common per-call form `{ ttl }`: the last one resolved is reused (no Duration parse per call)
+      if (o.ttl === this.lastTtl.in) return this.lastTtl.policy;
+      const policy = resolvePolicy(o, this.rt.opts, 'getOrSet');
+      this.lastTtl = { in: o.ttl, policy };
+      return policy;
     }
     return resolvePolicy(o, this.rt.opts, 'getOrSet');
   }
@@ -112,10 +127,10 @@ export class ReadPath {
       const budget = rt.budget();
       // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
       // The fused miss: the same read also takes the stampede lock when the key is missing (one round
-      // trip). Only while no other read of this cache is in flight: concurrent reads go to core's read
-      // batcher (coalesced into one MGET — a hit must not pay for a script), and a miss among them
-      // then asks read-or-lock once (2 round trips awaited instead of 3).
-      const claim = this.flights.size > 0 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
+      // trip). Only while recent reads mostly missed (`missRate`): otherwise the read goes to core's
+      // read batcher (one GET, concurrent ones coalesced into one MGET — a hit must not pay for a
+      // script), and a miss then asks read-or-lock once (2 round trips awaited instead of 3).
+      const claim = this.missRate < 0.5 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
       const read = claim === undefined ? await rt.readL2<T>(key, budget) : await FusedLock.read<T>(rt, key, claim, false, budget);
       const lock = claim !== undefined && (read as LockedReadResult<T>).lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
       // `unknown`: the fused read could not answer, so no cross-process guard is possible for this read
@@ -123,6 +138,7 @@ export class ReadPath {
       const entry = read.status === 'hit' ? read.entry : undefined;
       const l2Failed = read.status === 'unknown';
       const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
+      if (!l2Failed) this.missRate += ((entry !== undefined && entry.expiresAt > now ? 0 : 1) - this.missRate) / 16;
       let stale: StaleCandidate<T> | undefined;
       if (entry !== undefined) {
         if (entry.expiresAt > now) {

@@ -57,8 +57,8 @@ export class Runtime {
   readonly emitter = new CacheEventEmitter<TieredEvent>();
   /** Background work (refreshes, L2 writes) `close()` waits for. */
   readonly background = new Set<Promise<unknown>>();
-  /** Running factories' abort controllers (aborted on close). */
-  readonly aborts = new Set<AbortController>();
+  /** Running factories' contexts (their signal is aborted on close). */
+  readonly aborts = new Set<{ abort(reason: unknown): void }>();
   /** Whether someone listens to `hit` (checked on the hit path instead of a map lookup). */
   hitListeners = false;
   /** L1 / L2 hits left until the next `sampled_hit` of that source (decremented by every hit: no allocation on the others). */

@@ -127,6 +127,44 @@ describe('one deadline per read', () => {
     }
   });
 
+  it('the first read follows the recent miss rate: after L2 hits a hit is one GET and a miss asks read-or-lock next; a cold cache sends concurrent misses as scripts only', async () => {
+    const inst = await makeInstance(server.port, uniquePrefix('mr'), { l1: false }, { opTimeout: OP_TIMEOUT });
+    const cold = await makeInstance(server.port, uniquePrefix('mc'), { l1: false }, { opTimeout: OP_TIMEOUT });
+    try {
+      await inst.tiered.set('h', 'v');
+      for (let i = 0; i < 40; i++) expect(await inst.tiered.getOrSet('h', factory)).toBe('v');
+      let count = countCommands(inst.client);
+      expect(await inst.tiered.getOrSet('h', factory)).toBe('v');
+      count.stop();
+      // mostly hits: the plain read, no script
+      expect(count.names.map((n) => n.toLowerCase())).toEqual(['get']);
+      count = countCommands(inst.client);
+      expect(await inst.tiered.getOrSet('new-after-hits', factory)).toBe('v');
+      const awaited = count.names.map((n) => n.toLowerCase());
+      count.stop();
+      // the plain read missed: read-or-lock next (2 awaited round trips), the factory ran once
+      expect(awaited).toEqual(['get', 'evalsha']);
+
+      await cold.tiered.getOrSet('warm', factory);
+      await sleep(50); // its background write
+      count = countCommands(cold.client);
+      const before = origin;
+      const keys = Array.from({ length: 20 }, (_, i) => `cold-${i}`);
+      expect(await Promise.all(keys.map((k) => cold.tiered.getOrSet(k, factory)))).toEqual(keys.map(() => 'v'));
+      await waitFor(() => count.names.length >= 2 * 2, { timeoutMs: 2_000 }); // reads (coalesced) and writes
+      await sleep(50);
+      count.stop();
+      expect(origin).toBe(before + keys.length);
+      // mostly misses: every read is the fused script (coalesced by core), no GET / MGET first
+      // (an EVAL when the batch script is new to the server: NOSCRIPT, then sent once in full)
+      expect(count.names.map((n) => n.toLowerCase()).filter((n) => n !== 'evalsha' && n !== 'eval')).toEqual([]);
+      for (const k of keys) expect(await cold.tiered.get(k)).toBe('v');
+    } finally {
+      await inst.close();
+      await cold.close();
+    }
+  });
+
   it('Redis hung: get() and has() cost at most opTimeout', async () => {
     const inst = await makeInstance(server.port, uniquePrefix('dg'), { l1: false }, { opTimeout: OP_TIMEOUT });
     try {
