@@ -98,14 +98,18 @@ export class Runtime {
     else this.l2Countdown = every;
     if (!this.emitter.has('sampled_hit')) return;
     // built directly (no options object, no spread): this runs for one hit in `every`
-    const e: TieredEvent = { type: 'sampled_hit', source, key, count: every };
+    this.emitter.emit(this.labelled({ type: 'sampled_hit', source, key, count: every }, key));
+  }
+
+  /** Adds the entity / operation / namespace parsed from `key` (full, with prefix) to an event. */
+  private labelled(e: TieredEvent, key: string): TieredEvent {
     const ns = namespaceOf(key, this.l2.keys.prefix);
     if (ns !== undefined) {
       e.entity = ns.entity;
       if (ns.operation !== undefined) e.operation = ns.operation;
       e.namespace = ns.label;
     }
-    this.emitter.emit(e);
+    return e;
   }
 
   checkOpen(): void {
@@ -149,17 +153,9 @@ export class Runtime {
   /** Builds an event the way core does: full key, entity / operation / namespace parsed from it. */
   emit(type: TieredEventType, key: string | undefined, source: TieredSource, extra?: Partial<TieredEvent>): void {
     const e: TieredEvent = { type, source, ...extra };
-    if (key !== undefined) {
-      // keys are canonical (full, with prefix) everywhere inside TieredCache
-      e.key = key;
-      const ns = namespaceOf(key, this.l2.keys.prefix);
-      if (ns !== undefined) {
-        e.entity = ns.entity;
-        if (ns.operation !== undefined) e.operation = ns.operation;
-        e.namespace = ns.label;
-      }
-    }
-    this.emitter.emit(e);
+    // keys are canonical (full, with prefix) everywhere inside TieredCache
+    if (key !== undefined) e.key = key;
+    this.emitter.emit(key === undefined ? e : this.labelled(e, key));
   }
 
   onError(err: unknown, op: string, key?: string): void {
