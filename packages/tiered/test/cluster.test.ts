@@ -4,7 +4,7 @@ import type { RedisCluster } from '@stratacache/redis-harness';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TieredCache } from '../src/index';
-import { uniquePrefix } from './helpers';
+import { makeClusterInstance, uniquePrefix } from './helpers';
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -14,23 +14,7 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function instance(prefix: string) {
-  const client = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 }, enableAutoPipelining: true });
-  client.on('error', () => undefined);
-  const store = new RedisStore(client);
-  const l2 = new CacheService({ store, prefix, opTimeout: 1_000 });
-  const tiered = new TieredCache(l2);
-  await tiered.ready();
-  return {
-    tiered,
-    async close() {
-      await tiered.close();
-      await l2.close();
-      await store.close();
-      client.disconnect();
-    },
-  };
-}
+const instance = (prefix: string) => makeClusterInstance(cluster.startupNodes, prefix);
 
 describe('on a Redis Cluster (3 masters)', () => {
   it('L1/L2 flow, bus invalidation (key, tag, namespace, pattern) and the cross-instance stampede guard', async () => {

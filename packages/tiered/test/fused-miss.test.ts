@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TieredCache } from '../src/index';
 import { spawnWorker } from './fixtures/spawn';
 import type { Worker } from './fixtures/spawn';
-import { makeInstance, sleep, uniquePrefix } from './helpers';
+import { makeClusterInstance, makeInstance, sleep, uniquePrefix } from './helpers';
 
 let redis: Awaited<ReturnType<typeof startStandalone>>;
 let admin: Redis;
@@ -151,24 +151,7 @@ describe('fused miss on a Redis Cluster (3 masters)', () => {
     await cluster?.close();
   });
 
-  async function instance(prefix: string) {
-    const client = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 }, enableAutoPipelining: true });
-    client.on('error', () => undefined);
-    const store = new RedisStore(client);
-    const l2 = new CacheService({ store, prefix, opTimeout: 1_000 });
-    const tiered = new TieredCache(l2);
-    await tiered.ready();
-    return {
-      tiered,
-      l2,
-      async close() {
-        await tiered.close();
-        await l2.close();
-        await store.close();
-        client.disconnect();
-      },
-    };
-  }
+  const instance = (prefix: string) => makeClusterInstance(cluster.startupNodes, prefix);
 
   it('keys with and without a hash tag: one factory call across two instances; the lock lives in the entry slot', async () => {
     const prefix = uniquePrefix('fcl');

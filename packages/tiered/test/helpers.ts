@@ -1,6 +1,6 @@
 import { CacheService, RedisStore } from '@stratacache/core';
 import type { CacheServiceOptions } from '@stratacache/core';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { TieredCache } from '../src/index';
 import type { TieredCacheOptions } from '../src/index';
 
@@ -23,6 +23,26 @@ export async function makeInstance(port: number, prefix: string, opts?: TieredCa
     tiered,
     l2,
     client,
+    async close() {
+      await tiered.close();
+      await l2.close();
+      await store.close();
+      client.disconnect();
+    },
+  };
+}
+
+/** One "app instance" on a Redis Cluster: its own ioredis Cluster client, CacheService and TieredCache. */
+export async function makeClusterInstance(startupNodes: { host: string; port: number }[], prefix: string): Promise<{ tiered: TieredCache; l2: CacheService; close(): Promise<void> }> {
+  const client = new Cluster(startupNodes, { redisOptions: { maxRetriesPerRequest: 1 }, enableAutoPipelining: true });
+  client.on('error', () => undefined);
+  const store = new RedisStore(client);
+  const l2 = new CacheService({ store, prefix, opTimeout: 1_000 });
+  const tiered = new TieredCache(l2);
+  await tiered.ready();
+  return {
+    tiered,
+    l2,
     async close() {
       await tiered.close();
       await l2.close();
