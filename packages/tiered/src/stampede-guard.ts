@@ -132,8 +132,7 @@ export class StampedeGuard {
     const staleBasis = forced ? undefined : basis;
     if (pre instanceof FusedLock) return this.lead(key, factory, p, tags, staleBasis, pre);
     if (pre === 'unknown' || (pre === undefined && (budget.exhausted || !rt.l2.store.isReady()))) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
-    const deadline = Date.now() + p.lockWait;
-    let delay = 10;
+    const wait: FollowerWait = { deadline: Date.now() + p.lockWait, delay: 10 };
     let followed = pre === 'busy';
     // a stale (or forced) basis: the entry in L2 is not the answer, take the lock even though it exists
     let force = basis !== undefined;
@@ -161,16 +160,25 @@ export class StampedeGuard {
       }
       ask = true;
       followed = true;
-      const left = deadline - Date.now();
-      if (left <= 0 || budget.exhausted) {
-        rt.c.lockWaitTimeouts++;
-        return this.runner.run(key, factory, p, tags, staleBasis, undefined);
-      }
-      // Waiting for the leader's signal is not Redis time: it does not draw from the budget.
-      await this.signals.wait(key, Math.min(delay, left));
-      delay = Math.min(delay * 2, 200);
+      if (!(await this.waitTurn(key, wait, budget))) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
       if (rt.closed) throw new TieredClosedError();
     }
+  }
+
+  /**
+   * A follower's wait for its leader: the leader's signal (bus message or this process's own write)
+   * or a doubling poll (10 → 200 ms). False — counted in `lockWaitTimeouts` — once `lockWait` or the
+   * read's budget is spent. Waiting is not Redis time: it does not draw from the budget.
+   */
+  private async waitTurn(key: string, wait: FollowerWait, budget: ReadBudget): Promise<boolean> {
+    const left = wait.deadline - Date.now();
+    if (left <= 0 || budget.exhausted) {
+      this.rt.c.lockWaitTimeouts++;
+      return false;
+    }
+    await this.signals.wait(key, Math.min(wait.delay, left));
+    wait.delay = Math.min(wait.delay * 2, 200);
+    return true;
   }
 
   /** The leader of the fused miss: the factory; its write releases the lock (or the lock is released alone). */
@@ -191,8 +199,7 @@ export class StampedeGuard {
     const locks = this.locks;
     // Redis not connected, or the read's budget spent: no cross-process guard is possible, do not wait on it.
     if (locks === undefined || budget.exhausted || !rt.l2.store.isReady() || (rt.l2 as { circuitFor?: (k: string) => string }).circuitFor?.(key) === 'OPEN') return this.runner.run(key, factory, p, tags, staleBasis, undefined);
-    const deadline = Date.now() + p.lockWait;
-    let delay = 10;
+    const wait: FollowerWait = { deadline: Date.now() + p.lockWait, delay: 10 };
     let followed = false;
     for (;;) {
       let lock: Lock | null | typeof OUT_OF_TIME;
@@ -226,14 +233,7 @@ export class StampedeGuard {
         }
       }
       followed = true;
-      const left = deadline - Date.now();
-      if (left <= 0 || budget.exhausted) {
-        rt.c.lockWaitTimeouts++;
-        return this.runner.run(key, factory, p, tags, staleBasis, undefined);
-      }
-      // Waiting for the leader's signal is not Redis time: it does not draw from the budget.
-      await this.signals.wait(key, Math.min(delay, left));
-      delay = Math.min(delay * 2, 200);
+      if (!(await this.waitTurn(key, wait, budget))) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
       const read = await rt.readL2<T>(key, budget);
       const e = read.status === 'hit' ? read.entry : undefined;
       if (isNewer(e, basis, rt.l2.now())) {
@@ -244,6 +244,12 @@ export class StampedeGuard {
       if (rt.closed) throw new TieredClosedError();
     }
   }
+}
+
+/** Where a follower's wait stands: when it gives up, and the next poll interval. */
+interface FollowerWait {
+  readonly deadline: number;
+  delay: number;
 }
 
 /** Releases a lock that was acquired after the read's budget ran out. */
