@@ -2,10 +2,35 @@ import { TimeoutQueue } from '@stratacache/breaker';
 import type { TimeoutEntry } from '@stratacache/breaker';
 import { StoreClosedError, StoreTimeoutError } from './errors';
 
-interface Pending extends TimeoutEntry {
-  reject: (err: unknown) => void;
-  op: string;
+/** A call with a deadline: settles once, with the call's outcome or the timeout, whichever comes first. */
+class Pending<T, R> implements TimeoutEntry {
+  deadline = 0;
+  prev: TimeoutEntry | undefined = undefined;
+  next: TimeoutEntry | undefined = undefined;
+  done = false;
+
+  constructor(
+    readonly op: string,
+    private readonly resolve: (r: R) => void,
+    private readonly ok: (v: T) => R,
+    private readonly fail: (err: unknown) => R,
+  ) {}
+
+  /** The deadline passed (or the queue was stopped): the call's outcome no longer counts. */
+  reject(err: unknown): void {
+    this.resolve(this.fail(err));
+  }
+
+  settle(v: T): void {
+    this.resolve(this.ok(v));
+  }
+
+  settleFailed(err: unknown): void {
+    this.resolve(this.fail(err));
+  }
 }
+
+const same = <T>(v: T): T => v;
 
 /**
  * Exact per-operation timeouts for the hot path: every call has the same timeout, so the calls in
@@ -14,28 +39,48 @@ interface Pending extends TimeoutEntry {
  * A call times out at `opTimeout` (timer resolution: within 1 ms, + event-loop delay), never before.
  */
 export class Deadlines {
-  private readonly queue: TimeoutQueue<Pending>;
+  private readonly queue: TimeoutQueue<Pending<unknown, unknown>>;
 
   constructor(private readonly timeoutMs: number) {
-    this.queue = new TimeoutQueue<Pending>(timeoutMs, (e) => e.reject(new StoreTimeoutError(e.op, timeoutMs)));
+    this.queue = new TimeoutQueue<Pending<unknown, unknown>>(timeoutMs, (e) => e.reject(new StoreTimeoutError(e.op, timeoutMs)));
   }
 
   /** A promise that settles like `p`, or rejects with StoreTimeoutError once `opTimeout` has passed. */
   race<T>(p: Promise<T>, op: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const e: Pending = { deadline: 0, prev: undefined, next: undefined, done: false, reject, op };
-      this.queue.add(e);
-      p.then(
-        (v) => {
-          this.queue.remove(e);
-          resolve(v);
-        },
-        (err: unknown) => {
-          this.queue.remove(e);
-          reject(err);
-        },
-      );
+      this.watch(p, new Pending<T, T>(op, resolve, same, (err) => {
+        reject(err);
+        return undefined as T;
+      }));
     });
+  }
+
+  /**
+   * `p`'s outcome mapped by `ok` / `fail` in the same step (one promise per call, the hot path of
+   * every guarded Redis call); past `opTimeout`, `fail(StoreTimeoutError)` — and `p`'s late outcome
+   * is ignored (neither mapper runs twice).
+   */
+  settle<T, R>(p: Promise<T>, op: string, ok: (v: T) => R, fail: (err: unknown) => R): Promise<R> {
+    return new Promise<R>((resolve) => {
+      this.watch(p, new Pending<T, R>(op, resolve, ok, fail));
+    });
+  }
+
+  private watch<T, R>(p: Promise<T>, e: Pending<T, R>): void {
+    const q = this.queue;
+    q.add(e as Pending<unknown, unknown>);
+    p.then(
+      (v) => {
+        if (e.done) return; // timed out (or stopped) first
+        q.remove(e as Pending<unknown, unknown>);
+        e.settle(v);
+      },
+      (err: unknown) => {
+        if (e.done) return;
+        q.remove(e as Pending<unknown, unknown>);
+        e.settleFailed(err);
+      },
+    );
   }
 
   /** Rejects every call still pending (so nobody waits on a closed cache). */

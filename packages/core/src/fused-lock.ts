@@ -57,6 +57,29 @@ if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return released
 `;
 
+/**
+ * WRITE_AND_RELEASE for a batch (a single server): ARGV[1] n; write i: KEYS[2i-1] entry, KEYS[2i]
+ * lock, ARGV[3i-1] token, ARGV[3i] value, ARGV[3i+1] px ('0' = no write); then (channel, message)
+ * pairs to publish, after every write. Returns { released 1, …, released n } (1 = that lock was released).
+ */
+export const WRITE_AND_RELEASE_MANY_LUA = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  local b = 3 * i - 1
+  if ARGV[b + 2] ~= '0' then redis.call('SET', KEYS[2 * i - 1], ARGV[b + 1], 'PX', ARGV[b + 2]) end
+  local released = 0
+  if redis.call('GET', KEYS[2 * i]) == ARGV[b] then released = redis.call('DEL', KEYS[2 * i]) end
+  out[i] = released
+end
+local p = 3 * n + 2
+while p < #ARGV do
+  redis.call('PUBLISH', ARGV[p], ARGV[p + 1])
+  p = p + 2
+end
+return out
+`;
+
 /** EXTEND (= `@stratacache/lock`'s): KEYS[1] lock; ARGV[1] token, ARGV[2] ttl ms. Returns 1 when extended. */
 export const EXTEND_LOCK_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -235,6 +258,97 @@ export class ReadOrLockBatcher {
             also: j.also.map((a) => (r[2 * n + (extraAt.get(a) as number)] as Buffer | null) ?? undefined),
           });
         }
+      },
+      (err: unknown) => {
+        for (const j of batch) j.reject(err);
+      },
+    );
+  };
+}
+
+interface WriteJob {
+  key: string;
+  value: Buffer | undefined;
+  ttlMs: number;
+  claim: LockClaim;
+  publish: StorePublish | undefined;
+  resolve: (released: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most writes in one WRITE_AND_RELEASE_MANY call (a bigger burst is sent as several). */
+export const MAX_WRITE_BATCH = 256;
+
+/**
+ * Coalesces the fused miss's writes on a single server (issue 13): every `writeAndRelease` of one
+ * tick goes out as one WRITE_AND_RELEASE_MANY call (at most {@link MAX_WRITE_BATCH} writes each),
+ * sent at the end of the tick (`process.nextTick`, before ioredis' auto-pipeline flush, so it still
+ * shares that socket write), and the bus messages of the batch that say the same thing (same
+ * channel and `merge` head) become one PUBLISH. A lone write is the plain one-write script.
+ *
+ * Order: the store flushes this queue (synchronously, into the client's auto-pipeline) before it
+ * sends any other command, so no later command of the store (a read, a delete, an invalidation
+ * barrier, a publish) can overtake a write queued before it.
+ */
+export class WriteAndReleaseBatcher {
+  private queue: WriteJob[] = [];
+  private scheduled = false;
+
+  constructor(private readonly client: RedisClient) {}
+
+  /** Whether writes wait to be sent. */
+  get queued(): boolean {
+    return this.queue.length > 0;
+  }
+
+  run(key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish: StorePublish | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ key, value, ttlMs, claim, publish, resolve, reject });
+      if (this.queue.length >= MAX_WRITE_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(this.flush);
+      }
+    });
+  }
+
+  /** Sends what is queued now (auto-pipelined: it goes out in the client's next socket write). */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    if (batch.length === 1) {
+      const j = batch[0] as WriteJob;
+      redisWriteAndRelease(this.client, j.key, j.value, j.ttlMs, j.claim, j.publish).then(j.resolve, j.reject);
+      return;
+    }
+    const keys: string[] = [];
+    const argv: (string | number | Buffer)[] = [batch.length];
+    // the batch's bus messages: mergeable ones (same channel, head and separator) become one message
+    const merged = new Map<string, { channel: string; head: string; sep: string; parts: string[] }>();
+    const single: StorePublish[] = [];
+    for (const j of batch) {
+      keys.push(j.key, j.claim.key);
+      argv.push(j.claim.token, j.value ?? '', j.value === undefined ? 0 : Math.max(1, Math.round(j.ttlMs)));
+      const p = j.publish;
+      if (p === undefined) continue;
+      const m = p.merge;
+      if (m === undefined || !p.message.startsWith(m.head)) {
+        single.push(p);
+        continue;
+      }
+      const id = `${p.channel}\u0000${m.head}\u0000${m.sep}`;
+      const g = merged.get(id);
+      const part = p.message.slice(m.head.length);
+      if (g === undefined) merged.set(id, { channel: p.channel, head: m.head, sep: m.sep, parts: [part] });
+      else g.parts.push(part);
+    }
+    for (const g of merged.values()) argv.push(g.channel, g.head + g.parts.join(g.sep));
+    for (const p of single) argv.push(p.channel, p.message);
+    evalScript<number[]>(this.client, WRITE_AND_RELEASE_MANY_LUA, [keys.length, ...keys, ...argv], false).then(
+      (r) => {
+        for (let i = 0; i < batch.length; i++) (batch[i] as WriteJob).resolve(Number(r[i]) === 1);
       },
       (err: unknown) => {
         for (const j of batch) j.reject(err);

@@ -112,14 +112,15 @@ export class GuardedStore {
     } catch (err) {
       return Promise.resolve(this.failed(err, op, key, ns, breaker));
     }
-    // No async frame and one settle step: this is the hot path of every read.
-    return this.deadline(p, op, flags).then(
-      (v) => {
-        breaker.onSuccess();
-        return v;
-      },
-      (err: unknown) => this.failed(err, op, key, ns, breaker),
-    );
+    // No async frame, and the deadline and the breaker's accounting in one settle step: this is the
+    // hot path of every read.
+    const ok = (v: T): T => {
+      breaker.onSuccess();
+      return v;
+    };
+    const fail = (err: unknown): StoreFailure => this.failed(err, op, key, ns, breaker);
+    if ((flags & Guard.LONG) !== 0) return (this.longDeadlines ??= new Deadlines(this.longMs)).settle<T, T | StoreFailure>(p, op, ok, fail);
+    return this.local ? p.then(ok, fail) : this.deadlines.settle<T, T | StoreFailure>(p, op, ok, fail);
   }
 
   private deadline<T>(p: Promise<T>, op: string, flags: Guard): Promise<T> {

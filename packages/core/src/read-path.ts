@@ -86,7 +86,7 @@ export class ReadPath {
    * see `LockedReads`): decode (a corrupt entry is counted, removed, a miss), tag barriers, the
    * barrier check, counting and the result per mode.
    */
-  async judge(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer | undefined, nsBarrier: number, t0: number): Promise<unknown> {
+  judge(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer | undefined, nsBarrier: number, t0: number): unknown {
     if (raw === undefined) return this.settle(mode, k, ns, 'missing', undefined, 0, performance.now() - t0);
     let entry: CacheEntry;
     try {
@@ -95,12 +95,20 @@ export class ReadPath {
       this.corruptFound(k, ns, raw.length);
       return this.settle(mode, k, ns, 'corrupt', undefined, raw.length, performance.now() - t0);
     }
-    let barrier = nsBarrier;
-    if (entry.tags !== undefined && entry.tags.length > 0) {
-      const t = await this.barriers.ofTags(entry.tags, 'get');
-      if (isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
-      if (t > barrier) barrier = t;
-    }
+    // Synchronous unless the entry carries tags (their barriers are one more round trip): no promise
+    // of its own on the common path.
+    if (entry.tags !== undefined && entry.tags.length > 0) return this.judgeTagged(k, ns, mode, raw, entry, nsBarrier, t0);
+    return this.verdict(k, ns, mode, raw, entry, nsBarrier, t0);
+  }
+
+  private async judgeTagged(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer, entry: CacheEntry, nsBarrier: number, t0: number): Promise<unknown> {
+    const t = await this.barriers.ofTags(entry.tags as string[], 'get');
+    if (isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
+    return this.verdict(k, ns, mode, raw, entry, t > nsBarrier ? t : nsBarrier, t0);
+  }
+
+  /** The barrier check of a decoded entry, then counting and the result per mode. */
+  private verdict(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer, entry: CacheEntry, barrier: number, t0: number): unknown {
     const latencyMs = performance.now() - t0;
     if (barrier !== 0 && entry.createdAt <= barrier) {
       this.metrics.invalidated++;

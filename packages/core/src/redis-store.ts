@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
 import { ConnectionMonitor } from './connection-monitor';
 import { CacheOptionsError, StoreClosedError } from './errors';
-import { ReadOrLockBatcher, redisExtendLock, redisReadOrLock, redisWriteAndRelease } from './fused-lock';
+import { ReadOrLockBatcher, WriteAndReleaseBatcher, redisExtendLock, redisReadOrLock, redisWriteAndRelease } from './fused-lock';
 import { keySlot } from './node-breakers';
 import { ReadBatcher } from './read-batcher';
 import type { ConnectionListener, LockClaim, MessageHandler, ReadOrLockReply, Store, StoreEntry, StorePublish } from './store';
@@ -84,6 +84,8 @@ export class RedisStore implements Store {
   private readonly batcher: ReadBatcher | undefined;
   /** Fused reads coalesced into one script call (a single server with adaptive batching). */
   private readonly lockBatcher: ReadOrLockBatcher | undefined;
+  /** The fused miss's writes of one tick coalesced into one script call (a single server with adaptive batching). */
+  private readonly writeBatcher: WriteAndReleaseBatcher | undefined;
   /** The last connection error seen (message only; never contains credentials from the URL). */
   get lastError(): string | undefined {
     return this.monitor.lastError;
@@ -114,6 +116,7 @@ export class RedisStore implements Store {
     if (batching !== 'adaptive' && batching !== 'pipeline') throw new CacheOptionsError(`readBatching: expected 'adaptive' or 'pipeline'`);
     this.batcher = batching === 'adaptive' ? new ReadBatcher(this.client, this.isCluster, this.monitor) : undefined;
     this.lockBatcher = batching === 'adaptive' && !this.isCluster ? new ReadOrLockBatcher(this.client) : undefined;
+    this.writeBatcher = batching === 'adaptive' && !this.isCluster ? new WriteAndReleaseBatcher(this.client) : undefined;
     const status = this.client.status;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,
     // with the offline queue disabled, is not refused while it is being established).
@@ -136,16 +139,24 @@ export class RedisStore implements Store {
   }
 
   private check(): void {
+    this.flushWrites();
     const why = this.monitor.refusal();
     if (why) throw why;
   }
 
   private send<T>(run: () => Promise<T>): Promise<T> {
+    this.flushWrites();
     return this.monitor.send(run);
+  }
+
+  /** Sends the queued fused writes first: no later command of this store overtakes them (see `WriteAndReleaseBatcher`). */
+  private flushWrites(): void {
+    if (this.writeBatcher?.queued === true) this.writeBatcher.flush();
   }
 
   // get/mget are the hot path: no async frame, no per-call closure while the connection is ready.
   get(key: string): Promise<Buffer | undefined> {
+    this.flushWrites();
     if (this.monitor.up()) {
       if (this.batcher !== undefined) return this.batcher.get(key).then(nullToUndefined);
       return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
@@ -268,7 +279,9 @@ export class RedisStore implements Store {
   /** The fused miss's write: SET + owner-only lock release + PUBLISH in one EVALSHA. See `Store.writeAndRelease`. */
   writeAndRelease(key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish?: StorePublish): Promise<boolean> {
     if (value !== undefined) validTtl(ttlMs);
-    return this.send(() => redisWriteAndRelease(this.client, key, value, ttlMs, claim, publish));
+    const b = this.writeBatcher;
+    // (not `send`: it would flush the batch this write is meant to join)
+    return this.monitor.send(() => (b !== undefined ? b.run(key, value, ttlMs, claim, publish) : redisWriteAndRelease(this.client, key, value, ttlMs, claim, publish)));
   }
 
   extendLock(claim: LockClaim): Promise<boolean> {
@@ -354,6 +367,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flushWrites(); // queued writes go out before QUIT
     this.closed = true;
     this.monitor.close();
     const closing: Promise<unknown>[] = [];

@@ -91,6 +91,12 @@ export type LockState = 'led' | 'busy' | 'none';
 export interface StorePublish {
   channel: string;
   message: string;
+  /**
+   * Optional: this message is `head` + one part, and messages of one batch with the same channel,
+   * `head` and `sep` may be sent as one: `head` + their parts joined by `sep` (a store that batches
+   * writes, e.g. RedisStore on a single server, then publishes once per batch).
+   */
+  merge?: { head: string; sep: string };
 }
 
 export interface StoreEntry {

@@ -1,7 +1,8 @@
 import { CacheService, MemoryStore } from '@stratacache/core';
-import { TieredCache } from '../src/index';
+import { TieredCache } from '@stratacache/tiered';
 
-// CPU per miss of our own code: TieredCache over a MemoryStore (no network), fused miss on.
+// CPU per miss of our own code: TieredCache over a MemoryStore (no network), fused miss on. Built
+// packages (run: pnpm exec tsx bench/cpu-miss.ts after a build), as in bench/index.ts.
 async function main(): Promise<void> {
   const l2 = new CacheService({ store: new MemoryStore(), prefix: 'cpu' });
   const t = new TieredCache(l2, { l1: { maxEntries: 10_000 }, ttl: '10m' });

@@ -18,7 +18,9 @@ export interface BusMessage {
 
 export const SENDER_ID_LENGTH = 10;
 const VERSION = '1';
-const SEP = '\u0000';
+/** Separates the parts of a message. */
+export const BUS_PART_SEP = '\u0000';
+const SEP = BUS_PART_SEP;
 const TYPES = new Set<string>(['d', 's', 't', 'n', 'p', 'c']);
 
 export function newSenderId(): string {

@@ -1,6 +1,7 @@
-import type { InvalidateResult, NamespaceKey } from '@stratacache/core';
+import type { InvalidateResult, NamespaceKey, StorePublish } from '@stratacache/core';
 import { globToRegExp } from '@stratacache/core';
 import type { BusMessage, BusMessageType } from './bus-message';
+import { BUS_PART_SEP } from './bus-message';
 import type { TieredEvent } from './events';
 import type { BusStats } from './invalidation-bus';
 import { InvalidationBus } from './invalidation-bus';
@@ -25,6 +26,8 @@ export class L1Invalidator {
   busUp: boolean;
   readonly ready: Promise<void>;
   private readonly retries: RetryQueue;
+  /** The `merge` spec of this instance's `s` messages (see `setMessage`). */
+  private setHead: { head: string; sep: string } | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -85,9 +88,12 @@ export class L1Invalidator {
 
   /** Tells other instances their copy of `key` is stale (after L2 stored a new value; also wakes their stampede followers). */
   /** The `s` message of `key` for the fused write to publish itself (undefined without a bus). */
-  setMessage(key: string): { channel: string; message: string } | undefined {
+  setMessage(key: string): StorePublish | undefined {
     const bus = this.bus;
-    return bus === undefined ? undefined : { channel: bus.channel, message: bus.encode('s', [key]) };
+    if (bus === undefined) return undefined;
+    // a store that batches the writes of a tick may publish their `s` messages as one (parts joined)
+    const head = (this.setHead ??= { head: bus.encode('s', []), sep: BUS_PART_SEP });
+    return { channel: bus.channel, message: head.head + key, merge: head };
   }
 
   /** Counts an `s` message the fused write published. */

@@ -4,7 +4,8 @@ import { TieredClosedError } from './errors';
 import type { TieredEvent, TieredEventType, TieredSource } from './events';
 import type { L2Cache } from './l2';
 import type { ResolvedOptions } from './options';
-import { OUT_OF_TIME, ReadBudget } from './read-budget';
+import { BudgetClock } from './read-budget';
+import type { ReadBudget } from './read-budget';
 
 export const NOOP = (): void => undefined;
 /** Bound of the memos kept per key (canonical keys, fail-safe throttles); the oldest goes first. */
@@ -82,6 +83,8 @@ export class Runtime {
 
   /** The fused miss is on: the lock is taken by the L2 read (see `FusedLock`). */
   readonly fused: boolean;
+  /** The deadlines of every read's first L2 call (one shared timer; made at the first read). */
+  private budgets: BudgetClock | undefined;
 
   constructor(
     readonly l2: L2Cache,
@@ -118,28 +121,25 @@ export class Runtime {
 
   /** A new budget of one read (`opTimeout` of the L2). */
   budget(): ReadBudget {
-    return new ReadBudget(this.l2.opTimeoutMs);
+    return (this.budgets ??= new BudgetClock(this.l2.opTimeoutMs)).budget();
   }
 
   /** Tri-state L2 read within the read's budget: past it, `unknown` (the read goes on in core, bounded by opTimeout). Never rejects. */
   readL2<T>(key: string, budget: ReadBudget): Promise<ReadResult<T>> {
-    return budget.spend(() => this.readL2Now<T>(key)).then((r) => (r === OUT_OF_TIME ? OUT_OF_TIME_READ : r));
-  }
-
-  private readL2Now<T>(key: string): Promise<ReadResult<T>> {
-    if (!this.emitter.has('l2_read')) return this.readEntry<T>(key);
-    // timed only while someone listens (analytics' L2 latency histogram)
-    const t0 = performance.now();
-    return this.readEntry<T>(key).then((r) => {
-      this.emit('l2_read', key, 'l2', { latencyMs: performance.now() - t0, kind: r.status });
-      return r;
+    // (an unexpected rejection of the L2 read is reported and read as `unknown`, in the same settle step)
+    return budget.spend(() => this.readL2Now<T>(key), undefined, OUT_OF_TIME_READ as ReadResult<T>, (err: unknown): ReadResult<T> => {
+      this.onError(err, 'l2.get', key);
+      return { status: 'unknown', reason: 'error' };
     });
   }
 
-  private readEntry<T>(key: string): Promise<ReadResult<T>> {
-    return this.l2.readEntry<T>(key).catch((err: unknown): ReadResult<T> => {
-      this.onError(err, 'l2.get', key);
-      return { status: 'unknown', reason: 'error' };
+  private readL2Now<T>(key: string): Promise<ReadResult<T>> {
+    if (!this.emitter.has('l2_read')) return this.l2.readEntry<T>(key);
+    // timed only while someone listens (analytics' L2 latency histogram)
+    const t0 = performance.now();
+    return this.l2.readEntry<T>(key).then((r) => {
+      this.emit('l2_read', key, 'l2', { latencyMs: performance.now() - t0, kind: r.status });
+      return r;
     });
   }
 
