@@ -2,8 +2,18 @@ import { TimeoutQueue } from '@stratacache/breaker';
 import type { TimeoutEntry } from '@stratacache/breaker';
 import { StoreClosedError, StoreTimeoutError } from './errors';
 
-/** A call with a deadline: settles once, with the call's outcome or the timeout, whichever comes first. */
-class Pending<T, R> implements TimeoutEntry {
+/**
+ * A call with a deadline (see {@link Deadlines.watch}): settles once, with the call's outcome
+ * (`settle` / `settleFailed`) or the timeout (`reject`), whichever comes first.
+ */
+export interface DeadlineCall<T> extends TimeoutEntry {
+  readonly op: string;
+  reject(err: unknown): void;
+  settle(v: T): void;
+  settleFailed(err: unknown): void;
+}
+
+class Pending<T, R> implements DeadlineCall<T> {
   deadline = 0;
   prev: TimeoutEntry | undefined = undefined;
   next: TimeoutEntry | undefined = undefined;
@@ -39,10 +49,10 @@ const same = <T>(v: T): T => v;
  * A call times out at `opTimeout` (timer resolution: within 1 ms, + event-loop delay), never before.
  */
 export class Deadlines {
-  private readonly queue: TimeoutQueue<Pending<unknown, unknown>>;
+  private readonly queue: TimeoutQueue<DeadlineCall<unknown>>;
 
   constructor(private readonly timeoutMs: number) {
-    this.queue = new TimeoutQueue<Pending<unknown, unknown>>(timeoutMs, (e) => e.reject(new StoreTimeoutError(e.op, timeoutMs)));
+    this.queue = new TimeoutQueue<DeadlineCall<unknown>>(timeoutMs, (e) => e.reject(new StoreTimeoutError(e.op, timeoutMs)));
   }
 
   /** A promise that settles like `p`, or rejects with StoreTimeoutError once `opTimeout` has passed. */
@@ -55,29 +65,19 @@ export class Deadlines {
     });
   }
 
-  /**
-   * `p`'s outcome mapped by `ok` / `fail` in the same step (one promise per call, the hot path of
-   * every guarded Redis call); past `opTimeout`, `fail(StoreTimeoutError)` — and `p`'s late outcome
-   * is ignored (neither mapper runs twice).
-   */
-  settle<T, R>(p: Promise<T>, op: string, ok: (v: T) => R, fail: (err: unknown) => R): Promise<R> {
-    return new Promise<R>((resolve) => {
-      this.watch(p, new Pending<T, R>(op, resolve, ok, fail));
-    });
-  }
-
-  private watch<T, R>(p: Promise<T>, e: Pending<T, R>): void {
+  /** Settles `e` with `p`'s outcome, or rejects it once `opTimeout` has passed (then `p`'s late outcome is ignored). */
+  watch<T>(p: Promise<T>, e: DeadlineCall<T>): void {
     const q = this.queue;
-    q.add(e as Pending<unknown, unknown>);
+    q.add(e as DeadlineCall<unknown>);
     p.then(
       (v) => {
         if (e.done) return; // timed out (or stopped) first
-        q.remove(e as Pending<unknown, unknown>);
+        q.remove(e as DeadlineCall<unknown>);
         e.settle(v);
       },
       (err: unknown) => {
         if (e.done) return;
-        q.remove(e as Pending<unknown, unknown>);
+        q.remove(e as DeadlineCall<unknown>);
         e.settleFailed(err);
       },
     );

@@ -2,6 +2,8 @@ import type { CircuitBreaker } from '@stratacache/breaker';
 import type { Cluster } from 'ioredis';
 import { followConnection } from './connection-link';
 import { Deadlines } from './deadlines';
+import type { DeadlineCall } from './deadlines';
+import type { TimeoutEntry } from '@stratacache/breaker';
 import { StoreTimeoutError, isStoreUnavailable } from './errors';
 import { NodeBreakers } from './node-breakers';
 import type { ResolvedOptions } from './options';
@@ -112,15 +114,46 @@ export class GuardedStore {
     } catch (err) {
       return Promise.resolve(this.failed(err, op, key, ns, breaker));
     }
-    // No async frame, and the deadline and the breaker's accounting in one settle step: this is the
-    // hot path of every read.
-    const ok = (v: T): T => {
-      breaker.onSuccess();
-      return v;
-    };
-    const fail = (err: unknown): StoreFailure => this.failed(err, op, key, ns, breaker);
-    if ((flags & Guard.LONG) !== 0) return (this.longDeadlines ??= new Deadlines(this.longMs)).settle<T, T | StoreFailure>(p, op, ok, fail);
-    return this.local ? p.then(ok, fail) : this.deadlines.settle<T, T | StoreFailure>(p, op, ok, fail);
+    return this.settle(p, op, key, ns, breaker, (flags & Guard.LONG) !== 0 ? (this.longDeadlines ??= new Deadlines(this.longMs)) : this.deadlines);
+  }
+
+  /** `run('get', (s) => s.get(k), k, ns, Guard.NONE, k)` without a closure: the hot path of every read. */
+  get(k: string, ns: NsLabel | undefined): Promise<Buffer | undefined | StoreFailure> {
+    if (this.closed) return Promise.resolve(CLOSED);
+    let breaker = this.breaker;
+    if (this.nodes !== undefined) {
+      if (breaker.state === 'OPEN') return Promise.resolve(this.rejected('get', k, ns, breaker));
+      breaker = this.nodes.forKey(k);
+    }
+    if (!breaker.tryAcquire()) return Promise.resolve(this.rejected('get', k, ns, breaker));
+    let p: Promise<Buffer | undefined>;
+    try {
+      p = this.store.get(k);
+    } catch (err) {
+      return Promise.resolve(this.failed(err, 'get', k, ns, breaker));
+    }
+    return this.settle(p, 'get', k, ns, breaker, this.deadlines);
+  }
+
+  /** The deadline and the breaker's accounting of a started call, in one settle step (no async frame). */
+  private settle<T>(p: Promise<T>, op: string, key: string | undefined, ns: NsLabel | undefined, breaker: CircuitBreaker, deadlines: Deadlines): Promise<T | StoreFailure> {
+    if (this.local && deadlines === this.deadlines) {
+      return p.then(
+        (v) => {
+          breaker.onSuccess();
+          return v;
+        },
+        (err: unknown) => this.failed(err, op, key, ns, breaker),
+      );
+    }
+    return new Promise<T | StoreFailure>((resolve) => {
+      deadlines.watch(p, new GuardedCall<T>(this, breaker, op, key, ns, resolve));
+    });
+  }
+
+  /** @internal a guarded call that failed or timed out: breaker, counters, `error` event (see `GuardedCall`). */
+  failedCall(err: unknown, op: string, key: string | undefined, ns: NsLabel | undefined, breaker: CircuitBreaker): StoreFailure {
+    return this.failed(err, op, key, ns, breaker);
   }
 
   private deadline<T>(p: Promise<T>, op: string, flags: Guard): Promise<T> {
@@ -230,6 +263,37 @@ export class GuardedStore {
     this.unfollow();
     this.deadlines.stop();
     this.longDeadlines?.stop();
+  }
+}
+
+/** One guarded call under a deadline: its outcome settles the caller once, with the breaker's accounting. */
+class GuardedCall<T> implements DeadlineCall<T> {
+  deadline = 0;
+  prev: TimeoutEntry | undefined = undefined;
+  next: TimeoutEntry | undefined = undefined;
+  done = false;
+
+  constructor(
+    private readonly guard: GuardedStore,
+    private readonly breaker: CircuitBreaker,
+    readonly op: string,
+    private readonly key: string | undefined,
+    private readonly ns: NsLabel | undefined,
+    private readonly resolve: (r: T | StoreFailure) => void,
+  ) {}
+
+  settle(v: T): void {
+    this.breaker.onSuccess();
+    this.resolve(v);
+  }
+
+  settleFailed(err: unknown): void {
+    this.resolve(this.guard.failedCall(err, this.op, this.key, this.ns, this.breaker));
+  }
+
+  /** Timed out (or the cache closed). */
+  reject(err: unknown): void {
+    this.settleFailed(err);
   }
 }
 

@@ -49,7 +49,7 @@ export class ReadPath {
     if (cachedNs >= 0) {
       // No namespace, or its barriers were read less than barrierCacheMs ago and no local invalidation since: one GET.
       nsBarrier = cachedNs;
-      const r = await this.guard.run('get', (s) => s.get(k), k, ns, Guard.NONE, k);
+      const r = await this.guard.get(k, ns);
       if (isFailure(r)) return this.failedRead(mode, k, ns, r.wrongType, t0);
       raw = r;
     } else {
@@ -70,7 +70,7 @@ export class ReadPath {
         // own nodes, each read under its node's breaker, in the same tick (one round trip per node). The
         // barrier is the max over the copies that answered; only when none did are this entity's keys a
         // miss — no other entity's.
-        const [v, bars] = await Promise.all([this.guard.run('get', (s) => s.get(k), k, ns, Guard.NONE, k), this.barriers.ofNs(n, k)]);
+        const [v, bars] = await Promise.all([this.guard.get(k, ns), this.barriers.ofNs(n, k)]);
         if (isFailure(v)) return this.failedRead(mode, k, ns, v.wrongType, t0);
         if (isFailure(bars)) return this.failedRead(mode, k, ns, false, t0);
         raw = v;
