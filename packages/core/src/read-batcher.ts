@@ -5,7 +5,7 @@ import type { RedisClient } from './redis-store';
 
 interface Waiter {
   key: string;
-  resolve: (value: Buffer | null) => void;
+  resolve: (value: Buffer | undefined) => void;
   reject: (err: unknown) => void;
 }
 
@@ -45,9 +45,10 @@ export class ReadBatcher {
     return this.queue.length + this.inFlight;
   }
 
-  get(key: string): Promise<Buffer | null> {
-    if (this.inFlight === 0 && this.queue.length === 0) return this.send('get', [key]) as Promise<Buffer | null>;
-    return new Promise<Buffer | null>((resolve, reject) => {
+  /** The value of `key` (`undefined` when missing: a batched caller gets it without a mapping step of its own). */
+  get(key: string): Promise<Buffer | undefined> {
+    if (this.inFlight === 0 && this.queue.length === 0) return (this.send('get', [key]) as Promise<Buffer | null>).then(nullToUndefined);
+    return new Promise<Buffer | undefined>((resolve, reject) => {
       this.queue.push({ key, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -103,7 +104,7 @@ export class ReadBatcher {
   private sendBatch(batch: Waiter[]): void {
     if (batch.length === 1) {
       const w = batch[0] as Waiter;
-      (this.send('get', [w.key]) as Promise<Buffer | null>).then(w.resolve, w.reject);
+      (this.send('get', [w.key]) as Promise<Buffer | null>).then((v) => w.resolve(v ?? undefined), w.reject);
       return;
     }
     (this.send(
@@ -111,11 +112,15 @@ export class ReadBatcher {
       batch.map((w) => w.key),
     ) as Promise<(Buffer | null)[]>).then(
       (values) => {
-        for (let i = 0; i < batch.length; i++) (batch[i] as Waiter).resolve(values[i] ?? null);
+        for (let i = 0; i < batch.length; i++) (batch[i] as Waiter).resolve(values[i] ?? undefined);
       },
       (err: unknown) => {
         for (const w of batch) w.reject(err);
       },
     );
   }
+}
+
+function nullToUndefined(v: Buffer | null): Buffer | undefined {
+  return v ?? undefined;
 }

@@ -158,7 +158,7 @@ export class RedisStore implements Store {
   get(key: string): Promise<Buffer | undefined> {
     this.flushWrites();
     if (this.monitor.up()) {
-      if (this.batcher !== undefined) return this.batcher.get(key).then(nullToUndefined);
+      if (this.batcher !== undefined) return this.batcher.get(key);
       return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
     }
     return this.send(() => this.client.getBuffer(key)).then(nullToUndefined);
