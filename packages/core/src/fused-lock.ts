@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Command } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RedisClient } from './redis-store';
 import type { LockClaim, ReadOrLockReply, StorePublish } from './store';
 
@@ -91,6 +92,29 @@ return 0
 const SHA = new Map<string, string>();
 /** Fused reads written directly and not answered yet, per client. */
 const inFlight = new WeakMap<object, number>();
+/** Scripts already sent with SCRIPT LOAD on a single-server client's current connection (cleared when it closes). */
+const loadedOn = new WeakMap<object, Set<string>>();
+
+/**
+ * Before an order-sensitive (auto-pipelined) EVALSHA on a single server: SCRIPT LOAD once per
+ * connection. SCRIPT is never auto-pipelined, so it is written at once, ahead of the held-back
+ * EVALSHA; without it, a server that does not know the script (new, restarted) answers NOSCRIPT and
+ * the EVAL retry would run after commands issued later (a DEL of the key, a PUBLISH, QUIT).
+ */
+function preload(client: RedisClient, sha: string, lua: string): void {
+  if (client.isCluster) return;
+  let known = loadedOn.get(client);
+  if (known === undefined) {
+    const set = new Set<string>();
+    known = set;
+    loadedOn.set(client, set);
+    client.on('close', () => set.clear());
+  }
+  if (known.has(sha)) return;
+  const set = known;
+  set.add(sha);
+  (client as Redis).script('LOAD', lua).catch(() => set.delete(sha));
+}
 
 /** Whether the client holds auto-pipelined commands not yet written (ioredis internals; absent = none). */
 function heldBack(client: RedisClient): boolean {
@@ -119,6 +143,7 @@ async function evalScript<T>(client: RedisClient, lua: string, args: (string | n
   const c = client as unknown as Evals;
   const flying = inFlight.get(client) ?? 0;
   try {
+    if (!direct) preload(client, sha, lua);
     // concurrent calls stay auto-pipelined: one socket write for all of them
     if (!direct || flying > 0 || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
     inFlight.set(client, flying + 1);
@@ -293,6 +318,8 @@ export const MAX_WRITE_BATCH = 256;
 export class WriteAndReleaseBatcher {
   private queue: WriteJob[] = [];
   private scheduled = false;
+  /** The sent writes not answered yet (settled promises). */
+  private readonly flying = new Set<Promise<void>>();
 
   constructor(private readonly client: RedisClient) {}
 
@@ -312,6 +339,30 @@ export class WriteAndReleaseBatcher {
     });
   }
 
+  /**
+   * Resolves once every write sent so far is answered (or failed), or after `ms`. For `close()`:
+   * QUIT is not auto-pipelined, so it would be written before writes still held back (and lose them).
+   */
+  settled(ms: number): Promise<void> {
+    if (this.flying.size === 0) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      Promise.all(this.flying).then(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  private track(p: Promise<unknown>): void {
+    const s = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.flying.add(s);
+    void s.then(() => this.flying.delete(s));
+  }
+
   /** Sends what is queued now (auto-pipelined: it goes out in the client's next socket write). */
   readonly flush = (): void => {
     this.scheduled = false;
@@ -320,7 +371,9 @@ export class WriteAndReleaseBatcher {
     this.queue = [];
     if (batch.length === 1) {
       const j = batch[0] as WriteJob;
-      redisWriteAndRelease(this.client, j.key, j.value, j.ttlMs, j.claim, j.publish).then(j.resolve, j.reject);
+      const one = redisWriteAndRelease(this.client, j.key, j.value, j.ttlMs, j.claim, j.publish);
+      this.track(one);
+      one.then(j.resolve, j.reject);
       return;
     }
     const keys: string[] = [];
@@ -346,7 +399,9 @@ export class WriteAndReleaseBatcher {
     }
     for (const g of merged.values()) argv.push(g.channel, g.head + g.parts.join(g.sep));
     for (const p of single) argv.push(p.channel, p.message);
-    evalScript<number[]>(this.client, WRITE_AND_RELEASE_MANY_LUA, [keys.length, ...keys, ...argv], false).then(
+    const sent = evalScript<number[]>(this.client, WRITE_AND_RELEASE_MANY_LUA, [keys.length, ...keys, ...argv], false);
+    this.track(sent);
+    sent.then(
       (r) => {
         for (let i = 0; i < batch.length; i++) (batch[i] as WriteJob).resolve(Number(r[i]) === 1);
       },

@@ -369,6 +369,8 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.flushWrites(); // queued writes go out before QUIT
     this.closed = true;
+    // QUIT is not auto-pipelined: wait for the writes still held back (or on the wire), unless the server is hung
+    if (this.writeBatcher !== undefined && this.monitor.up()) await this.writeBatcher.settled(1_000);
     this.monitor.close();
     const closing: Promise<unknown>[] = [];
     if (this.subscriber) closing.push(quitOrDisconnect(this.subscriber));
