@@ -41,6 +41,12 @@ export class CacheService {
   readonly breaker: CircuitBreaker;
   readonly prefix: string;
   readonly opTimeoutMs: number;
+  /**
+   * `readEntry` and `readOrLock` settle within `opTimeout` as a whole (the entry, its namespace and
+   * tag barriers; past it the answer is `unknown`), so an upper layer that gives a read a budget of
+   * `opTimeout` needs no timer of its own for that read.
+   */
+  readonly boundedReads = true;
   readonly maxItemSize: number;
   readonly maxTtlMs: number;
   /** The codec entries are encoded with (upper layers may use it to size values). */
@@ -82,7 +88,7 @@ export class CacheService {
     this.guard = new GuardedStore(cfg, m);
     this.namespaces = new Namespaces(cfg.prefix, cfg.maxNamespaces, m.otherNs, cfg.keys, new BarrierLayout(cfg.barrierCopies));
     this.barriers = new Barriers(cfg.barrierCacheMs, this.guard, this.namespaces);
-    this.reads = new ReadPath(cfg.codec, this.guard, this.barriers, this.namespaces, m, this.clock);
+    this.reads = new ReadPath(cfg.codec, this.guard, this.barriers, this.namespaces, m, this.clock, cfg.opTimeoutMs);
     this.invalidation = new Invalidation(cfg, this.guard, this.namespaces, this.barriers, m, this.clock, (k) => this.key(k));
     this.writes = new WritePath(cfg, this.guard, this.namespaces, this.invalidation, m, this.clock);
     this.loader = new GetOrSet(this.guard, this.reads, this.writes, this.namespaces, m, this.clock);

@@ -68,16 +68,16 @@ export class Deadlines {
   /** Settles `e` with `p`'s outcome, or rejects it once `opTimeout` has passed (then `p`'s late outcome is ignored). */
   watch<T>(p: Promise<T>, e: DeadlineCall<T>): void {
     const q = this.queue;
-    q.add(e as DeadlineCall<unknown>);
+    q.add(e);
     p.then(
       (v) => {
         if (e.done) return; // timed out (or stopped) first
-        q.remove(e as DeadlineCall<unknown>);
+        q.remove(e);
         e.settle(v);
       },
       (err: unknown) => {
         if (e.done) return;
-        q.remove(e as DeadlineCall<unknown>);
+        q.remove(e);
         e.settleFailed(err);
       },
     );

@@ -24,6 +24,8 @@ export const enum ReadMode {
 
 const MISS: ReadResult = Object.freeze({ status: 'miss' });
 const UNKNOWN: ReadResult = Object.freeze({ status: 'unknown', reason: 'error' });
+/** The tag barriers of a read did not answer within what was left of its `opTimeout`. */
+const TAGS_OUT_OF_TIME: unique symbol = Symbol('tagsOutOfTime');
 
 /**
  * The read path: one read = the value GET and its namespace barriers in one round trip (one MGET,
@@ -38,6 +40,7 @@ export class ReadPath {
     private readonly namespaces: Namespaces,
     private readonly metrics: Metrics,
     private readonly clock: StoreClock,
+    private readonly opTimeoutMs: number,
   ) {}
 
   /** Reads a full key: resolves per `mode`; never rejects for store failures. */
@@ -101,9 +104,25 @@ export class ReadPath {
     return this.verdict(k, ns, mode, raw, entry, nsBarrier, t0);
   }
 
+  /**
+   * The tag barriers are one more round trip: it gets what is left of the read's `opTimeout` (counted
+   * from the read's start), so a whole read — `readEntry`, `readOrLock` — settles within `opTimeout`
+   * (`CacheService.boundedReads`); past it the read is `unknown` (an `error`), never late.
+   */
   private async judgeTagged(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer, entry: CacheEntry, nsBarrier: number, t0: number): Promise<unknown> {
-    const t = await this.barriers.ofTags(entry.tags as string[], 'get');
-    if (isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
+    const left = this.opTimeoutMs - (performance.now() - t0);
+    let timer: NodeJS.Timeout | undefined;
+    const t =
+      left <= 0
+        ? TAGS_OUT_OF_TIME
+        : await Promise.race([
+            this.barriers.ofTags(entry.tags as string[], 'get'),
+            new Promise<typeof TAGS_OUT_OF_TIME>((resolve) => {
+              timer = setTimeout(resolve, Math.ceil(left), TAGS_OUT_OF_TIME);
+            }),
+          ]);
+    clearTimeout(timer);
+    if (t === TAGS_OUT_OF_TIME || isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
     return this.verdict(k, ns, mode, raw, entry, t > nsBarrier ? t : nsBarrier, t0);
   }
 

@@ -114,8 +114,9 @@ describe.each(kinds)('CacheService on $kind', ({ makeStore }) => {
     await waitFor(async () => (await cache.get('g:1')) === undefined, { timeoutMs: 5000 });
     const e = await cache.getEntry<string>('g:1');
     expect(e?.value).toBe('stale-ok');
-    expect(e!.expiresAt).toBeLessThanOrEqual(Date.now());
-    expect(e!.graceUntil).toBeGreaterThan(Date.now());
+    // the cache's own clock (sub-millisecond; Date.now() floors and may read up to 1 ms behind it)
+    expect(e!.expiresAt).toBeLessThanOrEqual(cache.now());
+    expect(e!.graceUntil).toBeGreaterThan(cache.now());
     await cache.invalidateTag('t1');
     expect(await cache.getEntry('g:1')).toBeUndefined(); // invalidated = deleted, not merely expired
     await waitFor(async () => (await cache.store.get(cache.key('g:1'))) === undefined, { timeoutMs: 5000 });

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { CacheEntry, LockClaim, LockedReadResult, SetResult } from '@stratacache/core';
 import { lockKeyFor } from '@stratacache/core';
 import type { ReadBudget } from './read-budget';
-import { OUT_OF_TIME } from './read-budget';
 import type { Runtime } from './runtime';
 import { NOOP } from './runtime';
 
@@ -61,15 +60,10 @@ export class FusedLock {
             return r;
           });
         };
-    return budget
-      .spend(timed, late)
-      .then(
-        (r) => (r === OUT_OF_TIME ? OUT_OF_TIME_READ : r),
-        (err: unknown): LockedReadResult<T> => {
-          rt.onError(err, 'l2.get', key);
-          return { status: 'unknown', reason: 'error', lock: 'none' };
-        },
-      );
+    return budget.spendOnRead(timed, late, OUT_OF_TIME_READ, (err: unknown): LockedReadResult<T> => {
+      rt.onError(err, 'l2.get', key);
+      return { status: 'unknown', reason: 'error', lock: 'none' };
+    });
   }
 
   extend(ttl: number): Promise<boolean> {

@@ -26,7 +26,7 @@ export type L2Cache = Pick<
   | 'on'
 > &
   // the fused miss (issue 13): optional, so an older L2 (or a test double) keeps the separate calls
-  Partial<Pick<CacheService, 'lockedReads' | 'readOrLock' | 'writeAndRelease' | 'extendLock'>>;
+  Partial<Pick<CacheService, 'lockedReads' | 'readOrLock' | 'writeAndRelease' | 'extendLock' | 'boundedReads'>>;
 
 /** One invalidation target of `TieredCache.invalidate` (exactly one field). */
 export interface L2InvalidateTarget {

@@ -34,14 +34,20 @@ class Spend<T, O> implements TimeoutEntry {
 
 /**
  * The deadlines of the first Redis call of every read of one TieredCache. Every read starts with
- * the same budget (`opTimeout`), so those calls form a FIFO in deadline order and share one timer
- * (the breaker's `TimeoutQueue`): an L2 hit that answers in time costs two pointer updates, no
+ * the same budget (`opTimeout`). When the L2 bounds its reads itself (`boundedReads`: core's
+ * `readEntry` / `readOrLock` settle within `opTimeout`), that first call needs no deadline here at
+ * all — only its time is charged. Otherwise those calls form a FIFO in deadline order and share one
+ * timer (the breaker's `TimeoutQueue`): an L2 hit that answers in time costs two pointer updates, no
  * timer of its own. Later calls of a read (less left) use a timer each (the miss path only).
  */
 export class BudgetClock {
   private readonly queue: TimeoutQueue<Spend<unknown, unknown>>;
 
-  constructor(readonly fullMs: number) {
+  constructor(
+    readonly fullMs: number,
+    /** The L2 settles every read within `fullMs` by itself. */
+    readonly bounded = false,
+  ) {
     this.queue = new TimeoutQueue<Spend<unknown, unknown>>(fullMs, (s) => s.expire());
   }
 
@@ -100,9 +106,21 @@ export class ReadBudget {
    * call's eventual value (e.g. to release a lock that was acquired too late).
    */
   spend<T>(call: () => Promise<T>, late?: (value: T) => void): Promise<T | OutOfTime>;
-  /** …resolving `failed(err)` instead of rejecting when the call fails (`call` throwing still rejects). */
+  /** …resolving `failed(err)` instead of rejecting when the call fails or throws. */
   spend<T, O>(call: () => Promise<T>, late: ((value: T) => void) | undefined, outOfTime: O, failed?: (err: unknown) => O): Promise<T | O>;
   spend<T, O>(call: () => Promise<T>, late?: (value: T) => void, outOfTime: O = OUT_OF_TIME as O, failed?: (err: unknown) => O): Promise<T | O> {
+    return this.run(call, late, outOfTime, failed, false);
+  }
+
+  /**
+   * `spend` for a read of the L2 (`readEntry`, `readOrLock`): when the L2 bounds its reads by
+   * `opTimeout` itself (`boundedReads`) and this is the read's first call, no race is set up.
+   */
+  spendOnRead<T, O>(call: () => Promise<T>, late: ((value: T) => void) | undefined, outOfTime: O, failed: (err: unknown) => O): Promise<T | O> {
+    return this.run(call, late, outOfTime, failed, true);
+  }
+
+  private run<T, O>(call: () => Promise<T>, late: ((value: T) => void) | undefined, outOfTime: O, failed: ((err: unknown) => O) | undefined, bounded: boolean): Promise<T | O> {
     const left = this.left;
     if (left <= 0) return Promise.resolve(outOfTime);
     const t0 = performance.now();
@@ -110,9 +128,24 @@ export class ReadBudget {
     try {
       p = call();
     } catch (err) {
-      return Promise.reject(err);
+      return failed === undefined ? Promise.reject(err) : Promise.resolve(failed(err));
     }
     const clock = this.clock;
+    if (bounded && clock !== undefined && clock.bounded && left === clock.fullMs) {
+      // the read's first call, on an L2 that settles it within the whole budget: no race needed
+      return p.then(
+        (v) => {
+          this.left -= performance.now() - t0;
+          return v;
+        },
+        failed === undefined
+          ? undefined
+          : (err: unknown) => {
+              this.left -= performance.now() - t0;
+              return failed(err);
+            },
+      );
+    }
     return new Promise<T | O>((resolve, reject) => {
       const s = new Spend<T, O>(this, t0, resolve, outOfTime, late);
       // the read's first call (a full budget) shares the clock's one timer; later ones get their own

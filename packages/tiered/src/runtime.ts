@@ -121,13 +121,13 @@ export class Runtime {
 
   /** A new budget of one read (`opTimeout` of the L2). */
   budget(): ReadBudget {
-    return (this.budgets ??= new BudgetClock(this.l2.opTimeoutMs)).budget();
+    return (this.budgets ??= new BudgetClock(this.l2.opTimeoutMs, this.l2.boundedReads === true)).budget();
   }
 
   /** Tri-state L2 read within the read's budget: past it, `unknown` (the read goes on in core, bounded by opTimeout). Never rejects. */
   readL2<T>(key: string, budget: ReadBudget): Promise<ReadResult<T>> {
     // (an unexpected rejection of the L2 read is reported and read as `unknown`, in the same settle step)
-    return budget.spend(() => this.readL2Now<T>(key), undefined, OUT_OF_TIME_READ as ReadResult<T>, (err: unknown): ReadResult<T> => {
+    return budget.spendOnRead(() => this.readL2Now<T>(key), undefined, OUT_OF_TIME_READ, (err: unknown): ReadResult<T> => {
       this.onError(err, 'l2.get', key);
       return { status: 'unknown', reason: 'error' };
     });
