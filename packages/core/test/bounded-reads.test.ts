@@ -2,29 +2,18 @@
 // tag-barrier round trip only gets what is left of the read's opTimeout. Real redis-server from the
 // harness; the server is slowed with CLIENT PAUSE (a real pause of the real server), issued by a
 // store wrapper just before the call it should delay — the Redis client itself is never mocked.
-import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CacheService, RedisStore } from '../src/index';
-import { slowed } from './slowed-store';
+import { pausableServer, slowed } from './slowed-store';
 
-let server: StandaloneRedis;
-let admin: Redis;
-beforeAll(async () => {
-  server = await startStandalone();
-  admin = new Redis(server.url);
-}, 60_000);
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.close();
-});
+const env = pausableServer();
 
 describe('bounded reads', () => {
   it('a tagged entry whose tag barriers hang after a slow GET: readEntry is unknown within opTimeout, not GET + opTimeout', async () => {
     const OP = 300;
-    const store = new RedisStore(server.url);
+    const store = new RedisStore(env.server.url);
     const plan = { getMs: 0, tagsMs: 0 };
-    const cache = new CacheService({ store: slowed(store, admin, plan), prefix: 'br', opTimeout: OP, barrierCacheMs: 0 });
+    const cache = new CacheService({ store: slowed(store, env.admin, plan), prefix: 'br', opTimeout: OP, barrierCacheMs: 0 });
     try {
       expect(cache.boundedReads).toBe(true);
       await cache.set('plain', 'v', { ttl: '1m', tags: ['t1'] });
@@ -47,7 +36,7 @@ describe('bounded reads', () => {
   }, 20_000);
 
   it('the tag barriers answering in time: the read is a hit as before', async () => {
-    const store = new RedisStore(server.url);
+    const store = new RedisStore(env.server.url);
     const cache = new CacheService({ store, prefix: 'br2', opTimeout: 300, barrierCacheMs: 0 });
     try {
       await cache.set('k', { a: 1 }, { ttl: '1m', tags: ['x', 'y'] });

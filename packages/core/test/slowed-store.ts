@@ -1,7 +1,23 @@
 // A real RedisStore whose server is paused (CLIENT PAUSE: a real pause of the real server) just before
 // the call that a test wants slow. The Redis client is never mocked; only the moment is chosen.
-import type { Redis } from 'ioredis';
+import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import type { RedisStore, Store } from '../src/index';
+
+/** A redis-server of the harness for this test file, and an admin connection to pause it (set up in beforeAll). */
+export function pausableServer(): { readonly server: StandaloneRedis; readonly admin: Redis } {
+  const box = {} as { server: StandaloneRedis; admin: Redis };
+  beforeAll(async () => {
+    box.server = await startStandalone();
+    box.admin = new Redis(box.server.url);
+  }, 60_000);
+  afterAll(async () => {
+    box.admin?.disconnect();
+    await box.server?.close();
+  });
+  return box;
+}
 
 /** Pauses every client of the server for `ms` (the server answers nothing meanwhile). */
 export async function pauseServer(admin: Redis, ms: number): Promise<void> {

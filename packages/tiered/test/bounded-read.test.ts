@@ -2,30 +2,19 @@
 // readEntry / readOrLock settle within opTimeout: `boundedReads`) TieredCache sets up no race for a
 // read's first call. A tagged entry whose GET is slow and whose tag barriers then hang still costs
 // the reader opTimeout, not GET + opTimeout. Real redis-server paused with CLIENT PAUSE; never mocked.
-import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
 import { CacheService, RedisStore } from '@stratacache/core';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TieredCache } from '../src/index';
-import { slowed } from '../../core/test/slowed-store';
+import { pausableServer, slowed } from '../../core/test/slowed-store';
 
-let server: StandaloneRedis;
-let admin: Redis;
-beforeAll(async () => {
-  server = await startStandalone();
-  admin = new Redis(server.url);
-}, 60_000);
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.close();
-});
+const env = pausableServer();
 
 describe('bounded read through TieredCache', () => {
   it('get and getOrSet of a tagged entry: a slow GET then hung tag barriers cost opTimeout in all', async () => {
     const OP = 300;
-    const store = new RedisStore(server.url);
+    const store = new RedisStore(env.server.url);
     const plan = { getMs: 0, tagsMs: 0 };
-    const l2 = new CacheService({ store: slowed(store, admin, plan), prefix: 'tbr', opTimeout: OP, barrierCacheMs: 0 });
+    const l2 = new CacheService({ store: slowed(store, env.admin, plan), prefix: 'tbr', opTimeout: OP, barrierCacheMs: 0 });
     const tiered = new TieredCache(l2, { l1: false, bus: false });
     try {
       await tiered.set('doc:1', 'v1', { ttl: '1m', tags: ['d'] });
