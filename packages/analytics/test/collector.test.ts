@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CacheService, MemoryStore } from '@stratacache/core';
-import { startStandalone, type StandaloneRedis } from '@stratacache/redis-harness';
+import { startStandalone, waitFor, type StandaloneRedis } from '@stratacache/redis-harness';
 import { ShardRouter, tieredCaches } from '@stratacache/shard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheAnalytics, LogHistogram, TopK } from '../src/index';
@@ -64,6 +64,9 @@ describe('collector on a TieredCache over real Redis', () => {
     }
     for (let i = 0; i < 50; i++) await a.cache.getOrSet('col:user:get:1', () => 'u'); // 1 origin + 49 L1 hits
     await b.cache.getOrSet('col:user:get:2', () => 'v');
+    // getOrSet answers without waiting for its L2 write (batched with the tick's other writes): wait for
+    // it to land, reading b's store directly (nothing counted on a)
+    await waitFor(async () => (await b.store.get(b.service.key('col:user:get:2'))) !== undefined, { timeoutMs: 5_000 });
     expect(await a.cache.get('col:user:get:2')).toBe('v'); // L2 hit on a
     const ov = await analytics.overview();
     const byE = ov.local.byEntity;

@@ -306,9 +306,10 @@ export const MAX_WRITE_BATCH = 256;
 
 /**
  * Coalesces the fused miss's writes on a single server (issue 13): every `writeAndRelease` of one
- * tick goes out as one WRITE_AND_RELEASE_MANY call (at most {@link MAX_WRITE_BATCH} writes each),
- * sent at the end of the tick (`process.nextTick`, before ioredis' auto-pipeline flush, so it still
- * shares that socket write), and the bus messages of the batch that say the same thing (same
+ * round of promise reactions goes out as one WRITE_AND_RELEASE_MANY call (at most
+ * {@link MAX_WRITE_BATCH} writes each), handed to the client in a microtask queued by the first
+ * write (so before the writers' own continuations run, and before ioredis' auto-pipeline flush: it
+ * still shares that socket write), and the bus messages of the batch that say the same thing (same
  * channel and `merge` head) become one PUBLISH. A lone write is the plain one-write script.
  *
  * Order: the store flushes this queue (synchronously, into the client's auto-pipeline) before it
@@ -334,7 +335,10 @@ export class WriteAndReleaseBatcher {
       if (this.queue.length >= MAX_WRITE_BATCH) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        process.nextTick(this.flush);
+        // a microtask, not a tick: the writers of one wave queue in the same round of promise
+        // reactions (so the batch is whole), and the batch reaches ioredis' auto-pipeline before the
+        // callers' continuations run — a command they issue next (on any connection) comes after it
+        queueMicrotask(this.flush);
       }
     });
   }

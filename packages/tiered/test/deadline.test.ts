@@ -140,7 +140,8 @@ describe('one deadline per read', () => {
       expect(count.names.map((n) => n.toLowerCase())).toEqual(['get']);
       count = countCommands(inst.client);
       expect(await inst.tiered.getOrSet('new-after-hits', factory)).toBe('v');
-      const awaited = count.names.map((n) => n.toLowerCase());
+      // (the write's one-time SCRIPT LOAD on this connection is sent, not awaited, before the caller resumes)
+      const awaited = count.names.map((n) => n.toLowerCase()).filter((n) => n !== 'script');
       count.stop();
       // the plain read missed: read-or-lock next (2 awaited round trips), the factory ran once
       expect(awaited).toEqual(['get', 'evalsha']);
