@@ -90,13 +90,13 @@ export class ReadPath {
    * barrier check, counting and the result per mode.
    */
   judge(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer | undefined, nsBarrier: number, t0: number): unknown {
-    if (raw === undefined) return this.settle(mode, k, ns, 'missing', undefined, 0, performance.now() - t0);
+    if (raw === undefined) return this.settle(mode, k, ns, 'missing', undefined, 0, t0);
     let entry: CacheEntry;
     try {
       entry = decodeEntry(this.codec, raw);
     } catch {
       this.corruptFound(k, ns, raw.length);
-      return this.settle(mode, k, ns, 'corrupt', undefined, raw.length, performance.now() - t0);
+      return this.settle(mode, k, ns, 'corrupt', undefined, raw.length, t0);
     }
     // Synchronous unless the entry carries tags (their barriers are one more round trip): no promise
     // of its own on the common path.
@@ -122,25 +122,24 @@ export class ReadPath {
             }),
           ]);
     clearTimeout(timer);
-    if (t === TAGS_OUT_OF_TIME || isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, performance.now() - t0);
+    if (t === TAGS_OUT_OF_TIME || isFailure(t)) return this.settle(mode, k, ns, 'error', undefined, raw.length, t0);
     return this.verdict(k, ns, mode, raw, entry, t > nsBarrier ? t : nsBarrier, t0);
   }
 
   /** The barrier check of a decoded entry, then counting and the result per mode. */
   private verdict(k: string, ns: NsInfo | undefined, mode: ReadMode, raw: Buffer, entry: CacheEntry, barrier: number, t0: number): unknown {
-    const latencyMs = performance.now() - t0;
     if (barrier !== 0 && entry.createdAt <= barrier) {
       this.metrics.invalidated++;
       this.guard.drop(k);
-      return this.settle(mode, k, ns, 'invalidated', undefined, raw.length, latencyMs);
+      return this.settle(mode, k, ns, 'invalidated', undefined, raw.length, t0);
     }
-    return this.settle(mode, k, ns, 'ok', entry, raw.length, latencyMs);
+    return this.settle(mode, k, ns, 'ok', entry, raw.length, t0);
   }
 
   failedRead(mode: ReadMode, k: string, ns: NsInfo | undefined, wrongType: boolean, t0: number): unknown {
-    if (!wrongType) return this.settle(mode, k, ns, 'error', undefined, 0, performance.now() - t0);
+    if (!wrongType) return this.settle(mode, k, ns, 'error', undefined, 0, t0);
     this.corruptFound(k, ns, 0);
-    return this.settle(mode, k, ns, 'corrupt', undefined, 0, performance.now() - t0);
+    return this.settle(mode, k, ns, 'corrupt', undefined, 0, t0);
   }
 
   private corruptFound(k: string, ns: NsInfo | undefined, bytes: number): void {
@@ -150,8 +149,8 @@ export class ReadPath {
     this.guard.drop(k);
   }
 
-  /** Ends a read: counts it (GET / LOAD) and shapes the result for the mode. */
-  private settle(mode: ReadMode, k: string, ns: NsInfo | undefined, status: FetchStatus, entry: CacheEntry | undefined, bytes: number, latencyMs: number): unknown {
+  /** Ends a read that started at `t0`: counts it (GET / LOAD; only then is its latency measured) and shapes the result for the mode. */
+  private settle(mode: ReadMode, k: string, ns: NsInfo | undefined, status: FetchStatus, entry: CacheEntry | undefined, bytes: number, t0: number): unknown {
     if (mode === ReadMode.ENTRY) return status === 'ok' ? entry : undefined;
     if (mode === ReadMode.RESULT) {
       if (status === 'ok') return { status: 'hit', entry };
@@ -159,7 +158,7 @@ export class ReadPath {
     }
     const fresh = status === 'ok' && (entry as CacheEntry).expiresAt > this.clock.now();
     if (mode === ReadMode.HAS) return fresh;
-    this.metrics.countRead(k, ns, fresh, status === 'error', bytes, latencyMs);
+    this.metrics.countRead(k, ns, fresh, status === 'error', bytes, performance.now() - t0);
     if (!fresh) return undefined;
     return mode === ReadMode.GET ? (entry as CacheEntry).value : entry;
   }

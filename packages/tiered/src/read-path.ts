@@ -1,4 +1,4 @@
-import type { LockedReadResult } from '@stratacache/core';
+import type { LockClaim, LockedReadResult, ReadResult } from '@stratacache/core';
 import { CacheOptionsError } from '@stratacache/core';
 import type { FactoryRunner } from './factory-runner';
 import { FusedLock } from './fused-lock';
@@ -8,7 +8,7 @@ import type { ResolvedPolicy } from './options';
 import { resolvePolicy } from './options';
 import type { ReadBudget } from './read-budget';
 import type { Fresh, Runtime, StaleCandidate } from './runtime';
-import { entryStale } from './runtime';
+import { entryStale, NOOP } from './runtime';
 import type { StampedeGuard } from './stampede-guard';
 import type { Factory, GetOrSetOptions } from './types';
 import { checkTags } from './validate';
@@ -77,7 +77,7 @@ export class ReadPath {
     }
     let flight = this.flights.get(key) as Promise<Fresh<T>> | undefined;
     if (flight === undefined) {
-      // resolveMiss removes the entry itself (in `finally`, after its first await)
+      // resolveMiss removes the entry itself when the flight settles (after its first await)
       flight = this.resolveMiss(key, factory, policy, options?.tags);
       this.flights.set(key, flight);
     }
@@ -118,40 +118,68 @@ export class ReadPath {
     return resolvePolicy(o, this.rt.opts, 'getOrSet');
   }
 
-  /** The miss path: L2, then (single-flighted, guarded) the factory, with grace and timeouts. */
-  private async resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
+  /**
+   * Past L1: the L2 read (tri-state, within the read's budget), then an L2 hit answers at once (no
+   * async frame on that path) and anything else goes to `afterMiss`. The flight's entry is removed
+   * when the flight settles (it always settles after `flights.set`: the read is awaited first).
+   */
+  private resolveMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined): Promise<Fresh<T>> {
     const rt = this.rt;
+    let read: Promise<ReadResult<T>>;
+    let l1rec: L1Record | undefined;
+    let budget: ReadBudget;
+    let claim: LockClaim | undefined;
     try {
-      const l1rec = this.l1?.peek(key);
+      l1rec = this.l1?.peek(key);
       // One deadline per read: every Redis call from here draws from this budget (the factory's time does not count).
-      const budget = rt.budget();
+      budget = rt.budget();
       // Tri-state: only a `miss` is L2's authority that the key is gone; `unknown` allows the L1 fail-safe copy.
       // The fused miss: the same read also takes the stampede lock when the key is missing (one round
       // trip). Only while recent reads mostly missed (`missRate`): otherwise the read goes to core's
       // read batcher (one GET, concurrent ones coalesced into one MGET — a hit must not pay for a
       // script), and a miss then asks read-or-lock once (2 round trips awaited instead of 3).
-      const claim = this.missRate < 0.5 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
-      const read = claim === undefined ? await rt.readL2<T>(key, budget) : await FusedLock.read<T>(rt, key, claim, false, budget);
-      const lock = claim !== undefined && (read as LockedReadResult<T>).lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
-      // `unknown`: the fused read could not answer, so no cross-process guard is possible for this read
-      const pre = lock ?? (claim === undefined ? undefined : (read as LockedReadResult<T>).lock === 'busy' ? 'busy' : read.status === 'unknown' ? 'unknown' : undefined);
-      const entry = read.status === 'hit' ? read.entry : undefined;
-      const l2Failed = read.status === 'unknown';
-      const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
-      if (!l2Failed) this.missRate += ((entry !== undefined && entry.expiresAt > now ? 0 : 1) - this.missRate) / 16;
-      let stale: StaleCandidate<T> | undefined;
-      if (entry !== undefined) {
-        if (entry.expiresAt > now) {
+      claim = this.missRate < 0.5 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
+      read = claim === undefined ? rt.readL2<T>(key, budget) : FusedLock.read<T>(rt, key, claim, false, budget);
+    } catch (err) {
+      this.flights.delete(key);
+      return Promise.reject(err);
+    }
+    return read.then((r) => {
+      try {
+        const entry = r.status === 'hit' ? r.entry : undefined;
+        const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
+        if (r.status !== 'unknown') this.missRate += ((entry !== undefined && entry.expiresAt > now ? 0 : 1) - this.missRate) / 16;
+        if (entry !== undefined && entry.expiresAt > now) {
+          const led = claim !== undefined && (r as LockedReadResult<T>).lock === 'led';
+          if (led) void new FusedLock(rt, key, claim as LockClaim).release().catch(NOOP); // (a hit never leaves the lock taken)
+          this.flights.delete(key);
           this.l1?.fill(key, entry);
           if (rt.hitListeners) rt.emit('hit', key, 'l2');
           if (--rt.l2Countdown === 0) rt.sampleHit(key, 'l2');
           if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
             this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
           }
-          return { value: entry.value, source: 'l2' };
+          return { value: entry.value, source: 'l2' } as Fresh<T>;
         }
-        if ((entry.graceUntil ?? 0) > now) stale = entryStale(entry);
+        return this.afterMiss(key, factory, p, tags, l1rec, budget, claim, r, now);
+      } catch (err) {
+        this.flights.delete(key);
+        throw err;
       }
+    });
+  }
+
+  /** The miss path past the L2 read: stale candidates, fail-safe throttling, then (single-flighted, guarded) the factory. */
+  private async afterMiss<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, l1rec: L1Record | undefined, budget: ReadBudget, claim: LockClaim | undefined, read: ReadResult<T>, now: number): Promise<Fresh<T>> {
+    const rt = this.rt;
+    try {
+      const lock = claim !== undefined && (read as LockedReadResult<T>).lock === 'led' ? new FusedLock(rt, key, claim) : undefined;
+      // `unknown`: the fused read could not answer, so no cross-process guard is possible for this read
+      const pre = lock ?? (claim === undefined ? undefined : (read as LockedReadResult<T>).lock === 'busy' ? 'busy' : read.status === 'unknown' ? 'unknown' : undefined);
+      const entry = read.status === 'hit' ? read.entry : undefined;
+      const l2Failed = read.status === 'unknown';
+      let stale: StaleCandidate<T> | undefined;
+      if (entry !== undefined && (entry.graceUntil ?? 0) > now) stale = entryStale(entry);
       if (stale === undefined && l2Failed && l1rec !== undefined && l1rec.graceUntil > Date.now()) {
         // L2 could not answer: the last L1 copy within grace is the fail-safe value. (When L2 answers
         // "missing", it is the authority: the key was deleted or invalidated — never resurrect it.)
@@ -173,7 +201,7 @@ export class ReadPath {
       const alreadyRunning = this.guard.running(key);
       return await this.runner.withStale(key, stale, this.guard.fetch(key, factory, p, tags, stale, false, budget, pre), alreadyRunning, p);
     } finally {
-      // the flight ends with this call (it always awaits before getting here, after flights.set)
+      // the flight ends with this call
       this.flights.delete(key);
     }
   }
