@@ -159,7 +159,7 @@ export class ReadPath {
           if (p.refreshAhead > 0 && now >= entry.createdAt + p.refreshAhead * (entry.expiresAt - entry.createdAt)) {
             this.startBackground(key, factory, p, tags, entryStale(entry), 'ahead');
           }
-          return { value: entry.value, source: 'l2' } as Fresh<T>;
+          return { value: entry.value, source: 'l2' };
         }
         return this.afterMiss(key, factory, p, tags, l1rec, budget, claim, r, now);
       } catch (err) {
