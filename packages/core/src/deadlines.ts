@@ -83,6 +83,15 @@ export class Deadlines {
     );
   }
 
+  /** Starts the deadline of `e`, which settles itself (see `GuardedCall` as a `GetSink`): `remove` it when it does. */
+  add(e: DeadlineCall<unknown>): void {
+    this.queue.add(e);
+  }
+
+  remove(e: DeadlineCall<unknown>): void {
+    this.queue.remove(e);
+  }
+
   /** Rejects every call still pending (so nobody waits on a closed cache). */
   stop(): void {
     const err = new StoreClosedError('cache');

@@ -9,7 +9,7 @@ import { NodeBreakers } from './node-breakers';
 import type { ResolvedOptions } from './options';
 import { RedisStore } from './redis-store';
 import type { Metrics, NsLabel } from './stats';
-import type { Store } from './store';
+import type { GetSink, Store } from './store';
 import type { SetFailureReason } from './types';
 
 /** Why a guarded call did not answer (internal): the result reason, the error, and whether the server answered a WRONGTYPE. */
@@ -60,6 +60,11 @@ export class GuardedStore {
   private longDeadlines: Deadlines | undefined;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly unfollow: () => void;
+  /**
+   * The store is a RedisStore whose `get` is its own (not a subclass override, not a wrapper such as
+   * a Proxy that counts or intercepts `get`): reads may then use its promise-free `getInto`.
+   */
+  private readonly plainRedis: boolean;
 
   constructor(
     cfg: ResolvedOptions,
@@ -69,6 +74,7 @@ export class GuardedStore {
     this.breaker = cfg.breaker;
     this.local = cfg.local;
     this.deadlines = new Deadlines(cfg.opTimeoutMs);
+    this.plainRedis = !cfg.local && cfg.store instanceof RedisStore && cfg.store.get === RedisStore.prototype.get && cfg.store.getInto === RedisStore.prototype.getInto;
     this.longMs = Math.max(10_000, cfg.opTimeoutMs * 100);
     const offs: (() => void)[] = [];
     const report = (b: CircuitBreaker, node: string | undefined) =>
@@ -126,9 +132,23 @@ export class GuardedStore {
       breaker = this.nodes.forKey(k);
     }
     if (!breaker.tryAcquire()) return Promise.resolve(this.rejected('get', k, ns, breaker));
+    const store = this.store;
+    if (this.plainRedis) {
+      // the store answers the deadline object itself (no promise of the store's own for this read)
+      const deadlines = this.deadlines;
+      return new Promise<Buffer | undefined | StoreFailure>((resolve) => {
+        const call = new GuardedCall<Buffer | undefined>(this, breaker, 'get', k, ns, resolve, deadlines);
+        deadlines.add(call);
+        try {
+          (store as RedisStore).getInto(k, call);
+        } catch (err) {
+          call.fail(err);
+        }
+      });
+    }
     let p: Promise<Buffer | undefined>;
     try {
-      p = this.store.get(k);
+      p = store.get(k);
     } catch (err) {
       return Promise.resolve(this.failed(err, 'get', k, ns, breaker));
     }
@@ -266,8 +286,12 @@ export class GuardedStore {
   }
 }
 
-/** One guarded call under a deadline: its outcome settles the caller once, with the breaker's accounting. */
-class GuardedCall<T> implements DeadlineCall<T> {
+/**
+ * One guarded call under a deadline: its outcome settles the caller once, with the breaker's
+ * accounting. Settled by `Deadlines.watch`, or — as a `GetSink` — by the store itself (`answer` /
+ * `fail`, ignored once the deadline passed).
+ */
+class GuardedCall<T> implements DeadlineCall<T>, GetSink {
   deadline = 0;
   prev: TimeoutEntry | undefined = undefined;
   next: TimeoutEntry | undefined = undefined;
@@ -280,7 +304,21 @@ class GuardedCall<T> implements DeadlineCall<T> {
     private readonly key: string | undefined,
     private readonly ns: NsLabel | undefined,
     private readonly resolve: (r: T | StoreFailure) => void,
+    /** Set when the store answers this call directly (see `GetSink`). */
+    private readonly deadlines?: Deadlines,
   ) {}
+
+  answer(v: Buffer | undefined): void {
+    if (this.done) return; // the deadline passed first
+    (this.deadlines as Deadlines).remove(this);
+    this.settle(v as T);
+  }
+
+  fail(err: unknown): void {
+    if (this.done) return;
+    (this.deadlines as Deadlines).remove(this);
+    this.settleFailed(err);
+  }
 
   settle(v: T): void {
     this.breaker.onSuccess();

@@ -2,12 +2,7 @@ import { Command } from 'ioredis';
 import type { ConnectionMonitor } from './connection-monitor';
 import { keySlot } from './node-breakers';
 import type { RedisClient } from './redis-store';
-
-interface Waiter {
-  key: string;
-  resolve: (value: Buffer | undefined) => void;
-  reject: (err: unknown) => void;
-}
+import type { GetSink } from './store';
 
 /**
  * Adaptive GET → MGET coalescing (issue 13). When no read of this batcher is in flight, a GET is
@@ -27,7 +22,9 @@ interface Waiter {
  */
 export class ReadBatcher {
   private inFlight = 0;
-  private queue: Waiter[] = [];
+  /** Queued reads: keys and who gets each answer, index by index. */
+  private keys: string[] = [];
+  private sinks: GetSink[] = [];
   private scheduled = false;
   private readonly keyPrefix: string | undefined;
 
@@ -42,19 +39,39 @@ export class ReadBatcher {
 
   /** Reads that are queued or on the wire (tests, diagnostics). */
   get pending(): number {
-    return this.queue.length + this.inFlight;
+    return this.keys.length + this.inFlight;
   }
 
-  /** The value of `key` (`undefined` when missing: a batched caller gets it without a mapping step of its own). */
+  /** The value of `key` (`undefined` when missing). */
   get(key: string): Promise<Buffer | undefined> {
-    if (this.inFlight === 0 && this.queue.length === 0) return (this.send('get', [key]) as Promise<Buffer | null>).then(nullToUndefined);
+    if (this.inFlight === 0 && this.keys.length === 0) return (this.send('get', [key]) as Promise<Buffer | null>).then(nullToUndefined);
     return new Promise<Buffer | undefined>((resolve, reject) => {
-      this.queue.push({ key, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        process.nextTick(this.flush);
-      }
+      this.enqueue(key, { answer: resolve, fail: reject });
     });
+  }
+
+  /**
+   * `get` without a promise of its own: the answer goes to `sink` (exactly one of `answer` / `fail`,
+   * once) — the guarded read's own deadline object is the sink, so a coalesced read allocates nothing more.
+   */
+  getInto(key: string, sink: GetSink): void {
+    if (this.inFlight === 0 && this.keys.length === 0) {
+      (this.send('get', [key]) as Promise<Buffer | null>).then(
+        (v) => sink.answer(v ?? undefined),
+        (err: unknown) => sink.fail(err),
+      );
+      return;
+    }
+    this.enqueue(key, sink);
+  }
+
+  private enqueue(key: string, sink: GetSink): void {
+    this.keys.push(key);
+    this.sinks.push(sink);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
+    }
   }
 
   /** Whether the client holds auto-pipelined commands not yet written (ioredis internals; absent = none). */
@@ -79,43 +96,49 @@ export class ReadBatcher {
 
   private readonly done = (): void => {
     this.inFlight--;
-    if (this.queue.length > 0) this.flush();
+    if (this.keys.length > 0) this.flush();
   };
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
+    const keys = this.keys;
+    const sinks = this.sinks;
+    if (keys.length === 0) return;
+    this.keys = [];
+    this.sinks = [];
     if (!this.cluster) {
-      this.sendBatch(batch);
+      this.sendBatch(keys, sinks);
       return;
     }
-    const bySlot = new Map<number, Waiter[]>();
-    for (const w of batch) {
-      const slot = keySlot(this.keyPrefix === undefined ? w.key : this.keyPrefix + w.key);
+    const bySlot = new Map<number, { keys: string[]; sinks: GetSink[] }>();
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const slot = keySlot(this.keyPrefix === undefined ? k : this.keyPrefix + k);
       const group = bySlot.get(slot);
-      if (group === undefined) bySlot.set(slot, [w]);
-      else group.push(w);
+      if (group === undefined) bySlot.set(slot, { keys: [k], sinks: [sinks[i] as GetSink] });
+      else {
+        group.keys.push(k);
+        group.sinks.push(sinks[i] as GetSink);
+      }
     }
-    for (const group of bySlot.values()) this.sendBatch(group);
+    for (const g of bySlot.values()) this.sendBatch(g.keys, g.sinks);
   };
 
-  private sendBatch(batch: Waiter[]): void {
-    if (batch.length === 1) {
-      const w = batch[0] as Waiter;
-      (this.send('get', [w.key]) as Promise<Buffer | null>).then((v) => w.resolve(v ?? undefined), w.reject);
+  private sendBatch(keys: string[], sinks: GetSink[]): void {
+    if (keys.length === 1) {
+      const sink = sinks[0] as GetSink;
+      (this.send('get', keys) as Promise<Buffer | null>).then(
+        (v) => sink.answer(v ?? undefined),
+        (err: unknown) => sink.fail(err),
+      );
       return;
     }
-    (this.send(
-      'mget',
-      batch.map((w) => w.key),
-    ) as Promise<(Buffer | null)[]>).then(
+    (this.send('mget', keys) as Promise<(Buffer | null)[]>).then(
       (values) => {
-        for (let i = 0; i < batch.length; i++) (batch[i] as Waiter).resolve(values[i] ?? undefined);
+        for (let i = 0; i < sinks.length; i++) (sinks[i] as GetSink).answer(values[i] ?? undefined);
       },
       (err: unknown) => {
-        for (const w of batch) w.reject(err);
+        for (const sink of sinks) sink.fail(err);
       },
     );
   }

@@ -5,7 +5,7 @@ import { CacheOptionsError, StoreClosedError } from './errors';
 import { ReadOrLockBatcher, WriteAndReleaseBatcher, redisExtendLock, redisReadOrLock, redisWriteAndRelease } from './fused-lock';
 import { keySlot } from './node-breakers';
 import { ReadBatcher } from './read-batcher';
-import type { ConnectionListener, LockClaim, MessageHandler, ReadOrLockReply, Store, StoreEntry, StorePublish } from './store';
+import type { ConnectionListener, GetSink, LockClaim, MessageHandler, ReadOrLockReply, Store, StoreEntry, StorePublish } from './store';
 
 /** A Redis connection the store can use: a single-server client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -162,6 +162,19 @@ export class RedisStore implements Store {
       return this.monitor.track(this.client.getBuffer(key)).then(nullToUndefined);
     }
     return this.send(() => this.client.getBuffer(key)).then(nullToUndefined);
+  }
+
+  /** `get` into a sink (see `Store.getInto`): a coalesced read with no promise of its own. */
+  getInto(key: string, sink: GetSink): void {
+    this.flushWrites();
+    if (this.batcher !== undefined && this.monitor.up()) {
+      this.batcher.getInto(key, sink);
+      return;
+    }
+    this.get(key).then(
+      (v) => sink.answer(v),
+      (err: unknown) => sink.fail(err),
+    );
   }
 
   mget(keys: readonly string[]): Promise<(Buffer | undefined)[]> {

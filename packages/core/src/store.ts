@@ -88,6 +88,12 @@ export interface ReadOrLockReply {
 export type LockState = 'led' | 'busy' | 'none';
 
 /** A message to publish in the same step as a write. */
+/** Who receives the answer of `RedisStore.getInto` (internal: the guarded read's deadline object). */
+export interface GetSink {
+  answer(value: Buffer | undefined): void;
+  fail(err: unknown): void;
+}
+
 export interface StorePublish {
   channel: string;
   message: string;

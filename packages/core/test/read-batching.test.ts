@@ -113,6 +113,30 @@ describe('RedisStore adaptive read batching (standalone)', () => {
   });
 });
 
+describe('a store whose get is not RedisStore\'s own', () => {
+  it('a subclass that overrides get: CacheService reads go through it (the promise-free fast path is only for a plain RedisStore)', async () => {
+    const seen: string[] = [];
+    class Logged extends RedisStore {
+      override get(key: string): Promise<Buffer | undefined> {
+        seen.push(key);
+        return super.get(key);
+      }
+    }
+    const store = new Logged(server.url);
+    const cache = new CacheService({ store, prefix: 'sub', barrierCacheMs: 60_000 });
+    try {
+      await cache.set('a', 1);
+      await cache.get('a'); // the namespace barrier is read with the value once (MGET), then cached
+      seen.length = 0;
+      expect(await Promise.all([cache.get('a'), cache.get('a'), cache.get('missing')])).toEqual([1, 1, undefined]);
+      expect(seen).toEqual(['sub:a', 'sub:a', 'sub:missing']);
+    } finally {
+      await cache.close();
+      await store.close();
+    }
+  });
+});
+
 describe('Cluster: slot-grouped mget/mset and per-slot coalescing', () => {
   it('mget/mset of keys over many slots: one MGET per slot, values in order, no CROSSSLOT', async () => {
     const store = new RedisStore(new Cluster(cluster.startupNodes, { enableAutoPipelining: true }), { ownsClient: true });
