@@ -22,6 +22,11 @@ import type { GetSink } from './store';
  */
 export class ReadBatcher {
   private inFlight = 0;
+  /**
+   * A coalesced read (an MGET) answered in this tick: its callers' next reads come in a burst, so
+   * the first of them waits for the tick like the others (one MGET for the burst, not a GET + an MGET).
+   */
+  private burst = false;
   /** Queued reads: keys and who gets each answer, index by index. */
   private keys: string[] = [];
   private sinks: GetSink[] = [];
@@ -44,7 +49,7 @@ export class ReadBatcher {
 
   /** The value of `key` (`undefined` when missing). */
   get(key: string): Promise<Buffer | undefined> {
-    if (this.inFlight === 0 && this.keys.length === 0) return (this.send('get', [key]) as Promise<Buffer | null>).then(nullToUndefined);
+    if (this.inFlight === 0 && this.keys.length === 0 && !this.burst) return (this.send('get', [key]) as Promise<Buffer | null>).then(nullToUndefined);
     return new Promise<Buffer | undefined>((resolve, reject) => {
       this.enqueue(key, { answer: resolve, fail: reject });
     });
@@ -55,7 +60,7 @@ export class ReadBatcher {
    * once) — the guarded read's own deadline object is the sink, so a coalesced read allocates nothing more.
    */
   getInto(key: string, sink: GetSink): void {
-    if (this.inFlight === 0 && this.keys.length === 0) {
+    if (this.inFlight === 0 && this.keys.length === 0 && !this.burst) {
       (this.send('get', [key]) as Promise<Buffer | null>).then(
         (v) => sink.answer(v ?? undefined),
         (err: unknown) => sink.fail(err),
@@ -101,6 +106,7 @@ export class ReadBatcher {
 
   private readonly flush = (): void => {
     this.scheduled = false;
+    this.burst = false;
     const keys = this.keys;
     const sinks = this.sinks;
     if (keys.length === 0) return;
@@ -135,6 +141,13 @@ export class ReadBatcher {
     }
     (this.send('mget', keys) as Promise<(Buffer | null)[]>).then(
       (values) => {
+        if (!this.burst) {
+          this.burst = true;
+          if (!this.scheduled) {
+            this.scheduled = true;
+            process.nextTick(this.flush);
+          }
+        }
         for (let i = 0; i < sinks.length; i++) (sinks[i] as GetSink).answer(values[i] ?? undefined);
       },
       (err: unknown) => {
