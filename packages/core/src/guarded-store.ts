@@ -107,13 +107,8 @@ export class GuardedStore {
   run<T>(op: string, call: (store: Store) => Promise<T>, key?: string, ns?: NsLabel, flags: Guard = Guard.NONE, route?: string): Promise<T | StoreFailure> {
     if (this.closed) return Promise.resolve(CLOSED);
     if ((flags & Guard.PROBE) !== 0) return this.deadline(call(this.store), op, flags).catch((err: unknown) => new StoreFailure('error', err));
-    let breaker = this.breaker;
-    if (this.nodes !== undefined && route !== undefined) {
-      // the connection as a whole is down: refuse at once, whatever the node
-      if (breaker.state === 'OPEN') return Promise.resolve(this.rejected(op, key, ns, breaker));
-      breaker = this.nodes.forKey(route);
-    }
-    if (!breaker.tryAcquire()) return Promise.resolve(this.rejected(op, key, ns, breaker));
+    const breaker = this.admit(op, key, ns, route);
+    if (breaker instanceof StoreFailure) return Promise.resolve(breaker);
     let p: Promise<T>;
     try {
       p = call(this.store);
@@ -123,15 +118,25 @@ export class GuardedStore {
     return this.settle(p, op, key, ns, breaker, (flags & Guard.LONG) !== 0 ? (this.longDeadlines ??= new Deadlines(this.longMs)) : this.deadlines);
   }
 
+  /**
+   * The breaker that admits a call routed by `route` (its node's on a Cluster, the store's otherwise),
+   * or the refusal (counted, reported) when it is open.
+   */
+  private admit(op: string, key: string | undefined, ns: NsLabel | undefined, route: string | undefined): CircuitBreaker | StoreFailure {
+    let breaker = this.breaker;
+    if (this.nodes !== undefined && route !== undefined) {
+      // the connection as a whole is down: refuse at once, whatever the node
+      if (breaker.state === 'OPEN') return this.rejected(op, key, ns, breaker);
+      breaker = this.nodes.forKey(route);
+    }
+    return breaker.tryAcquire() ? breaker : this.rejected(op, key, ns, breaker);
+  }
+
   /** `run('get', (s) => s.get(k), k, ns, Guard.NONE, k)` without a closure: the hot path of every read. */
   get(k: string, ns: NsLabel | undefined): Promise<Buffer | undefined | StoreFailure> {
     if (this.closed) return Promise.resolve(CLOSED);
-    let breaker = this.breaker;
-    if (this.nodes !== undefined) {
-      if (breaker.state === 'OPEN') return Promise.resolve(this.rejected('get', k, ns, breaker));
-      breaker = this.nodes.forKey(k);
-    }
-    if (!breaker.tryAcquire()) return Promise.resolve(this.rejected('get', k, ns, breaker));
+    const breaker = this.admit('get', k, ns, k);
+    if (breaker instanceof StoreFailure) return Promise.resolve(breaker);
     const store = this.store;
     if (this.plainRedis) {
       // the store answers the deadline object itself (no promise of the store's own for this read)
@@ -171,18 +176,13 @@ export class GuardedStore {
     });
   }
 
-  /** @internal a guarded call that failed or timed out: breaker, counters, `error` event (see `GuardedCall`). */
-  failedCall(err: unknown, op: string, key: string | undefined, ns: NsLabel | undefined, breaker: CircuitBreaker): StoreFailure {
-    return this.failed(err, op, key, ns, breaker);
-  }
-
   private deadline<T>(p: Promise<T>, op: string, flags: Guard): Promise<T> {
     if ((flags & Guard.LONG) !== 0) return (this.longDeadlines ??= new Deadlines(this.longMs)).race(p, op);
     return this.local ? p : this.deadlines.race(p, op);
   }
 
-  /** Records a failed call: breaker, counters, `error` event. */
-  private failed(err: unknown, op: string, key: string | undefined, ns: NsLabel | undefined, breaker: CircuitBreaker): StoreFailure {
+  /** @internal Records a failed (or timed-out) call: breaker, counters, `error` event (also `GuardedCall`'s). */
+  failed(err: unknown, op: string, key: string | undefined, ns: NsLabel | undefined, breaker: CircuitBreaker): StoreFailure {
     if (isWrongType(err)) {
       // A foreign value of another type sits under the key: the server answered, so it is not a failure.
       breaker.onSuccess();
@@ -326,7 +326,7 @@ class GuardedCall<T> implements DeadlineCall<T>, GetSink {
   }
 
   settleFailed(err: unknown): void {
-    this.resolve(this.guard.failedCall(err, this.op, this.key, this.ns, this.breaker));
+    this.resolve(this.guard.failed(err, this.op, this.key, this.ns, this.breaker));
   }
 
   /** Timed out (or the cache closed). */

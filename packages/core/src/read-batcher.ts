@@ -49,9 +49,8 @@ export class ReadBatcher {
 
   /** The value of `key` (`undefined` when missing). */
   get(key: string): Promise<Buffer | undefined> {
-    if (this.inFlight === 0 && this.keys.length === 0 && !this.burst) return (this.send('get', [key]) as Promise<Buffer | null>).then(nullToUndefined);
     return new Promise<Buffer | undefined>((resolve, reject) => {
-      this.enqueue(key, { answer: resolve, fail: reject });
+      this.getInto(key, { answer: resolve, fail: reject });
     });
   }
 
@@ -60,14 +59,16 @@ export class ReadBatcher {
    * once) — the guarded read's own deadline object is the sink, so a coalesced read allocates nothing more.
    */
   getInto(key: string, sink: GetSink): void {
-    if (this.inFlight === 0 && this.keys.length === 0 && !this.burst) {
-      (this.send('get', [key]) as Promise<Buffer | null>).then(
-        (v) => sink.answer(v ?? undefined),
-        (err: unknown) => sink.fail(err),
-      );
-      return;
-    }
-    this.enqueue(key, sink);
+    if (this.inFlight === 0 && this.keys.length === 0 && !this.burst) this.sendOne(key, sink);
+    else this.enqueue(key, sink);
+  }
+
+  /** One `GET` on its own, its answer to `sink`. */
+  private sendOne(key: string, sink: GetSink): void {
+    (this.send('get', [key]) as Promise<Buffer | null>).then(
+      (v) => sink.answer(v ?? undefined),
+      (err: unknown) => sink.fail(err),
+    );
   }
 
   private enqueue(key: string, sink: GetSink): void {
@@ -132,11 +133,7 @@ export class ReadBatcher {
 
   private sendBatch(keys: string[], sinks: GetSink[]): void {
     if (keys.length === 1) {
-      const sink = sinks[0] as GetSink;
-      (this.send('get', keys) as Promise<Buffer | null>).then(
-        (v) => sink.answer(v ?? undefined),
-        (err: unknown) => sink.fail(err),
-      );
+      this.sendOne(keys[0] as string, sinks[0] as GetSink);
       return;
     }
     (this.send('mget', keys) as Promise<(Buffer | null)[]>).then(
@@ -155,8 +152,4 @@ export class ReadBatcher {
       },
     );
   }
-}
-
-function nullToUndefined(v: Buffer | null): Buffer | undefined {
-  return v ?? undefined;
 }

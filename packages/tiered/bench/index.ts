@@ -79,6 +79,34 @@ async function asyncOps(fn: (i: number) => Promise<unknown>, ms: number, infligh
 }
 
 /**
+ * This process's CPU per operation of one contender (user + system), and the Redis server's when
+ * given its CPU counter (`INFO cpu`), summed over all its rounds at 64 in flight.
+ */
+class CpuTally {
+  us = 0;
+  redisUs = 0;
+  ops = 0;
+
+  constructor(private readonly redisCpuUs?: () => Promise<number>) {}
+
+  async run(fn: (i: number) => Promise<unknown>, ms: number): Promise<number> {
+    const r0 = this.redisCpuUs === undefined ? 0 : await this.redisCpuUs();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const rate = await asyncOps(fn, ms, 64);
+    const c = process.cpuUsage(c0);
+    this.ops += (rate * (performance.now() - t0)) / 1000;
+    this.us += c.user + c.system;
+    if (this.redisCpuUs !== undefined) this.redisUs += (await this.redisCpuUs()) - r0;
+    return rate;
+  }
+
+  perOp(of: 'us' | 'redisUs' = 'us'): number {
+    return this.ops === 0 ? Number.NaN : this[of] / this.ops;
+  }
+}
+
+/**
  * Runs the contenders in alternating rounds (noise on a shared machine hits all of them; the order
  * rotates every round) and keeps each one's median round (the same statistic for every contender;
  * robust to one lucky or unlucky round).
@@ -335,20 +363,11 @@ async function issue13(
     report('  ceiling: tiered p50 − RedisStore.get p50 (envelope decode, checks)', `${(oursP50 - storeP50).toFixed(1)} µs over one GET`, 'info', undefined);
   }
   // L2 hit, 64 in flight: tiered vs raw ioredis GET (each way) vs BentoCache
-  const hitCpu = { ours: { us: 0, ops: 0 }, raw: { us: 0, ops: 0 } };
-  const cpuTimed = async (acc: { us: number; ops: number }, fn: (i: number) => Promise<unknown>): Promise<number> => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const rate = await asyncOps(fn, L2_MS / 4, 64);
-    const c = process.cpuUsage(c0);
-    acc.us += c.user + c.system;
-    acc.ops += (rate * (performance.now() - t0)) / 1000;
-    return rate;
-  };
+  const hitCpu = { ours: new CpuTally(), raw: new CpuTally() };
   const [ours64 = 0, raw64 = 0, rawPipe64 = 0, bento64 = 0] = await interleaved([
-    () => cpuTimed(hitCpu.ours, (i) => noL1.getOrSet(k(i), factory)),
+    () => hitCpu.ours.run((i) => noL1.getOrSet(k(i), factory), L2_MS / 4),
     () => asyncOps((i) => rawNoPipe.getBuffer(`bench:${k(i)}`), L2_MS / 4, 64),
-    () => cpuTimed(hitCpu.raw, (i) => rawPipe.getBuffer(`bench:${k(i)}`)),
+    () => hitCpu.raw.run((i) => rawPipe.getBuffer(`bench:${k(i)}`), L2_MS / 4),
     () => asyncOps((i) => bentoL2.getOrSet({ key: k(i), factory }), L2_MS / 4, 64),
   ], 3);
   const bestRaw = Math.max(raw64, rawPipe64);
@@ -358,7 +377,7 @@ async function issue13(
     // the Redis round trips are coalesced (one MGET per batch): what is left is this process's CPU per hit
     report(
       '  ceiling (hit @64): this process\'s CPU per hit',
-      `tiered ${(hitCpu.ours.us / hitCpu.ours.ops).toFixed(2)} µs (MGET share + decode + checks) vs raw auto-pipelined GET ${(hitCpu.raw.us / hitCpu.raw.ops).toFixed(2)} µs`,
+      `tiered ${hitCpu.ours.perOp().toFixed(2)} µs (MGET share + decode + checks) vs raw auto-pipelined GET ${hitCpu.raw.perOp().toFixed(2)} µs`,
       'info',
       undefined,
     );
@@ -426,7 +445,6 @@ async function issue13(
   report('  (context) tiered fusedMiss: false (separate lock calls) p50', `${oldMissP50.toFixed(0)} µs`, 'info', undefined);
   // this process's CPU per miss of each contender (user + system, all rounds): at 64 in flight the client's CPU is the ceiling
   // and the server's (INFO cpu): the lock's scripts cost Redis time the peers do not spend
-  const cpuPerOp = new Map<string, { us: number; redisUs: number; ops: number }>();
   const cpuAdmin = new Redis(url);
   closers.push(async () => cpuAdmin.disconnect());
   const redisCpuUs = async (): Promise<number> => {
@@ -434,26 +452,12 @@ async function issue13(
     const f = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
     return (f('used_cpu_user') + f('used_cpu_sys')) * 1e6;
   };
-  const concMiss = (name: string, fn: (i: number) => Promise<unknown>) => async () => {
+  const missCpu = { ours: new CpuTally(redisCpuUs), bento: new CpuTally(redisCpuUs), cm: new CpuTally(redisCpuUs), old: new CpuTally(redisCpuUs) };
+  const concMiss = (tally: CpuTally, fn: (i: number) => Promise<unknown>) => () => {
     round++;
-    const r0 = await redisCpuUs();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const rate = await asyncOps(fn, L2_MS / 3, 64);
-    const c = process.cpuUsage(c0);
-    const ops = (rate * (performance.now() - t0)) / 1000;
-    const acc = cpuPerOp.get(name) ?? { us: 0, redisUs: 0, ops: 0 };
-    acc.us += c.user + c.system;
-    acc.redisUs += (await redisCpuUs()) - r0;
-    acc.ops += ops;
-    cpuPerOp.set(name, acc);
-    return rate;
+    return tally.run(fn, L2_MS / 3);
   };
-  const cpuOf = (name: string, of: 'us' | 'redisUs' = 'us'): number => {
-    const a = cpuPerOp.get(name);
-    return a === undefined || a.ops === 0 ? Number.NaN : a[of] / a.ops;
-  };
-  const [ours64m = 0, bento64m = 0, cm64m = 0, old64m = 0] = await interleaved([concMiss('ours', oursMiss), concMiss('bento', bentoMiss), concMiss('cm', cmMiss), concMiss('old', oldMiss)], 3);
+  const [ours64m = 0, bento64m = 0, cm64m = 0, old64m = 0] = await interleaved([concMiss(missCpu.ours, oursMiss), concMiss(missCpu.bento, bentoMiss), concMiss(missCpu.cm, cmMiss), concMiss(missCpu.old, oldMiss)], 3);
   const bestPeer = Math.max(bento64m, cm64m);
   report('getOrSet miss @64 vs best peer (lock on)', `${fmt(ours64m)}/s vs ${fmt(bestPeer)}/s = ${(ours64m / bestPeer).toFixed(2)}x`, '>= 1.0x', ours64m / bestPeer >= 1.0);
   report('  (context) BentoCache / cache-manager 7 miss @64', `${fmt(bento64m)}/s / ${fmt(cm64m)}/s`, 'info', undefined);
@@ -471,13 +475,13 @@ async function issue13(
     // lock (scripts), the L1 fill, the envelope encode (msgpackr), the bus message; cache-manager here is L2 only.
     report(
       '  ceiling (miss @64): this process\'s CPU per miss',
-      `ours ${cpuOf('ours').toFixed(1)} µs, cache-manager ${cpuOf('cm').toFixed(1)} µs, BentoCache ${cpuOf('bento').toFixed(1)} µs`,
+      `ours ${missCpu.ours.perOp().toFixed(1)} µs, cache-manager ${missCpu.cm.perOp().toFixed(1)} µs, BentoCache ${missCpu.bento.perOp().toFixed(1)} µs`,
       'info',
       undefined,
     );
     report(
       '  ceiling (miss @64): Redis CPU per miss',
-      `ours ${cpuOf('ours', 'redisUs').toFixed(1)} µs (lock + write scripts), cache-manager ${cpuOf('cm', 'redisUs').toFixed(1)} µs, BentoCache ${cpuOf('bento', 'redisUs').toFixed(1)} µs`,
+      `ours ${missCpu.ours.perOp('redisUs').toFixed(1)} µs (lock + write scripts), cache-manager ${missCpu.cm.perOp('redisUs').toFixed(1)} µs, BentoCache ${missCpu.bento.perOp('redisUs').toFixed(1)} µs`,
       'info',
       undefined,
     );

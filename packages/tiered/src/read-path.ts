@@ -8,7 +8,7 @@ import type { ResolvedPolicy } from './options';
 import { resolvePolicy } from './options';
 import type { ReadBudget } from './read-budget';
 import type { Fresh, Runtime, StaleCandidate } from './runtime';
-import { entryStale, NOOP } from './runtime';
+import { entryStale } from './runtime';
 import type { StampedeGuard } from './stampede-guard';
 import type { Factory, GetOrSetOptions } from './types';
 import { checkTags } from './validate';
@@ -150,8 +150,6 @@ export class ReadPath {
         const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
         if (r.status !== 'unknown') this.missRate += ((entry !== undefined && entry.expiresAt > now ? 0 : 1) - this.missRate) / 16;
         if (entry !== undefined && entry.expiresAt > now) {
-          const led = claim !== undefined && (r as LockedReadResult<T>).lock === 'led';
-          if (led) void new FusedLock(rt, key, claim as LockClaim).release().catch(NOOP); // (a hit never leaves the lock taken)
           this.flights.delete(key);
           this.l1?.fill(key, entry);
           if (rt.hitListeners) rt.emit('hit', key, 'l2');
