@@ -4,6 +4,7 @@ import { FactoryTimeoutError } from './errors';
 import { FactoryContextImpl, SKIP } from './factory-context';
 import { FusedLock } from './fused-lock';
 import type { L2Writer } from './l2-writer';
+import { LockKeeper } from './lock-keeper';
 import type { ResolvedPolicy } from './options';
 import type { Fresh, Runtime, StaleCandidate } from './runtime';
 import { NOOP, remember } from './runtime';
@@ -22,10 +23,15 @@ export class FactoryRunner {
   /** The same while L2 is unreachable: key → until when the origin is not called again (bounded). */
   private readonly outageUntil = new Map<string, number>();
 
+  /** Keeps the locks of running factories alive (one timer for all). */
+  readonly keeper: LockKeeper;
+
   constructor(
     private readonly rt: Runtime,
     private readonly writer: L2Writer,
-  ) {}
+  ) {
+    this.keeper = new LockKeeper(rt.opts.lockTtl);
+  }
 
   /**
    * Whether the origin must not be called now for `key` (returns the `stale` event kind then). An L2
@@ -107,20 +113,19 @@ export class FactoryRunner {
     rt.aborts.add(ctx);
     // createdAt = the factory's start on core's clock: an invalidation that lands while it runs wins.
     const startedAt = rt.l2.stamp();
-    const t0 = performance.now();
-    let extendTimer: NodeJS.Timeout | undefined;
-    if (lock !== undefined) {
-      const lockTtl = rt.opts.lockTtl;
-      extendTimer = setInterval(() => {
-        lock.extend(lockTtl).catch(NOOP);
-      }, Math.max(50, Math.floor(lockTtl / 3)));
-      extendTimer.unref();
-    }
+    const timed = rt.emitter.has('origin');
+    const t0 = timed ? performance.now() : 0;
+    // the lock is kept alive while the factory runs (one shared timer, see LockKeeper)
+    if (lock !== undefined) this.keeper.hold(lock);
     let hardTimer: NodeJS.Timeout | undefined;
     let value: T;
     try {
-      const call = Promise.resolve().then(() => factory(ctx));
-      if (p.hardTimeout > 0) {
+      if (p.hardTimeout === 0) {
+        // called at once; awaited only when it returned a promise (a plain value costs no extra tick)
+        const out = factory(ctx);
+        value = isThenable(out) ? await out : out;
+      } else {
+        const call = Promise.resolve().then(() => factory(ctx));
         const hard = new Promise<never>((_, reject) => {
           hardTimer = setTimeout(() => {
             const err = new FactoryTimeoutError(key, p.hardTimeout);
@@ -130,8 +135,6 @@ export class FactoryRunner {
         });
         call.catch(NOOP);
         value = await Promise.race([call, hard]);
-      } else {
-        value = await call;
       }
       if (ctx.failure !== undefined) throw ctx.failure.error; // ctx.fail(error): a failure, like a throw
       if (value === undefined && !ctx.skipped) {
@@ -145,12 +148,11 @@ export class FactoryRunner {
       throw err;
     } finally {
       clearTimeout(hardTimer);
-      clearInterval(extendTimer);
+      if (lock !== undefined) this.keeper.release(lock);
       rt.aborts.delete(ctx);
     }
     this.failedUntil.delete(key);
-    const latencyMs = performance.now() - t0;
-    if (rt.emitter.has('origin')) rt.emit('origin', key, 'origin', { latencyMs });
+    if (timed) rt.emit('origin', key, 'origin', { latencyMs: performance.now() - t0 });
     // skip(): nothing is cached; a value returned anyway is still handed to the caller
     if (ctx.skipped || (value as unknown) === SKIP) return { value: (value as unknown) === SKIP ? undefined : value, source: 'origin', skipped: true };
     // The caller does not wait for the L2 write and the publish (bounded by opTimeout, in the background);
@@ -160,4 +162,8 @@ export class FactoryRunner {
     rt.track(done);
     return { value, source: 'origin', written: done };
   }
+}
+
+function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }

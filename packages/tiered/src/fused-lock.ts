@@ -77,6 +77,11 @@ export class FusedLock {
     return (l2.writeAndRelease as NonNullable<typeof l2.writeAndRelease>)(this.key, entry, physicalTtlMs, this.claim, publish);
   }
 
+  /** Whether the write took the release over (or the release was sent): `release()` does nothing more. */
+  get taken(): boolean {
+    return this.done;
+  }
+
   /** Releases the lock alone (owner only), unless the write took it over. */
   release(): Promise<unknown> {
     if (this.done) return Promise.resolve(false);

@@ -24,6 +24,8 @@ export class L2Writer {
 
   /** The TTL of a write: explicit or from core's TTL policy (entity / operation read as core reads them), jitter applied to both (0 stays 0 = do not cache). */
   resolveTtl(key: string, ttl: number | undefined, jitter: number | undefined): number {
+    // an explicit TTL decides alone (no TTL rule is matched, so the key's namespace is not needed)
+    if (ttl !== undefined) return this.rt.l2.ttlPolicy.resolve(key, jitter === undefined ? { ttl } : { ttl, jitter });
     const ns = namespaceOf(key, this.rt.l2.keys.prefix);
     const hint: { entity?: string; operation?: string; ttl?: number; jitter?: number } = {};
     if (ns !== undefined) {

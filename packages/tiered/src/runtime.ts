@@ -56,8 +56,18 @@ const OUT_OF_TIME_READ: ReadResult<never> = Object.freeze({ status: 'unknown', r
  */
 export class Runtime {
   readonly emitter = new CacheEventEmitter<TieredEvent>();
-  /** Background work (refreshes, L2 writes) `close()` waits for. */
-  readonly background = new Set<Promise<unknown>>();
+  /** Background work (refreshes, L2 writes) not settled yet; `close()` waits for it (see `settled`). */
+  private pending = 0;
+  /** Resolvers of `settled()` calls waiting for `pending` to reach 0. */
+  private drained: (() => void)[] = [];
+  /** `track`'s one reaction per tracked promise (no closure, no promise of its own per call). */
+  private readonly untrack = (): void => {
+    if (--this.pending === 0 && this.drained.length > 0) {
+      const waiters = this.drained;
+      this.drained = [];
+      for (const w of waiters) w();
+    }
+  };
   /** Running factories' contexts (their signal is aborted on close). */
   readonly aborts = new Set<{ abort(reason: unknown): void }>();
   /** Whether someone listens to `hit` (checked on the hit path instead of a map lookup). */
@@ -143,11 +153,21 @@ export class Runtime {
     });
   }
 
-  /** Keeps `p` (which must not reject) until it settles, so `close()` can wait for it. */
+  /** Counts `p` as background work until it settles (either way), so `close()` can wait for it. */
   track(p: Promise<unknown>): void {
-    const q = p.then(NOOP, NOOP);
-    this.background.add(q);
-    void q.then(() => this.background.delete(q));
+    this.pending++;
+    p.then(this.untrack, this.untrack);
+  }
+
+  /** Resolves once every tracked promise has settled (at once when none is pending). */
+  settled(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drained.push(resolve));
+  }
+
+  /** Whether tracked background work has not settled yet. */
+  get busy(): boolean {
+    return this.pending > 0;
   }
 
   /** Builds an event the way core does: full key, entity / operation / namespace parsed from it. */

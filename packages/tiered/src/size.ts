@@ -2,13 +2,16 @@
  * Cheap, bounded estimate of the in-memory footprint of a value in bytes, used to bound L1 by
  * bytes when the encoded size is not known. Strings count 2 bytes per UTF-16 unit; numbers 8;
  * objects add a small header per property. The walk visits at most `budget` nodes and
- * extrapolates beyond that, so it is O(1)-bounded for huge values.
+ * extrapolates beyond that, so it is O(1)-bounded for huge values. An object reached twice is
+ * counted once (the identity set is made only past the first 32 objects: below that a shared
+ * reference may count twice, an over-estimate bounded by the walk's budget).
  */
 export function estimateSize(value: unknown, budget = 2_000): number {
   let nodes = 0;
   let bytes = 0;
   const stack: unknown[] = [value];
-  const seen = new Set<object>();
+  let objects = 0;
+  let seen: Set<object> | undefined;
   while (stack.length > 0) {
     const v = stack.pop();
     if (++nodes > budget) {
@@ -34,8 +37,11 @@ export function estimateSize(value: unknown, budget = 2_000): number {
           bytes += 8;
           break;
         }
-        if (seen.has(v)) break;
-        seen.add(v);
+        if (++objects > 32) {
+          seen ??= new Set<object>();
+          if (seen.has(v)) break;
+          seen.add(v);
+        }
         if (ArrayBuffer.isView(v)) {
           bytes += 48 + v.byteLength;
         } else if (v instanceof Date) {

@@ -112,7 +112,12 @@ export class StampedeGuard {
       if (pre instanceof FusedLock) void pre.release().catch(NOOP);
       return running;
     }
-    const run = pre !== undefined || FusedLock.fits(this.rt, key) ? this.fusedLeadOrFollow(key, factory, p, tags, basis, forced, budget, pre) : this.leadOrFollow(key, factory, p, tags, basis, forced, budget);
+    const run =
+      pre instanceof FusedLock
+        ? this.lead(key, factory, p, tags, forced ? undefined : basis, pre) // the fused read made this caller the leader
+        : pre !== undefined || FusedLock.fits(this.rt, key)
+          ? this.fusedLeadOrFollow(key, factory, p, tags, basis, forced, budget, pre)
+          : this.leadOrFollow(key, factory, p, tags, basis, forced, budget);
     this.refreshing.set(key, run);
     const clear = (): void => {
       if (this.refreshing.get(key) === run) this.refreshing.delete(key);
@@ -127,10 +132,9 @@ export class StampedeGuard {
    * lock expired. Followers wait for the leader's bus message or this process's own write, bounded
    * by a doubling poll. The leader's write releases the lock (see `FusedLock`).
    */
-  private async fusedLeadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre: FusedPre | undefined): Promise<Fresh<T>> {
+  private async fusedLeadOrFollow<T>(key: string, factory: Factory<T>, p: ResolvedPolicy, tags: readonly string[] | undefined, basis: StaleCandidate<T> | undefined, forced: boolean, budget: ReadBudget, pre: Exclude<FusedPre, FusedLock> | undefined): Promise<Fresh<T>> {
     const rt = this.rt;
     const staleBasis = forced ? undefined : basis;
-    if (pre instanceof FusedLock) return this.lead(key, factory, p, tags, staleBasis, pre);
     if (pre === 'unknown' || (pre === undefined && (budget.exhausted || !rt.l2.store.isReady()))) return this.runner.run(key, factory, p, tags, staleBasis, undefined);
     const wait: FollowerWait = { deadline: Date.now() + p.lockWait, delay: 10 };
     let followed = pre === 'busy';
@@ -188,8 +192,11 @@ export class StampedeGuard {
       r = await this.runner.run(key, factory, p, tags, staleBasis, lock);
       return r;
     } finally {
-      if (r?.written !== undefined) void r.written.then(() => lock.release().catch(NOOP));
-      else void lock.release().catch(NOOP);
+      // (nothing to do when the write took the release over: it releases the lock itself)
+      if (!lock.taken) {
+        if (r?.written !== undefined) void r.written.then(() => lock.release().catch(NOOP));
+        else void lock.release().catch(NOOP);
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import { newSenderId } from './bus-message';
 import { coarseNow } from './clock';
 import type { TieredEventListener, TieredEventType } from './events';
 import { FactoryRunner } from './factory-runner';
+import type { LockKeeper } from './lock-keeper';
 import { L1Invalidator } from './l1-invalidator';
 import { L1Tier } from './l1-tier';
 import type { L2Cache, L2InvalidateTarget } from './l2';
@@ -41,6 +42,8 @@ export class TieredCache {
   private readonly signals = new KeySignals();
   private readonly writer: L2Writer;
   private readonly reads: ReadPath;
+  /** Keeps the stampede locks of running factories alive (stopped on close). */
+  private readonly keeper: LockKeeper;
   /** `{prefix}:` of the L2. */
   private readonly prefixColon: string;
   /** key as given → canonical full key (bounded: cleared when full). */
@@ -62,6 +65,7 @@ export class TieredCache {
     this.invalidator = new L1Invalidator(this.rt, this.l1, this.signals, this.instanceId);
     this.writer = new L2Writer(this.rt, this.l1, this.invalidator, this.signals);
     const runner = new FactoryRunner(this.rt, this.writer);
+    this.keeper = runner.keeper;
     const guard = new StampedeGuard(this.rt, this.l1, runner, this.signals);
     this.reads = new ReadPath(this.rt, this.l1, guard, runner);
   }
@@ -357,9 +361,12 @@ export class TieredCache {
     this.invalidator.stopRetries();
     for (const ac of rt.aborts) ac.abort(new TieredClosedError());
     this.signals.wakeAll();
-    if (rt.background.size > 0) {
-      await Promise.race([Promise.all([...rt.background]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    if (rt.busy) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([rt.settled(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
     }
+    this.keeper.stop();
     await this.invalidator.close();
     this.l1?.cache.clear();
     rt.emitter.clear();
