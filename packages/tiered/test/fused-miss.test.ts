@@ -80,6 +80,36 @@ describe('fused miss (standalone)', () => {
     }
   }, 60_000);
 
+  for (const fusedMiss of [true, false]) {
+    it(`factories running ${fusedMiss ? 'with the fused lock' : 'with the separate lock (fusedMiss: false)'} for 5× lockTtl keep their locks: other instances follow, one factory call per key`, async () => {
+      const prefix = uniquePrefix(`keep-${String(fusedMiss)}`);
+      // lockTtl 300 ms: the one shared keeper timer extends every held lock each 100 ms
+      const a = await makeInstance(redis.port, prefix, { lockTtl: 300, lockWait: 10_000, fusedMiss });
+      const b = await makeInstance(redis.port, prefix, { lockTtl: 300, lockWait: 10_000, fusedMiss });
+      try {
+        let calls = 0;
+        const slow = (v: string, ms: number) => async () => {
+          calls++;
+          await sleep(ms);
+          return v;
+        };
+        // three locks held at once on A, started at different moments and ending at different ones
+        const led = [a.tiered.getOrSet('job:get:1', slow('a1', 1_500)), a.tiered.getOrSet('job:get:2', slow('a2', 900))];
+        await sleep(120);
+        led.push(a.tiered.getOrSet('job:get:3', slow('a3', 1_500)));
+        await sleep(120);
+        // B asks for the same keys long past A's first lock TTL: it must follow (its factory is never called)
+        const followed = Promise.all([1, 2, 3].map((i) => b.tiered.getOrSet(`job:get:${i}`, slow(`b${i}`, 10))));
+        expect(await Promise.all(led)).toEqual(['a1', 'a2', 'a3']);
+        expect(await followed).toEqual(['a1', 'a2', 'a3']);
+        expect(calls).toBe(3);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }, 30_000);
+  }
+
   it('an invalidation that lands while the leader runs its factory wins: its value is not served as fresh afterward', async () => {
     const prefix = uniquePrefix('inv');
     const a = await makeInstance(redis.port, prefix);
