@@ -131,10 +131,19 @@ interface Evals {
 }
 
 /**
- * EVALSHA of `lua` (auto-pipelined like any command), EVAL once when the server does not know the
- * script yet (NOSCRIPT: a new or restarted server, or a Cluster node that never ran it).
+ * How a script call is written: `auto` = auto-pipelined like any command (written with the client's
+ * next batch, at setImmediate); `idle` = at once when no other such call is in flight and nothing is
+ * held back by auto-pipelining, else auto-pipelined (a lone awaited read pays no tick, concurrent ones
+ * share a socket write); `now` = at once unless something is held back (a batcher's call: it already
+ * is a batch, and written at once the server runs it while this process works on).
  */
-async function evalScript<T>(client: RedisClient, lua: string, args: (string | number | Buffer)[], buffers: boolean, direct = false): Promise<T> {
+export type SendMode = 'auto' | 'idle' | 'now';
+
+/**
+ * EVALSHA of `lua`, EVAL once when the server does not know the script yet (NOSCRIPT: a new or
+ * restarted server, or a Cluster node that never ran it).
+ */
+async function evalScript<T>(client: RedisClient, lua: string, args: (string | number | Buffer)[], buffers: boolean, mode: SendMode = 'auto'): Promise<T> {
   let sha = SHA.get(lua);
   if (sha === undefined) {
     sha = createHash('sha1').update(lua).digest('hex');
@@ -143,12 +152,12 @@ async function evalScript<T>(client: RedisClient, lua: string, args: (string | n
   const c = client as unknown as Evals;
   const flying = inFlight.get(client) ?? 0;
   try {
-    if (!direct) preload(client, sha, lua);
-    // concurrent calls stay auto-pipelined: one socket write for all of them
-    if (!direct || flying > 0 || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
+    // (written at once, ahead of this call, when the connection has not loaded it: see preload)
+    preload(client, sha, lua);
+    // nothing may overtake commands held back by auto-pipelining: then this call joins them
+    if (mode === 'auto' || (mode === 'idle' && flying > 0) || heldBack(client)) return (buffers ? await c.evalshaBuffer(sha, ...args) : await c.evalsha(sha, ...args)) as T;
     inFlight.set(client, flying + 1);
-    // An awaited read with nothing held back by auto-pipelining: written at once (no tick), as core's read
-    // batcher does for a lone GET. (Writes nobody waits for stay auto-pipelined: they share a socket write.)
+    // written at once (no tick), as core's read batcher does for a lone GET
     const o = client.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
     const cmd = new Command('evalsha', [sha, ...args], { replyEncoding: buffers ? null : 'utf8', keyPrefix: o.keyPrefix ?? o.redisOptions?.keyPrefix });
     void client.sendCommand(cmd);
@@ -164,17 +173,17 @@ async function evalScript<T>(client: RedisClient, lua: string, args: (string | n
 }
 
 /** `Store.readOrLock` on a Redis client: one EVALSHA. */
-export async function redisReadOrLock(client: RedisClient, key: string, claim: LockClaim, force: boolean, also: readonly string[]): Promise<ReadOrLockReply> {
-  const r = await evalScript<(Buffer | number | null)[]>(client, READ_OR_LOCK_LUA, [2 + also.length, key, claim.key, ...also, claim.token, Math.round(claim.ttlMs), force ? '1' : '0'], true, true);
+export async function redisReadOrLock(client: RedisClient, key: string, claim: LockClaim, force: boolean, also: readonly string[], mode: SendMode = 'idle'): Promise<ReadOrLockReply> {
+  const r = await evalScript<(Buffer | number | null)[]>(client, READ_OR_LOCK_LUA, [2 + also.length, key, claim.key, ...also, claim.token, Math.round(claim.ttlMs), force ? '1' : '0'], true, mode);
   const out: (Buffer | undefined)[] = [];
   for (let i = 0; i < also.length; i++) out.push((r[i + 2] as Buffer | null) ?? undefined);
   return { value: (r[0] as Buffer | null) ?? undefined, lock: lockState(r[1]), also: out };
 }
 
 /** `Store.writeAndRelease` on a Redis client: one EVALSHA. */
-export async function redisWriteAndRelease(client: RedisClient, key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish: StorePublish | undefined): Promise<boolean> {
+export async function redisWriteAndRelease(client: RedisClient, key: string, value: Buffer | undefined, ttlMs: number, claim: LockClaim, publish: StorePublish | undefined, mode: SendMode = 'auto'): Promise<boolean> {
   const px = value === undefined ? 0 : Math.max(1, Math.round(ttlMs));
-  const r = await evalScript<number>(client, WRITE_AND_RELEASE_LUA, [2, key, claim.key, claim.token, value ?? '', px, publish?.channel ?? '', publish?.message ?? ''], false);
+  const r = await evalScript<number>(client, WRITE_AND_RELEASE_LUA, [2, key, claim.key, claim.token, value ?? '', px, publish?.channel ?? '', publish?.message ?? ''], false, mode);
   return Number(r) === 1;
 }
 
@@ -198,6 +207,9 @@ export function lockKeyFor(lockPrefix: string, key: string): string | undefined 
   if (key.includes('}')) return undefined;
   return `${lockPrefix}:{${key}}`;
 }
+
+/** A batch of fused reads is written as soon as it holds this many (see `ReadOrLockBatcher`). */
+export const READ_CHUNK = 16;
 
 interface Job {
   key: string;
@@ -224,13 +236,23 @@ export class ReadOrLockBatcher {
   private queue: Job[] = [];
   private scheduled = false;
 
-  constructor(private readonly client: RedisClient) {}
+  /**
+   * @param beforeSend called right before a batch is written (the store sends its queued writes
+   *   first: a read never overtakes a write queued before it).
+   */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly beforeSend?: () => void,
+  ) {}
 
   run(key: string, claim: LockClaim, force: boolean, also: readonly string[]): Promise<ReadOrLockReply> {
-    if (this.inFlight === 0 && this.queue.length === 0) return this.track(redisReadOrLock(this.client, key, claim, force, also));
+    if (this.inFlight === 0 && this.queue.length === 0) return this.track(redisReadOrLock(this.client, key, claim, force, also, 'now'));
     return new Promise<ReadOrLockReply>((resolve, reject) => {
       this.queue.push({ key, claim, force, also, resolve, reject });
-      if (!this.scheduled) {
+      // a full chunk goes out at once: the server runs it while this process still works on the
+      // callers that come next (instead of one batch the process then idles for)
+      if (this.queue.length >= READ_CHUNK) this.flush();
+      else if (!this.scheduled) {
         this.scheduled = true;
         process.nextTick(this.flush);
       }
@@ -253,9 +275,10 @@ export class ReadOrLockBatcher {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    this.beforeSend?.();
     if (batch.length === 1) {
       const j = batch[0] as Job;
-      this.track(redisReadOrLock(this.client, j.key, j.claim, j.force, j.also)).then(j.resolve, j.reject);
+      this.track(redisReadOrLock(this.client, j.key, j.claim, j.force, j.also, 'now')).then(j.resolve, j.reject);
       return;
     }
     const keys: string[] = [];
@@ -273,7 +296,7 @@ export class ReadOrLockBatcher {
       }
     }
     const n = batch.length;
-    this.track(evalScript<(Buffer | number | null)[]>(this.client, READ_OR_LOCK_MANY_LUA, [keys.length + extra.length, ...keys, ...extra, ...argv], true, true)).then(
+    this.track(evalScript<(Buffer | number | null)[]>(this.client, READ_OR_LOCK_MANY_LUA, [keys.length + extra.length, ...keys, ...extra, ...argv], true, 'now')).then(
       (r) => {
         for (let i = 0; i < n; i++) {
           const j = batch[i] as Job;
@@ -375,7 +398,7 @@ export class WriteAndReleaseBatcher {
     this.queue = [];
     if (batch.length === 1) {
       const j = batch[0] as WriteJob;
-      const one = redisWriteAndRelease(this.client, j.key, j.value, j.ttlMs, j.claim, j.publish);
+      const one = redisWriteAndRelease(this.client, j.key, j.value, j.ttlMs, j.claim, j.publish, 'now');
       this.track(one);
       one.then(j.resolve, j.reject);
       return;
@@ -403,7 +426,7 @@ export class WriteAndReleaseBatcher {
     }
     for (const g of merged.values()) argv.push(g.channel, g.head + g.parts.join(g.sep));
     for (const p of single) argv.push(p.channel, p.message);
-    const sent = evalScript<number[]>(this.client, WRITE_AND_RELEASE_MANY_LUA, [keys.length, ...keys, ...argv], false);
+    const sent = evalScript<number[]>(this.client, WRITE_AND_RELEASE_MANY_LUA, [keys.length, ...keys, ...argv], false, 'now');
     this.track(sent);
     sent.then(
       (r) => {

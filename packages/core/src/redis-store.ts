@@ -115,7 +115,7 @@ export class RedisStore implements Store {
     const batching = opts.readBatching ?? 'adaptive';
     if (batching !== 'adaptive' && batching !== 'pipeline') throw new CacheOptionsError(`readBatching: expected 'adaptive' or 'pipeline'`);
     this.batcher = batching === 'adaptive' ? new ReadBatcher(this.client, this.isCluster, this.monitor) : undefined;
-    this.lockBatcher = batching === 'adaptive' && !this.isCluster ? new ReadOrLockBatcher(this.client) : undefined;
+    this.lockBatcher = batching === 'adaptive' && !this.isCluster ? new ReadOrLockBatcher(this.client, () => this.flushWrites()) : undefined;
     this.writeBatcher = batching === 'adaptive' && !this.isCluster ? new WriteAndReleaseBatcher(this.client) : undefined;
     const status = this.client.status;
     // lazyConnect: start connecting now, so the first reader does not pay for the connection (and,

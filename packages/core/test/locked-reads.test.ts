@@ -98,7 +98,7 @@ describe.each(kinds)('fused miss on %s', (_kind, make) => {
     expect((await cache.readOrLock(key, claimOf(lk))).lock).toBe('led');
   });
 
-  it('concurrent fused reads (coalesced into one script call on a single server): each caller gets its own answer', async () => {
+  it('concurrent fused reads (coalesced into script calls of up to READ_CHUNK reads on a single server): each caller gets its own answer', async () => {
     const keys = Array.from({ length: 30 }, (_, i) => cache.key(`item:get:${i}`));
     for (let i = 0; i < keys.length; i += 3) await cache.set(keys[i] as string, `v${i}`, { ttl: 60_000 });
     const lk = (k: string) => lockKeyFor(`${prefix}:__lock`, k) as string;

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CacheService, RedisStore, lockKeyFor } from '../src/index';
 import type { LockClaim, StorePublish } from '../src/index';
-import { MAX_WRITE_BATCH, WRITE_AND_RELEASE_LUA, WRITE_AND_RELEASE_MANY_LUA } from '../src/fused-lock';
+import { MAX_WRITE_BATCH, READ_CHUNK, WRITE_AND_RELEASE_LUA, WRITE_AND_RELEASE_MANY_LUA } from '../src/fused-lock';
 
 let server: StandaloneRedis;
 let raw: Redis;
@@ -201,6 +201,24 @@ describe('RedisStore.writeAndRelease batching (single server)', () => {
       sub.close();
     }
   }
+
+  it(`fused reads go out in chunks of ${READ_CHUNK} as they queue, each after the writes queued before it`, async () => {
+    const { keys, claims } = await locked(40);
+    const missing = Array.from({ length: 24 }, (_, i) => `${keys[0] as string}:missing${i}`);
+    const before = await commandStats();
+    // 40 writes queued (one batch), then in the same tick 64 reads: the written keys and 24 missing ones
+    const writes = keys.map((k, i) => store.writeAndRelease(k, Buffer.from(`v${i}`), 30_000, claims[i] as LockClaim));
+    const reads = [...keys, ...missing].map((k, i) => store.readOrLock(k, { key: `${k}:rl`, token: `r${i}`, ttlMs: 5_000 }, false));
+    const rs = await Promise.all(reads);
+    expect((await Promise.all(writes)).every((r) => r)).toBe(true);
+    rs.forEach((r, i) => {
+      if (i < keys.length) expect([r.value?.toString(), r.lock]).toEqual([`v${i}`, 'none']);
+      else expect([r.value, r.lock]).toEqual([undefined, 'led']);
+    });
+    const d = await since(before);
+    // the write batch; the first read alone (nothing in flight); then full chunks and the rest at the tick
+    expect(d('evalsha')).toBe(1 + 1 + Math.ceil(63 / READ_CHUNK));
+  });
 
   it('order: a del, get or publish issued after a queued write (same tick) never overtakes it', async () => {
     await ordering(true);

@@ -90,8 +90,11 @@ describe('one deadline per read', () => {
       await sleep(50); // its background write
       const count = countCommands(inst.client);
       const v = await inst.tiered.getOrSet('rt-key', factory);
-      // one awaited before the factory
-      expect(count.names.map((n) => n.toLowerCase())).toEqual(['evalsha']);
+      // one awaited before the factory; the write (one script) may already be on the wire when the
+      // caller resumes — written, not waited for (the hung-Redis case above shows it is not awaited)
+      const sent = count.names.map((n) => n.toLowerCase());
+      expect(sent[0]).toBe('evalsha');
+      expect(sent.length).toBeLessThanOrEqual(2);
       await waitFor(() => count.names.length >= 2, { timeoutMs: 2_000 });
       await sleep(50);
       count.stop();
@@ -143,8 +146,11 @@ describe('one deadline per read', () => {
       // (the write's one-time SCRIPT LOAD on this connection is sent, not awaited, before the caller resumes)
       const awaited = count.names.map((n) => n.toLowerCase()).filter((n) => n !== 'script');
       count.stop();
-      // the plain read missed: read-or-lock next (2 awaited round trips), the factory ran once
-      expect(awaited).toEqual(['get', 'evalsha']);
+      // the plain read missed: read-or-lock next (2 awaited round trips), the factory ran once; its
+      // write may already be sent (not awaited) when the caller resumes
+      expect(awaited.slice(0, 2)).toEqual(['get', 'evalsha']);
+      expect(awaited.slice(2).every((n) => n === 'evalsha')).toBe(true);
+      expect(awaited.length).toBeLessThanOrEqual(3);
 
       await cold.tiered.getOrSet('warm', factory);
       await sleep(50); // its background write
@@ -157,8 +163,8 @@ describe('one deadline per read', () => {
       count.stop();
       expect(origin).toBe(before + keys.length);
       // mostly misses: every read is the fused script (coalesced by core), no GET / MGET first
-      // (an EVAL when the batch script is new to the server: NOSCRIPT, then sent once in full)
-      expect(count.names.map((n) => n.toLowerCase()).filter((n) => n !== 'evalsha' && n !== 'eval')).toEqual([]);
+      // (a one-time SCRIPT LOAD per connection when a script is new to it; an EVAL after a NOSCRIPT)
+      expect(count.names.map((n) => n.toLowerCase()).filter((n) => n !== 'evalsha' && n !== 'eval' && n !== 'script')).toEqual([]);
       for (const k of keys) expect(await cold.tiered.get(k)).toBe('v');
     } finally {
       await inst.close();
