@@ -21,10 +21,19 @@ export class L1Tier {
   readonly clone: boolean;
   /** Whether the invalidation bus is subscribed (copies are trusted for `l1.ttl`; else `busDownL1Ttl`). */
   busUp = true;
-  /** L1 hits (kept here so the hit path does one property write). */
-  hits = 0;
+  /**
+   * L1 hits left until the next `sampled_hit`: the hit path's one counter (decremented by every L1
+   * hit; `hits` is derived from it), kept here with `hitListeners` so a hit touches no other object.
+   */
+  countdown: number;
+  /** Whether someone listens to `hit` (mirrors the runtime's flag). */
+  hitListeners = false;
+  /** Countdowns completed (each `every` hits). */
+  private cycles = 0;
+  private readonly every: number;
   private readonly ttl: number;
-  private readonly busDownTtl: number;
+  /** How long a copy is trusted while the bus is down (ms). */
+  readonly busDownTtl: number;
 
   constructor(
     private readonly rt: Runtime,
@@ -36,6 +45,19 @@ export class L1Tier {
     this.ttl = o.ttl;
     this.clone = o.clone;
     this.busDownTtl = busDownTtl;
+    this.every = this.countdown = rt.opts.hitSampleEvery;
+  }
+
+  /** L1 hits so far. */
+  get hits(): number {
+    return this.cycles * this.every + (this.every - this.countdown);
+  }
+
+  /** The hit paths call this when `countdown` reached 0: re-arms it and samples the hit. */
+  sampled(key: string): void {
+    this.countdown = this.every;
+    this.cycles++;
+    this.rt.sampleHit(key, 'l1');
   }
 
   /** The record of a canonical key (touches recency). */
@@ -53,10 +75,8 @@ export class L1Tier {
   serve<T>(key: string, rec: L1Record): T | undefined {
     const now = coarseNow();
     if (rec.freshUntil > now && (this.busUp || rec.storedAt + this.busDownTtl > now)) {
-      this.hits++;
-      const rt = this.rt;
-      if (rt.hitListeners) rt.emit('hit', key, 'l1');
-      if (--rt.l1Countdown === 0) rt.sampleHit(key, 'l1');
+      if (this.hitListeners) this.rt.emit('hit', key, 'l1');
+      if (--this.countdown === 0) this.sampled(key);
       return (this.clone ? structuredClone(rec.value) : rec.value) as T;
     }
     if (rec.graceUntil <= now) this.cache.delete(key);

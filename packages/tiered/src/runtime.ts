@@ -73,7 +73,6 @@ export class Runtime {
   /** Whether someone listens to `hit` (checked on the hit path instead of a map lookup). */
   hitListeners = false;
   /** L1 / L2 hits left until the next `sampled_hit` of that source (decremented by every hit: no allocation on the others). */
-  l1Countdown: number;
   l2Countdown: number;
   closed = false;
   readonly c = {
@@ -101,14 +100,13 @@ export class Runtime {
     readonly opts: ResolvedOptions,
   ) {
     this.fused = opts.distributedLock && opts.fusedMiss && l2.lockedReads === true && typeof l2.readOrLock === 'function' && typeof l2.writeAndRelease === 'function' && typeof l2.extendLock === 'function';
-    this.l1Countdown = this.l2Countdown = opts.hitSampleEvery;
+    this.l2Countdown = opts.hitSampleEvery;
   }
 
-  /** The hit paths call this when a countdown reached 0: re-arms it; emits `sampled_hit` (`count`: the interval) if someone listens. */
+  /** The hit paths call this when a countdown reached 0: re-arms L2's (L1's is the tier's); emits `sampled_hit` (`count`: the interval) if someone listens. */
   sampleHit(key: string, source: 'l1' | 'l2'): void {
     const every = this.opts.hitSampleEvery;
-    if (source === 'l1') this.l1Countdown = every;
-    else this.l2Countdown = every;
+    if (source === 'l2') this.l2Countdown = every;
     if (!this.emitter.has('sampled_hit')) return;
     // built directly (no options object, no spread): this runs for one hit in `every`
     this.emitter.emit(this.labelled({ type: 'sampled_hit', source, key, count: every }, key));

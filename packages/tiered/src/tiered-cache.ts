@@ -136,11 +136,10 @@ export class TieredCache {
     }
     // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
     const now = coarseNow();
-    if (l1.trusted(rec, now)) {
-      l1.hits++;
-      const rt = this.rt;
-      if (rt.hitListeners) rt.emit('hit', key, 'l1');
-      if (--rt.l1Countdown === 0) rt.sampleHit(key, 'l1');
+    // (L1Tier.trusted, inlined: this is the whole sync hit path)
+    if (rec.freshUntil > now && (l1.busUp || rec.storedAt + l1.busDownTtl > now)) {
+      if (l1.hitListeners) this.rt.emit('hit', key, 'l1');
+      if (--l1.countdown === 0) l1.sampled(key);
       return (l1.clone ? structuredClone(rec.value) : rec.value) as T;
     }
     if (rec.graceUntil <= now) l1.delete(key);
@@ -202,10 +201,8 @@ export class TieredCache {
       if (rec !== undefined) {
         const now = coarseNow();
         if (l1.trusted(rec, now)) {
-          l1.hits++;
-          const rt = this.rt;
-          if (rt.hitListeners) rt.emit('hit', key, 'l1');
-          if (--rt.l1Countdown === 0) rt.sampleHit(key, 'l1');
+          if (l1.hitListeners) this.rt.emit('hit', key, 'l1');
+          if (--l1.countdown === 0) l1.sampled(key);
           const ra = options === undefined || options.refreshAhead === undefined ? this.refreshAheadDefault : options.refreshAhead;
           if (ra > 0 && now >= rec.createdLocal + ra * (rec.expiresAt - rec.createdLocal)) {
             this.reads.refreshAheadOf(key, factory, options, rec);
@@ -323,10 +320,13 @@ export class TieredCache {
   on(type: TieredEventType | '*', listener: TieredEventListener): () => void {
     const rt = this.rt;
     const off = rt.emitter.on(type, listener);
+    const l1 = this.l1;
     rt.hitListeners = rt.emitter.has('hit');
+    if (l1 !== undefined) l1.hitListeners = rt.hitListeners;
     return () => {
       off();
       rt.hitListeners = rt.emitter.has('hit');
+      if (l1 !== undefined) l1.hitListeners = rt.hitListeners;
     };
   }
 
@@ -340,7 +340,7 @@ export class TieredCache {
       l1: this.l1?.stats() ?? { enabled: false, size: 0, bytes: 0, maxEntries: o?.maxEntries ?? 0, maxBytes: o?.maxBytes ?? 0, policy: 'off', evictions: 0, rejected: 0 },
       bus: this.invalidator.stats(),
       listenerErrors: this.rt.emitter.listenerErrors,
-      sampledHitsPending: { l1: this.rt.opts.hitSampleEvery - this.rt.l1Countdown, l2: this.rt.opts.hitSampleEvery - this.rt.l2Countdown },
+      sampledHitsPending: { l1: this.l1 === undefined ? 0 : this.rt.opts.hitSampleEvery - this.l1.countdown, l2: this.rt.opts.hitSampleEvery - this.rt.l2Countdown },
     };
   }
 
