@@ -10,7 +10,11 @@ const reset = (): void => {
 };
 
 export function coarseNow(): number {
-  if (cached !== 0) return cached;
+  // (kept tiny so V8 inlines it into the hit path; the refresh is out of line)
+  return cached !== 0 ? cached : refresh();
+}
+
+function refresh(): number {
   cached = Date.now();
   setTimeout(reset, 1).unref();
   return cached;
