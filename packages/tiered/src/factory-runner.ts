@@ -121,7 +121,10 @@ export class FactoryRunner {
     let value: T;
     try {
       if (p.hardTimeout === 0) {
-        // called at once; awaited only when it returned a promise (a plain value costs no extra tick)
+        // The factory runs in the next microtask, as before, so the caller has registered this run in
+        // the single-flight maps first (a factory that re-enters the cache finds it); its value is
+        // awaited only when it is a promise (no closure and no promise of ours around the call).
+        await NEXT_MICROTASK;
         const out = factory(ctx);
         value = isThenable(out) ? await out : out;
       } else {
@@ -163,6 +166,9 @@ export class FactoryRunner {
     return { value, source: 'origin', written: done };
   }
 }
+
+/** Awaited to move on in the next microtask (shared: nothing allocated per call). */
+const NEXT_MICROTASK: Promise<void> = Promise.resolve();
 
 function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
