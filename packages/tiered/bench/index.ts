@@ -26,7 +26,7 @@ import { LRUCache } from 'lru-cache';
 import { TieredCache } from '@stratacache/tiered';
 import { spawnWorker } from '../test/fixtures/spawn';
 import type { CpuRound } from './measure';
-import { asyncOps, cpuRound, percentile, seqLatencies, syncOps } from './measure';
+import { HIT_VALUE, MISS_VALUE, asyncOps, cpuRound, percentile, seqLatencies, syncOps } from './measure';
 import type { Peers } from './peers';
 import { startPeers } from './peers';
 
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const peers = await startPeers(redis.port);
     closers.push(() => peers.stop());
     const keys = Array.from({ length: KEYS }, (_, i) => `item:get:${i}`);
-    const value = { id: 1, name: 'widget', tags: ['a', 'b'], price: 9.99 };
+    const value = HIT_VALUE;
 
     // ------------------------------------------------------------------ 1. L1 hit
     const store = new RedisStore(url);
@@ -311,7 +311,7 @@ async function issue13(
   report('L2 hit @64 vs BentoCache (this section)', `${fmt(ours64)}/s vs ${fmt(bento64)}/s = ${(ours64 / bento64).toFixed(2)}x`, '>= 1.5x', ours64 / bento64 >= 1.5);
 
   // getOrSet miss: every call a new key; L1 + L2 as the README configures them; our cross-process lock on.
-  const big = { id: 1, items: Array.from({ length: 16 }, (_, i) => ({ i, name: `item-${i}`, note: 'x'.repeat(32) })) }; // ≈ 1 KB JSON
+  const big = MISS_VALUE;
   const storeM = new RedisStore(url);
   const l2m = new CacheService({ store: storeM, prefix: 'miss' });
   const tieredM = new TieredCache(l2m, { l1: { maxEntries: 10_000 }, ttl: '10m' });

@@ -4,6 +4,11 @@
  * the same code.
  */
 
+/** The value of the hit sections (a small object). */
+export const HIT_VALUE = { id: 1, name: 'widget', tags: ['a', 'b'], price: 9.99 };
+/** The value of the miss sections: ≈ 1 KB of JSON. */
+export const MISS_VALUE = { id: 1, items: Array.from({ length: 16 }, (_, i) => ({ i, name: `item-${i}`, note: 'x'.repeat(32) })) };
+
 /** Sync loop throughput (ops/s), best of 3 runs. */
 export function syncOps(fn: (i: number) => unknown, ms: number): number {
   let best = 0;

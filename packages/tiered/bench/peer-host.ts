@@ -25,15 +25,15 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache } from 'cache-manager';
 import { TieredCache } from '@stratacache/tiered';
-import { asyncOps, cpuRound, percentile, seqLatencies } from './measure';
+import { HIT_VALUE, MISS_VALUE, asyncOps, cpuRound, percentile, seqLatencies } from './measure';
 
 const port = Number(process.argv[2]);
 const url = `redis://127.0.0.1:${port}`;
 const KEYS = 1_024;
 const keys = Array.from({ length: KEYS }, (_, i) => `item:get:${i}`);
 const k = (i: number): string => keys[i & (KEYS - 1)] as string;
-const value = { id: 1, name: 'widget', tags: ['a', 'b'], price: 9.99 };
-const big = { id: 1, items: Array.from({ length: 16 }, (_, i) => ({ i, name: `item-${i}`, note: 'x'.repeat(32) })) }; // ≈ 1 KB JSON
+const value = HIT_VALUE;
+const big = MISS_VALUE;
 const factory = (): object => value;
 const missF = (): object => big;
 

@@ -32,8 +32,7 @@ export class L1Tier {
   private cycles = 0;
   private readonly every: number;
   private readonly ttl: number;
-  /** How long a copy is trusted while the bus is down (ms). */
-  readonly busDownTtl: number;
+  private readonly busDownTtl: number;
 
   constructor(
     private readonly rt: Runtime,

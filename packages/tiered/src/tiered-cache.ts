@@ -135,15 +135,7 @@ export class TieredCache {
       return k === key ? undefined : l1.hit<T>(k);
     }
     // Every L1 key is a canonical full key: a direct hit means `key` is one (the fast, recommended form).
-    const now = coarseNow();
-    // (L1Tier.trusted, inlined: this is the whole sync hit path)
-    if (rec.freshUntil > now && (l1.busUp || rec.storedAt + l1.busDownTtl > now)) {
-      if (l1.hitListeners) this.rt.emit('hit', key, 'l1');
-      if (--l1.countdown === 0) l1.sampled(key);
-      return (l1.clone ? structuredClone(rec.value) : rec.value) as T;
-    }
-    if (rec.graceUntil <= now) l1.delete(key);
-    return undefined;
+    return l1.serve<T>(key, rec);
   }
 
   /**
@@ -320,13 +312,15 @@ export class TieredCache {
   on(type: TieredEventType | '*', listener: TieredEventListener): () => void {
     const rt = this.rt;
     const off = rt.emitter.on(type, listener);
-    const l1 = this.l1;
-    rt.hitListeners = rt.emitter.has('hit');
-    if (l1 !== undefined) l1.hitListeners = rt.hitListeners;
+    // the hit paths read a flag, not the emitter (the L1 tier keeps its own copy, see L1Tier)
+    const syncHitFlags = (): void => {
+      rt.hitListeners = rt.emitter.has('hit');
+      if (this.l1 !== undefined) this.l1.hitListeners = rt.hitListeners;
+    };
+    syncHitFlags();
     return () => {
       off();
-      rt.hitListeners = rt.emitter.has('hit');
-      if (l1 !== undefined) l1.hitListeners = rt.hitListeners;
+      syncHitFlags();
     };
   }
 
