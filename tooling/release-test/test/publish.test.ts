@@ -36,8 +36,9 @@ const tscBin = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-publish-'));
 const home = path.join(tmp, 'home');
 const npmrc = path.join(home, '.npmrc');
-// npm's download cache survives runs (the third-party packages proxied from the npm registry).
-const npmCache = path.join(os.tmpdir(), 'stratacache-publish-test-npm-cache');
+// npm's cache is this run's own: nothing a previous run fetched (packuments of a registry that may
+// have had the same port, tarballs of the same versions built from other code) can answer for it.
+const npmCache = path.join(tmp, 'npm-cache');
 let registry = '';
 // the pnpm store the workspace was installed from (HOME is replaced below, so name it explicitly)
 let storeDir = '';
@@ -84,8 +85,22 @@ async function sh(cmd: string, args: string[], cwd: string, timeout = 240_000, e
     return await run(cmd, args, { cwd, env: env(extra), timeout, maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}\n${registryLogTail()}`, { cause: err });
   }
+}
+
+/** The last lines Verdaccio logged (every request), for the message of a failed step. */
+function registryLogTail(lines = 80): string {
+  if (!verdaccioLog) return '';
+  return `--- Verdaccio, last ${lines} log lines ---\n${verdaccioLog.split('\n').slice(-lines).join('\n')}`;
+}
+
+/** Whether the registry serves `name` at `version` (a full packument GET, as npm install makes). */
+async function onRegistry(name: string, version: string): Promise<boolean> {
+  const res = await fetch(`${registry}${name.replace('/', '%2f')}`);
+  if (res.status !== 200) return false;
+  const meta = (await res.json()) as { versions?: Record<string, unknown> };
+  return Object.hasOwn(meta.versions ?? {}, version);
 }
 
 async function startVerdaccio(): Promise<void> {
@@ -114,7 +129,8 @@ async function startVerdaccio(): Promise<void> {
       '    access: $all',
       '    publish: $authenticated',
       '    proxy: npmjs',
-      'log: { type: stdout, format: pretty, level: warn }',
+      // every request is logged (kept in memory, printed only when a step fails)
+      'log: { type: stdout, format: pretty, level: http }',
       'publish:',
       '  allow_offline: true',
       '',
@@ -127,7 +143,9 @@ async function startVerdaccio(): Promise<void> {
   });
   verdaccio.stdout?.on('data', (d: Buffer) => (verdaccioLog += d.toString()));
   verdaccio.stderr?.on('data', (d: Buffer) => (verdaccioLog += d.toString()));
-  const deadline = Date.now() + 30_000;
+  // Generous: in CI this starts beside the build's typecheck, lint and the other suites (2 cores,
+  // load average above 15 at that moment), and a cold Verdaccio loads a few thousand modules.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     try {
       const res = await fetch(`${registry}-/ping`);
@@ -135,7 +153,7 @@ async function startVerdaccio(): Promise<void> {
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline || verdaccio.exitCode !== null) throw new Error(`Verdaccio did not start:\n${verdaccioLog}`);
+    if (Date.now() > deadline || verdaccio.exitCode !== null) throw new Error(`Verdaccio did not start (exit code ${verdaccio.exitCode}):\n${verdaccioLog}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   // a user for publishing, and its token in the temp npmrc
@@ -200,6 +218,13 @@ beforeAll(async () => {
     .map((d) => JSON.parse(fs.readFileSync(path.join(ws, 'packages', d, 'package.json'), 'utf8')) as { name: string; version: string; private?: boolean })
     .filter((p) => !p.private);
   published = pkgs.map((p) => ({ name: p.name, version: p.version }));
+  // Every package `changeset publish` reported is on the registry before any check runs; if one is
+  // not, the failure says what the release printed and what the registry saw.
+  const missing: string[] = [];
+  for (const p of published) if (!(await onRegistry(p.name, p.version))) missing.push(`${p.name}@${p.version}`);
+  if (missing.length > 0) {
+    throw new Error(`not on the registry after \`pnpm release\`: ${missing.join(', ')}\n--- pnpm release ---\n${rel.stdout}\n${rel.stderr}\n${registryLogTail(400)}`);
+  }
   console.log(`[publish-test] verdaccio ${registry}, released ${published.length} packages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!/published|success/i.test(rel.stdout + rel.stderr)) console.log(rel.stdout, rel.stderr);
 }, 600_000);
