@@ -49,20 +49,42 @@ export class FusedLock {
     const late = (r: LockedReadResult<T>): void => {
       if (r.lock === 'led') void l2.writeAndRelease?.(key, undefined, 1, claim).catch(NOOP);
     };
-    const call = (): Promise<LockedReadResult<T>> => (l2.readOrLock as NonNullable<typeof l2.readOrLock>)<T>(key, claim, force);
+    return budget.spendOnRead(
+      () => FusedLock.call<T>(rt, key, claim, force),
+      late,
+      OUT_OF_TIME_READ,
+      (err: unknown) => FusedLock.readFailed<T>(rt, err, key),
+    );
+  }
+
+  /**
+   * `read` as a read's first call when its budget is `unraced` (the L2 settles the call within the
+   * whole budget itself, so no lock can be granted after the budget ran out): started directly, the
+   * caller charges its time. Never throws; a rejection is the caller's to map with `readFailed`.
+   */
+  static readDirect<T>(rt: Runtime, key: string, claim: LockClaim): Promise<LockedReadResult<T>> {
+    try {
+      return FusedLock.call<T>(rt, key, claim, false);
+    } catch (err) {
+      return Promise.resolve(FusedLock.readFailed<T>(rt, err, key));
+    }
+  }
+
+  /** An unexpected failure of a read-or-lock: reported, read as `unknown` with no lock. */
+  static readFailed<T>(rt: Runtime, err: unknown, key: string): LockedReadResult<T> {
+    rt.onError(err, 'l2.get', key);
+    return { status: 'unknown', reason: 'error', lock: 'none' };
+  }
+
+  private static call<T>(rt: Runtime, key: string, claim: LockClaim, force: boolean): Promise<LockedReadResult<T>> {
+    const l2 = rt.l2;
+    const p = (l2.readOrLock as NonNullable<typeof l2.readOrLock>)<T>(key, claim, force);
+    if (!rt.emitter.has('l2_read')) return p;
     // timed only while someone listens (analytics' L2 latency histogram), like `Runtime.readL2`
-    const timed = !rt.emitter.has('l2_read')
-      ? call
-      : (): Promise<LockedReadResult<T>> => {
-          const t0 = performance.now();
-          return call().then((r) => {
-            rt.emit('l2_read', key, 'l2', { latencyMs: performance.now() - t0, kind: r.status });
-            return r;
-          });
-        };
-    return budget.spendOnRead(timed, late, OUT_OF_TIME_READ, (err: unknown): LockedReadResult<T> => {
-      rt.onError(err, 'l2.get', key);
-      return { status: 'unknown', reason: 'error', lock: 'none' };
+    const t0 = performance.now();
+    return p.then((r) => {
+      rt.emit('l2_read', key, 'l2', { latencyMs: performance.now() - t0, kind: r.status });
+      return r;
     });
   }
 

@@ -85,6 +85,16 @@ export class ReadBudget {
     this.left = ms;
   }
 
+  /**
+   * The read's first call needs no race: the L2 settles every read within the whole budget by itself
+   * (`boundedReads`) and nothing is spent yet. The caller may then start that call directly and
+   * `charge` its time when it settles (the L2-hit path: no closures, no promise of the budget's own).
+   */
+  get unraced(): boolean {
+    const clock = this.clock;
+    return clock !== undefined && clock.bounded && this.left === clock.fullMs;
+  }
+
   /** True once nothing is left: further Redis steps of this read are skipped. */
   get exhausted(): boolean {
     return this.left <= 0;

@@ -43,7 +43,7 @@ export class ReadPath {
   async get<T>(key: string): Promise<T | undefined> {
     const rt = this.rt;
     rt.checkOpen();
-    const read = await rt.readL2<T>(key, rt.budget());
+    const read = await rt.readL2Once<T>(key);
     const entry = read.status === 'hit' ? read.entry : undefined;
     if (entry !== undefined && entry.expiresAt > rt.l2.now()) {
       rt.c.l2Hits++;
@@ -129,6 +129,7 @@ export class ReadPath {
     let l1rec: L1Record | undefined;
     let budget: ReadBudget;
     let claim: LockClaim | undefined;
+    let t0 = -1;
     try {
       l1rec = this.l1?.peek(key);
       // One deadline per read: every Redis call from here draws from this budget (the factory's time does not count).
@@ -139,12 +140,17 @@ export class ReadPath {
       // read batcher (one GET, concurrent ones coalesced into one MGET — a hit must not pay for a
       // script), and a miss then asks read-or-lock once (2 round trips awaited instead of 3).
       claim = this.missRate < 0.5 || this.guard.running(key) ? undefined : FusedLock.claimFor(rt, key);
-      read = claim === undefined ? rt.readL2<T>(key, budget) : FusedLock.read<T>(rt, key, claim, false, budget);
+      if (budget.unraced) {
+        // the first call on an L2 that bounds it: started directly, its time charged below on a miss
+        // (a hit makes no further Redis call of this read)
+        t0 = performance.now();
+        read = claim === undefined ? rt.readL2Direct<T>(key) : FusedLock.readDirect<T>(rt, key, claim);
+      } else read = claim === undefined ? rt.readL2<T>(key, budget) : FusedLock.read<T>(rt, key, claim, false, budget);
     } catch (err) {
       this.flights.delete(key);
       return Promise.reject(err);
     }
-    return read.then((r) => {
+    const onRead = (r: ReadResult<T>): Fresh<T> | Promise<Fresh<T>> => {
       try {
         const entry = r.status === 'hit' ? r.entry : undefined;
         const now = rt.l2.now(); // entry times are on core's clock; L1 record times on the local one
@@ -159,12 +165,15 @@ export class ReadPath {
           }
           return { value: entry.value, source: 'l2' };
         }
+        if (t0 >= 0) budget.charge(performance.now() - t0);
         return this.afterMiss(key, factory, p, tags, l1rec, budget, claim, r, now);
       } catch (err) {
         this.flights.delete(key);
         throw err;
       }
-    });
+    };
+    // (the direct read's unexpected rejection is reported and read as `unknown`, like `readL2`'s)
+    return t0 >= 0 ? read.then(onRead, (err: unknown) => onRead(claim === undefined ? rt.readFailed<T>(err, key) : FusedLock.readFailed<T>(rt, err, key))) : read.then(onRead);
   }
 
   /** The miss path past the L2 read: stale candidates, fail-safe throttling, then (single-flighted, guarded) the factory. */

@@ -135,10 +135,31 @@ export class Runtime {
   /** Tri-state L2 read within the read's budget: past it, `unknown` (the read goes on in core, bounded by opTimeout). Never rejects. */
   readL2<T>(key: string, budget: ReadBudget): Promise<ReadResult<T>> {
     // (an unexpected rejection of the L2 read is reported and read as `unknown`, in the same settle step)
-    return budget.spendOnRead(() => this.readL2Now<T>(key), undefined, OUT_OF_TIME_READ, (err: unknown): ReadResult<T> => {
-      this.onError(err, 'l2.get', key);
-      return { status: 'unknown', reason: 'error' };
-    });
+    return budget.spendOnRead(() => this.readL2Now<T>(key), undefined, OUT_OF_TIME_READ, (err: unknown) => this.readFailed<T>(err, key));
+  }
+
+  /** A read that makes one L2 call and no other (`get`, `has`): within a budget of its own. */
+  readL2Once<T>(key: string): Promise<ReadResult<T>> {
+    const budget = this.budget();
+    return budget.unraced ? this.readL2Direct<T>(key) : this.readL2<T>(key, budget);
+  }
+
+  /**
+   * The L2 read itself, no budget (the caller checked `budget.unraced` and charges the time). Never
+   * rejects or throws: a failure is reported and read as `unknown`, as in `readL2`.
+   */
+  readL2Direct<T>(key: string): Promise<ReadResult<T>> {
+    try {
+      return this.readL2Now<T>(key);
+    } catch (err) {
+      return Promise.resolve(this.readFailed<T>(err, key));
+    }
+  }
+
+  /** An unexpected failure of an L2 read: reported, read as `unknown`. */
+  readFailed<T>(err: unknown, key: string): ReadResult<T> {
+    this.onError(err, 'l2.get', key);
+    return { status: 'unknown', reason: 'error' };
   }
 
   private readL2Now<T>(key: string): Promise<ReadResult<T>> {

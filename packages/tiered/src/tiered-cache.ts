@@ -162,7 +162,7 @@ export class TieredCache {
   async has(key: string): Promise<boolean> {
     key = this.fullKey(key);
     if (this.l1?.has(key) === true) return true;
-    const r = await this.rt.readL2(key, this.rt.budget());
+    const r = await this.rt.readL2Once(key);
     return r.status === 'hit' && r.entry.expiresAt > this.l2.now();
   }
 

@@ -83,6 +83,33 @@ describe('one deadline per read', () => {
     }
   });
 
+  it('Redis hung after mostly hits: the plain first read spends the budget, so read-or-lock gets only what is left (<= opTimeout + factory in all)', async () => {
+    const inst = await makeInstance(server.port, uniquePrefix('dh'), { l1: false }, { opTimeout: OP_TIMEOUT });
+    try {
+      await inst.tiered.set('h', 'v');
+      // mostly hits: a read starts as a plain GET on its own, not the fused script
+      for (let i = 0; i < 40; i++) expect(await inst.tiered.getOrSet('h', factory)).toBe('v');
+      expect(inst.l2.breaker.state).toBe('CLOSED');
+      const count = countCommands(inst.client);
+      await server.pause();
+      const before = origin;
+      const t0 = performance.now();
+      const v = await inst.tiered.getOrSet('new-key', factory);
+      const ms = performance.now() - t0;
+      count.stop();
+      expect(v).toBe('v');
+      expect(origin).toBe(before + 1);
+      expect(ms).toBeGreaterThanOrEqual(OP_TIMEOUT - 5); // it waited for the GET, once
+      expect(ms).toBeLessThan(OP_TIMEOUT + FACTORY_MS + SLACK_MS); // and not again for read-or-lock
+      // the plain GET first; a read-or-lock after it only gets what the GET left of the budget
+      // (a fraction of a millisecond when core's own deadline answered just before the read's)
+      expect(count.names[0]?.toLowerCase()).toBe('get');
+    } finally {
+      await server.resume();
+      await inst.close();
+    }
+  });
+
   it('Redis healthy, fused miss: a new-key miss makes 2 Redis calls (read-or-lock; write + release + publish)', async () => {
     const inst = await makeInstance(server.port, uniquePrefix('rt'), { l1: false }, { opTimeout: OP_TIMEOUT });
     try {
