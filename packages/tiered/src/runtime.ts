@@ -138,15 +138,17 @@ export class Runtime {
     return budget.spendOnRead(() => this.readL2Now<T>(key), undefined, OUT_OF_TIME_READ, (err: unknown) => this.readFailed<T>(err, key));
   }
 
-  /** A read that makes one L2 call and no other (`get`, `has`): within a budget of its own. */
+  /** A read that makes one L2 call and no other (`get`, `has`): within a budget of its own. Never rejects. */
   readL2Once<T>(key: string): Promise<ReadResult<T>> {
     const budget = this.budget();
-    return budget.unraced ? this.readL2Direct<T>(key) : this.readL2<T>(key, budget);
+    if (!budget.unraced) return this.readL2<T>(key, budget);
+    return this.readL2Direct<T>(key).catch((err: unknown) => this.readFailed<T>(err, key));
   }
 
   /**
    * The L2 read itself, no budget (the caller checked `budget.unraced` and charges the time). Never
-   * rejects or throws: a failure is reported and read as `unknown`, as in `readL2`.
+   * throws (a synchronous failure is reported and read as `unknown`); an unexpected rejection is the
+   * caller's to map with `readFailed`, as `readL2` does.
    */
   readL2Direct<T>(key: string): Promise<ReadResult<T>> {
     try {
