@@ -5,9 +5,20 @@ const SAMPLES = 3;
 const DRIFT_PPM = 50;
 
 /**
+ * Bounds wider than this (half-width, ms, beyond the clock's resolution) are "loose": measured while
+ * the store or this process was busy. The clock then measures again after `RETIGHTEN_MS`, and a barrier
+ * write measures first (at most `TIGHTEN_CAP_MS`): its wait is about twice the half-width.
+ */
+const LOOSE_MS = 1;
+const RETIGHTEN_MS = 1_000;
+const TIGHTEN_CAP_MS = 10;
+
+/**
  * CacheService's one clock: a local clock (`Date.now` or an injected one) corrected by the offset of
  * the store's own clock (Redis `TIME`), measured per store connection over the fastest of a few
- * samples and refreshed in the background. Reading it never awaits.
+ * samples and refreshed in the background; a new measurement is intersected with the previous
+ * bounds (widened by the drift allowance), so one taken under load does not loosen them. Reading it
+ * never awaits.
  *
  * A sample taken between local times t0 and t1 that read server time s bounds the offset to
  * [s − t1, s − t0]. `now()` uses the midpoint (error ≤ rtt/2). For ordering across machines the two
@@ -28,6 +39,8 @@ export class StoreClock {
   private lastCreated = 0;
   private lastBarrier = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The re-measurement after loose bounds (see `LOOSE_MS`), while one is pending. */
+  private retighten: NodeJS.Timeout | undefined;
   private stopped = false;
   private syncing: Promise<boolean> | undefined;
   /** Round trip (ms) of the sample the offset came from; undefined before the first measurement. */
@@ -97,6 +110,27 @@ export class StoreClock {
   }
 
   /** Measures the offset now; resolves false (offset unchanged) when the store cannot tell the time. */
+  /** Whether the bounds are loose (see `LOOSE_MS`): a measurement now would likely tighten them. */
+  get loose(): boolean {
+    return this.source !== undefined && !this.stopped && this.measuredAt !== 0 && this.uncertainty(this.local()) > LOOSE_MS + this.granularity;
+  }
+
+  /**
+   * Measures again when the bounds are loose, waiting at most `min(capMs, 10 ms)` for it (the
+   * measurement goes on and still counts if it takes longer). Never rejects.
+   */
+  async tighten(capMs: number): Promise<void> {
+    if (!this.loose) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.sync(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, Math.min(capMs, TIGHTEN_CAP_MS)));
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   sync(): Promise<boolean> {
     if (this.source === undefined || this.stopped) return Promise.resolve(false);
     this.syncing ??= this.measure().finally(() => {
@@ -122,11 +156,34 @@ export class StoreClock {
       if (best === undefined || rtt < best.rtt) best = { rtt, offset: server - (t0 + rtt / 2), at: t1 };
     }
     if (best === undefined) return false;
-    this.offset = best.offset;
     // + the local clock's resolution (TIME itself has µs resolution).
-    this.halfWidth = best.rtt / 2 + this.granularity;
+    let offset = best.offset;
+    let half = best.rtt / 2 + this.granularity;
+    if (this.measuredAt !== 0) {
+      // Both intervals bound the true offset (the earlier one widened by the drift allowance since it
+      // was measured): keep their intersection, so a sample taken while the store or this process was
+      // busy (a long round trip) does not widen the bounds that every barrier wait is made of. Disjoint
+      // intervals mean a clock stepped (NTP, a VM resume): the new sample alone is then the truth.
+      const oldHalf = this.uncertainty(best.at);
+      const lo = Math.max(offset - half, this.offset - oldHalf);
+      const hi = Math.min(offset + half, this.offset + oldHalf);
+      if (lo <= hi) {
+        offset = (lo + hi) / 2;
+        half = Math.max((hi - lo) / 2, this.granularity);
+      }
+    }
+    this.offset = offset;
+    this.halfWidth = half;
     this.measuredAt = best.at;
     this.rttMs = best.rtt;
+    // still loose (busy store or process): measure again soon rather than at the next interval
+    if (half > LOOSE_MS + this.granularity && this.timer !== undefined && this.retighten === undefined && !this.stopped) {
+      this.retighten = setTimeout(() => {
+        this.retighten = undefined;
+        void this.sync();
+      }, RETIGHTEN_MS);
+      this.retighten.unref();
+    }
     return true;
   }
 
@@ -145,7 +202,9 @@ export class StoreClock {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retighten);
     this.timer = undefined;
+    this.retighten = undefined;
   }
 }
 

@@ -81,6 +81,8 @@ export class Invalidation {
    * who take the max over the copies they can read, already see the invalidation through the others.
    */
   private async writeBarriers(keys: string[]): Promise<SetFailureReason | undefined> {
+    // The wait after the write is about twice the clock's bounds: tighten loose ones first (≤ 10 ms).
+    await this.clock.tighten(this.cfg.opTimeoutMs);
     const stampAt = this.clock.barrierStamp();
     const at = Buffer.from(String(stampAt), 'latin1');
     // Before and after the write: a read whose barrier fetch overlaps the write must not cache what it saw.
