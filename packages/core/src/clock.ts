@@ -43,7 +43,7 @@ export class StoreClock {
   private retighten: NodeJS.Timeout | undefined;
   private stopped = false;
   private syncing: Promise<boolean> | undefined;
-  /** Round trip (ms) of the sample the offset came from; undefined before the first measurement. */
+  /** Round trip (ms) of the best sample of the last measurement; undefined before the first one. */
   rttMs: number | undefined;
 
   /** Resolution allowance of the local clock: 1 ms for an injected (possibly integer-ms) clock. */
