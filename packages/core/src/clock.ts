@@ -109,7 +109,6 @@ export class StoreClock {
     return this.offset;
   }
 
-  /** Measures the offset now; resolves false (offset unchanged) when the store cannot tell the time. */
   /** Whether the bounds are loose (see `LOOSE_MS`): a measurement now would likely tighten them. */
   get loose(): boolean {
     return this.source !== undefined && !this.stopped && this.measuredAt !== 0 && this.uncertainty(this.local()) > LOOSE_MS + this.granularity;
@@ -131,6 +130,7 @@ export class StoreClock {
     clearTimeout(timer);
   }
 
+  /** Measures the offset now; resolves false (offset unchanged) when the store cannot tell the time. */
   sync(): Promise<boolean> {
     if (this.source === undefined || this.stopped) return Promise.resolve(false);
     this.syncing ??= this.measure().finally(() => {
